@@ -1,0 +1,75 @@
+"""The fields every experiment config has, and helpers for config files.
+
+A config file in ``configs/`` defines ``get_config(arg=None)`` returning an
+``ml_collections.ConfigDict`` built on ``base_config()``. ``train.py`` locks
+it, so overriding a key that does not exist (``--config.batch_sise=64``) is an
+error rather than a silent no-op, and ml_collections rejects values of the
+wrong type (``--config.batch_size=abc``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import ml_collections
+from ml_collections import config_dict
+
+from jaxgen.errors import JaxgenError
+
+
+def adam(learning_rate: float, b1: float = 0.5, b2: float = 0.999) -> dict:
+    """An optimizer entry: ``optax.adam(learning_rate, b1, b2)``."""
+    return {'name': 'adam', 'learning_rate': learning_rate, 'b1': b1, 'b2': b2}
+
+
+def base_config() -> ml_collections.ConfigDict:
+    """Trainer fields shared by all experiments, with their defaults."""
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+    c.num_steps = 1000
+    c.batch_size = 64
+    c.log_every = 100         # progress line and TensorBoard scalars
+    c.sample_every = 500      # pictures (PNG in <workdir>/pictures and TensorBoard)
+    c.checkpoint_every = 1000
+    c.keep_checkpoints = 3
+    c.data = ml_collections.ConfigDict({
+        'name': 'mnist',
+        # Folder with the original .gz files (or with <name>/ subfolders); when
+        # unset, the JAXGEN_DATA_DIR environment variable is used.
+        'data_dir': config_dict.placeholder(str),
+        # Where prepared arrays are cached; default $JAXGEN_CACHE_DIR or ~/.cache/jaxgen.
+        'cache_dir': config_dict.placeholder(str),
+        # Use sklearn's bundled digits, loudly, when MNIST cannot be found.
+        'fallback': True,
+        'scale': 'tanh',          # pixels in [-1, 1]; 'unit' for [0, 1]
+        # 2-D mixtures (ring, grid):
+        'radius': 2.0,
+        'std': 0.02,
+        'num_modes': 8,
+    })
+    c.model = ml_collections.ConfigDict({'name': 'dcgan'})
+    c.objective = ml_collections.ConfigDict({'name': 'gan'})
+    c.rule = ml_collections.ConfigDict({'name': 'alternating', 'd_steps': 1})
+    c.optimizers = ml_collections.ConfigDict()
+    return c
+
+
+def check(config: ml_collections.ConfigDict) -> None:
+    """One-line errors for values no override type check can catch."""
+    for field in ('num_steps', 'batch_size', 'log_every', 'sample_every',
+                  'checkpoint_every', 'keep_checkpoints'):
+        value = config[field]
+        if not isinstance(value, int) or value < 1:
+            raise JaxgenError(f'config.{field} must be a positive integer, got {value!r}')
+
+
+def to_json(config: ml_collections.ConfigDict, **extra: Any) -> str:
+    return json.dumps({'config': config.to_dict(), **extra}, indent=2, sort_keys=True,
+                      default=str)
+
+
+def from_json(text: str) -> tuple[ml_collections.ConfigDict, dict]:
+    """Inverse of ``to_json``: the config and the extra entries."""
+    blob = json.loads(text)
+    return ml_collections.ConfigDict(blob.pop('config')), blob

@@ -1,0 +1,229 @@
+"""MNIST and Fashion-MNIST: verified IDX files -> TFDS -> npz cache -> jit-able batches.
+
+Loading order for one split of ``mnist`` or ``fashion_mnist``:
+
+1. ``<cache_dir>/<name>-<split>.npz`` if it exists (plain numpy; TensorFlow is never imported).
+2. Otherwise the four original ``.gz`` files in the data folder are checked (presence, byte size,
+   SHA-256) and prepared through ``tensorflow_datasets``, which is imported only then; both splits
+   are written to the cache.
+3. If no data folder is configured at all, :func:`load_arrays` returns ``None`` and the caller
+   decides whether to fall back to sklearn's digits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgen.errors import JaxgenError
+
+SPLITS = ('train', 'test')
+SCALES = ('tanh', 'unit')
+IMAGE_SHAPE = (28, 28, 1)
+
+# file name -> (byte size, SHA-256) of the files the datasets' creators published.
+PUBLISHED: dict[str, dict[str, tuple[int, str]]] = {
+    'mnist': {
+        'train-images-idx3-ubyte.gz': (
+            9912422, '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609'),
+        'train-labels-idx1-ubyte.gz': (
+            28881, '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c'),
+        't10k-images-idx3-ubyte.gz': (
+            1648877, '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6'),
+        't10k-labels-idx1-ubyte.gz': (
+            4542, 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6'),
+    },
+    'fashion_mnist': {
+        'train-images-idx3-ubyte.gz': (
+            26421880, '3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84'),
+        'train-labels-idx1-ubyte.gz': (
+            29515, 'a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845'),
+        't10k-images-idx3-ubyte.gz': (
+            4422102, '346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073'),
+        't10k-labels-idx1-ubyte.gz': (
+            5148, '67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5'),
+    },
+}
+NAMES = tuple(PUBLISHED)
+
+
+def cache_path(cache_dir: str, name: str, split: str) -> str:
+    """Where the prepared ``split`` of ``name`` is cached."""
+    return os.path.join(cache_dir, f'{name}-{split}.npz')
+
+
+def find_folder(data_dir: str, name: str) -> str:
+    """Returns ``<data_dir>/<name>`` if that folder exists, else ``data_dir`` itself."""
+    if not os.path.isdir(data_dir):
+        raise JaxgenError(
+            f'data folder {data_dir} does not exist; set JAXGEN_DATA_DIR or '
+            f'config.data.data_dir to a folder holding the original {name} .gz files '
+            f'(directly or in a subfolder named {name!r}), or unset both to use the fallback')
+    sub = os.path.join(data_dir, name)
+    return sub if os.path.isdir(sub) else data_dir
+
+
+def sha256(path: str) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_files(folder: str, name: str) -> None:
+    """Checks that ``folder`` holds the four published files of ``name``, byte for byte."""
+    for fname in PUBLISHED[name]:
+        if not os.path.isfile(os.path.join(folder, fname)):
+            raise JaxgenError(
+                f'{fname} is missing from {folder}; set JAXGEN_DATA_DIR or config.data.data_dir '
+                f'to a folder holding the four original {name} .gz files (directly or in a '
+                f'subfolder named {name!r}), or unset both and pass --config.data.fallback=True '
+                f'to train on sklearn digits instead')
+    for fname, (size, digest) in PUBLISHED[name].items():
+        path = os.path.join(folder, fname)
+        got_size, got_digest = os.path.getsize(path), sha256(path)
+        if (got_size, got_digest) != (size, digest):
+            raise JaxgenError(
+                f'{path} is corrupt or truncated ({got_size} bytes, sha256 {got_digest[:12]}…; '
+                f'expected {size} bytes, sha256 {digest[:12]}…); '
+                f'replace it with the original file')
+
+
+def _write_npz(path: str, image: np.ndarray, label: np.ndarray) -> None:
+    """Writes ``path`` atomically: a temporary file in the same folder, then ``os.replace``."""
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.npz', dir=folder)
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                np.savez(f, image=image, label=label)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    except OSError as e:
+        raise JaxgenError(
+            f'cannot write the data cache {path} ({e.strerror}); set JAXGEN_CACHE_DIR or '
+            f'config.data.cache_dir to a writable folder') from e
+
+
+def prepare(name: str, folder: str, cache_dir: str) -> None:
+    """Builds both splits of ``name`` from the verified files in ``folder`` and caches them."""
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    try:
+        import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+    except ImportError as e:
+        raise JaxgenError(
+            f'preparing {name} needs tensorflow_datasets, which is not installed; run '
+            f'pip install tensorflow-cpu tensorflow-datasets, or copy the prepared files '
+            f'{name}-train.npz and {name}-test.npz into {cache_dir}') from e
+    tfds.disable_progress_bar()
+    builder = tfds.builder(name, data_dir=os.path.join(cache_dir, 'tfds'))
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        manual_dir=folder, try_download_gcs=False))
+    for split in SPLITS:
+        d = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+        image = np.asarray(d['image'], np.uint8).reshape((-1,) + IMAGE_SHAPE)
+        _write_npz(cache_path(cache_dir, name, split), image, np.asarray(d['label'], np.int32))
+
+
+def read_cache(path: str) -> dict[str, np.ndarray]:
+    """Reads a cached split with numpy only."""
+    try:
+        with np.load(path) as f:
+            arrays = {'image': f['image'], 'label': f['label']}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise JaxgenError(
+            f'the data cache {path} is unreadable ({type(e).__name__}); delete it and run '
+            f'again to rebuild it') from e
+    if arrays['image'].dtype != np.uint8 or arrays['image'].shape[1:] != IMAGE_SHAPE:
+        raise JaxgenError(
+            f'the data cache {path} holds images of dtype {arrays["image"].dtype} and shape '
+            f'{arrays["image"].shape}, not uint8 [N,28,28,1]; delete it and run again')
+    return {'image': arrays['image'], 'label': arrays['label'].astype(np.int32)}
+
+
+def load_arrays(name: str, split: str, data_dir: str | None,
+                cache_dir: str) -> tuple[dict, dict] | None:
+    """Returns ``(arrays, info)`` of one split; ``None`` if there is no cache and no data_dir."""
+    path = cache_path(cache_dir, name, split)
+    # An explicitly configured folder must exist even when a cache makes it unneeded:
+    # a mistyped path is reported, never silently ignored.
+    folder = None if data_dir is None else find_folder(data_dir, name)
+    if not os.path.exists(path):
+        if folder is None:
+            return None
+        verify_files(folder, name)
+        prepare(name, folder, cache_dir)
+    arrays = read_cache(path)
+    info = {
+        'name': name,
+        'source': f'tensorflow_datasets {name} built from the original IDX files',
+        'cache_path': path,
+        'split': split,
+        'num_examples': int(arrays['image'].shape[0]),
+        'num_classes': 10,
+        'fallback': False,
+        'shape': list(IMAGE_SHAPE),
+    }
+    return arrays, info
+
+
+def image_draw(scale: str = 'tanh') -> Callable:
+    """Returns ``draw(arrays, key, step, batch_size)`` for image arrays ``{'image', 'label'}``.
+
+    Batches are drawn without replacement, epoch by epoch, entirely inside jit: epoch
+    ``step // (N // batch_size)`` is a permutation of the N examples seeded by
+    ``fold_in(key, epoch)``, and ``step`` picks its ``(step % steps_per_epoch)``-th slice.
+    ``key`` MUST be the same data key at every step (pass ``step`` to move on); a new key
+    per step would sample with replacement. ``batch_size`` is a static Python int; ``step``
+    may be a traced int32 scalar. Returns ``{'image': float32 [B,28,28,1], 'label': int32 [B]}``
+    with pixels in [-1, 1] (``scale='tanh'``) or [0, 1] (``scale='unit'``).
+    """
+    if scale not in SCALES:
+        raise JaxgenError(
+            f'unknown data scale {scale!r}; set config.data.scale to one of {SCALES}')
+
+    def draw(arrays: dict, key: jax.Array, step: jax.Array, batch_size: int) -> dict:
+        images, labels = jnp.asarray(arrays['image']), jnp.asarray(arrays['label'])
+        n = images.shape[0]
+        steps_per_epoch = n // batch_size
+        if steps_per_epoch < 1:
+            raise JaxgenError(
+                f'batch size {batch_size} is larger than the {n} examples of this split; '
+                f'use a batch size of at most {n}')
+        step = jnp.asarray(step, jnp.int32)
+        perm = jax.random.permutation(jax.random.fold_in(key, step // steps_per_epoch), n)
+        idx = jax.lax.dynamic_slice(perm, ((step % steps_per_epoch) * batch_size,), (batch_size,))
+        x = images[idx].astype(jnp.float32)
+        # Clipped because XLA may divide by multiplying with a rounded reciprocal.
+        x = jnp.clip(x / 127.5 - 1.0, -1.0, 1.0) if scale == 'tanh' else jnp.clip(x / 255.0, 0, 1)
+        return {'image': x, 'label': labels[idx].astype(jnp.int32)}
+
+    return draw
+
+
+def fallback_banner(name: str, cache_dir: str) -> str:
+    """The loud multi-line warning logged when sklearn digits replace ``name``."""
+    line = '*' * 70
+    return '\n'.join([
+        line,
+        f'* {name} WAS NOT FOUND: no cache in {cache_dir} and no data folder configured.',
+        '* Using the FALLBACK instead: sklearn\'s 1,797 8x8 digits, upscaled to 28x28.',
+        '* Results are NOT comparable with results on the real dataset.',
+        f'* To use {name}: set JAXGEN_DATA_DIR (or --config.data.data_dir) to a folder',
+        f'*   holding the four original .gz files (or a subfolder {name!r} with them).',
+        '* To make this an error instead: pass --config.data.fallback=False.',
+        line,
+    ])

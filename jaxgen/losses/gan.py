@@ -1,0 +1,79 @@
+"""GAN losses, computed stably from discriminator logits.
+
+Every loss is pure, keyword-only and per-example (no reduction), like
+``optax.losses``. With ``D(x) = sigmoid(logit)``:
+
+* ``discriminator_loss``: ``-log D(x) - log(1 - D(G(z)))`` (the negated value
+    function, minimised by the discriminator), optionally with one-sided label
+    smoothing of the real targets (Salimans et al., 2016).
+* ``generator_saturating_loss``: ``log(1 - D(G(z)))``, the minimax game's own
+    generator loss. Its gradient vanishes when D confidently rejects fakes.
+* ``generator_nonsaturating_loss``: ``-log D(G(z))``, the heuristic used in
+    practice, with the same fixed point and strong gradients early in training.
+
+All three are written with ``softplus`` so that no ``log(sigmoid(.))`` is
+ever formed: ``-log sigmoid(l) = softplus(-l)`` and
+``-log(1 - sigmoid(l)) = softplus(l)``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def _check_smoothing(label_smoothing: float) -> None:
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(
+            f'label_smoothing must be in [0, 1), got {label_smoothing}')
+
+
+def discriminator_loss(
+    *,
+    real_logits: jax.Array,
+    fake_logits: jax.Array,
+    label_smoothing: float = 0.0,
+) -> jax.Array:
+    """Per-example discriminator loss ``-[t log D(x) + (1-t) log(1-D(x))] - log(1-D(G(z)))``.
+
+    Args:
+        real_logits: discriminator logits on real data, shape ``[B]`` or ``[B, 1]``.
+        fake_logits: discriminator logits on generated data, same shape.
+        label_smoothing: one-sided smoothing; the real target is ``1 - s``. Fake
+            targets stay at 0, as one-sided smoothing prescribes.
+
+    Returns:
+        The loss per example, shaped like the logits.
+    """
+    _check_smoothing(label_smoothing)
+    target = 1.0 - label_smoothing
+    real_term = (target * jax.nn.softplus(-real_logits)
+                 + (1.0 - target) * jax.nn.softplus(real_logits))
+    fake_term = jax.nn.softplus(fake_logits)
+    return real_term + fake_term
+
+
+def generator_saturating_loss(*, fake_logits: jax.Array) -> jax.Array:
+    """Per-example ``log(1 - D(G(z)))``: the minimax generator loss."""
+    return -jax.nn.softplus(fake_logits)
+
+
+def generator_nonsaturating_loss(*, fake_logits: jax.Array) -> jax.Array:
+    """Per-example ``-log D(G(z))``: the non-saturating generator loss."""
+    return jax.nn.softplus(-fake_logits)
+
+
+GENERATOR_LOSSES = {
+        'saturating': generator_saturating_loss,
+        'non_saturating': generator_nonsaturating_loss,
+}
+
+
+def value_function(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """Per-example ``log D(x) + log(1 - D(G(z)))``, the game's value ``V(D, G)``."""
+    return -discriminator_loss(real_logits=real_logits, fake_logits=fake_logits)
+
+
+def mean(x: jax.Array) -> jax.Array:
+    """Batch mean of a per-example loss, in float32."""
+    return jnp.mean(x.astype(jnp.float32))

@@ -1,0 +1,92 @@
+"""DCGAN (Radford et al., 2016) for 28x28 greyscale and 32x32 / 64x64 colour.
+
+The generator projects z to a small feature map (7x7 for 28x28, 4x4 for 32x32
+and 64x64) and doubles its resolution with stride-2 transposed convolutions,
+halving the channels each time; BatchNorm and ReLU everywhere but the tanh
+output. The discriminator mirrors it with stride-2 convolutions, leaky ReLU
+(0.2) and BatchNorm on every layer but the first. Weights start from
+N(0, 0.02) as in the paper.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxgen.errors import JaxgenError
+from jaxgen.models.gan import GAN
+from jaxgen.models.layers import BatchNorm
+
+INIT = nn.initializers.normal(0.02)
+
+
+def num_upsamplings(size: int) -> int:
+    """How many stride-2 stages reach ``size`` from a 4x4..7x7 start."""
+    n = 0
+    while size % 2 == 0 and size // 2 >= 4:
+        size //= 2
+        n += 1
+    if n == 0 or size > 7:
+        raise JaxgenError(
+            f'DCGAN cannot build images of side {size * 2 ** n}; use 28, 32 or 64 '
+            '(any side that halves down to 4..7)')
+    return n
+
+
+class DCGANGenerator(nn.Module):
+    """z ``[B, latent]`` -> images ``[B, H, W, C]`` in [-1, 1]."""
+    output_shape: tuple[int, int, int] = (28, 28, 1)
+    features: int = 64
+
+    @nn.compact
+    def __call__(self, z: jax.Array, train: bool = False) -> jax.Array:
+        height, width, channels = self.output_shape
+        n = num_upsamplings(height)
+        start_h, start_w = height // 2 ** n, width // 2 ** n
+        f = self.features * 2 ** (n - 1)
+        h = nn.Dense(start_h * start_w * f, kernel_init=INIT)(z)
+        h = nn.relu(BatchNorm(use_running_average=not train)(h))
+        h = h.reshape(z.shape[0], start_h, start_w, f)
+        for i in range(n):
+            last = i == n - 1
+            out = channels if last else self.features * 2 ** (n - 2 - i)
+            h = nn.ConvTranspose(out, (4, 4), strides=(2, 2), padding='SAME',
+                                 kernel_init=INIT)(h)
+            if last:
+                return jnp.tanh(h)
+            h = nn.relu(BatchNorm(use_running_average=not train)(h))
+        raise AssertionError('unreachable')
+
+
+class DCGANDiscriminator(nn.Module):
+    """images ``[B, H, W, C]`` -> logits ``[B]``."""
+    features: int = 64
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        n = num_upsamplings(x.shape[1])
+        h = x
+        for i in range(n):
+            h = nn.Conv(self.features * 2 ** i, (4, 4), strides=(2, 2),
+                        padding='SAME', kernel_init=INIT)(h)
+            if i > 0:
+                h = BatchNorm(use_running_average=not train)(h)
+            h = nn.leaky_relu(h, 0.2)
+        h = h.reshape(x.shape[0], -1)
+        return nn.Dense(1, kernel_init=INIT)(h)[:, 0]
+
+
+def build(model_config, data_info) -> GAN:
+    """A DCGAN for images shaped ``data_info['shape']`` (H, W, C)."""
+    shape = tuple(data_info['shape'])
+    if len(shape) != 3:
+        raise JaxgenError(
+            f'dcgan needs image data (H, W, C) but the dataset has shape {shape}; '
+            'use model.name=mlp for points')
+    return GAN(
+        generator=DCGANGenerator(output_shape=shape, features=model_config.features),
+        discriminator=DCGANDiscriminator(features=model_config.features),
+        latent_dim=model_config.latent_dim,
+        data_info=data_info,
+    )

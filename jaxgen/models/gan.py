@@ -1,0 +1,92 @@
+"""The GAN model bundle: a generator and a discriminator, wired together.
+
+A *model bundle* is what a model file's ``build(model_config, data_info)``
+returns and all the trainer ever sees of a model:
+
+* ``players``: the named Linen modules whose parameters are trained;
+* ``init(key)``: each player's variables;
+* ``forward(variables, batch, key, train)``: one pass of the whole model,
+  returning named outputs (read by the objective's terms, like TF-GAN's
+  ``GANModel`` tuple) and the players' new model state (BatchNorm averages);
+* ``sample(variables, key, num)``: draws from the model, in eval mode;
+* ``pictures(variables, key)``: named uint8 images for the logs.
+
+The objective turns the outputs into one loss per player; the update rule
+differentiates each loss with respect to its player only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgen.models.layers import apply
+from jaxgen.visualisation.samples import render_samples
+
+Variables = Mapping[str, Any]
+
+
+def real_data(batch: Mapping[str, jax.Array]) -> jax.Array:
+    """The data field of a batch: ``image`` for image sets, ``x`` for points."""
+    return batch['image'] if 'image' in batch else batch['x']
+
+
+@dataclasses.dataclass(frozen=True)
+class GAN:
+    """Generator ``G(z)`` and discriminator ``D(x) -> logit`` over ``z ~ N(0, I)``."""
+    generator: nn.Module
+    discriminator: nn.Module
+    latent_dim: int
+    data_info: Mapping[str, Any]
+
+    @property
+    def players(self) -> dict[str, nn.Module]:
+        return {'generator': self.generator, 'discriminator': self.discriminator}
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return tuple(self.data_info['shape'])
+
+    def sample_latent(self, key: jax.Array, num: int) -> jax.Array:
+        return jax.random.normal(key, (num, self.latent_dim), jnp.float32)
+
+    def init(self, key: jax.Array) -> dict[str, Variables]:
+        kg, kd = jax.random.split(key)
+        z = jnp.zeros((2, self.latent_dim), jnp.float32)
+        x = jnp.zeros((2, *self.data_shape), jnp.float32)
+        return {
+            'generator': self.generator.init(kg, z, train=False),
+            'discriminator': self.discriminator.init(kd, x, train=False),
+        }
+
+    def forward(self, variables: Mapping[str, Variables], batch: Mapping[str, jax.Array],
+                key: jax.Array, train: bool = True) -> tuple[dict, dict]:
+        real = real_data(batch)
+        z = self.sample_latent(key, real.shape[0])
+        fake, g_state = apply(self.generator, variables['generator'], z, train=train)
+        d_vars = variables['discriminator']
+        # Real and fake batches go through D separately, each normalised by its
+        # own statistics, as in the reference DCGAN implementations.
+        real_logits, d_state = apply(self.discriminator, d_vars, real, train=train)
+        fake_logits, d_state = apply(self.discriminator, {**d_vars, **d_state}, fake,
+                                     train=train)
+        outputs = {'real_logits': real_logits, 'fake_logits': fake_logits,
+                   'fake': fake, 'z': z}
+        return outputs, {'generator': g_state, 'discriminator': d_state}
+
+    def sample(self, variables: Mapping[str, Variables], key: jax.Array,
+               num: int) -> jax.Array:
+        z = self.sample_latent(key, num)
+        return self.generator.apply(dict(variables['generator']), z, train=False)
+
+    def pictures(self, variables: Mapping[str, Variables],
+                 key: jax.Array) -> dict[str, np.ndarray]:
+        """A sample grid for images, a scatter over the true modes for points."""
+        num = 64 if len(self.data_shape) == 3 else 2500
+        samples = np.asarray(self.sample(variables, key, num))
+        return {'samples': render_samples(samples, self.data_info)}

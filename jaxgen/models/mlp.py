@@ -1,0 +1,53 @@
+"""MLP generator and discriminator for low-dimensional data (the 2-D mixtures).
+
+Defaults follow Metz et al. (2017), the Unrolled GAN ring experiment: two
+hidden ReLU layers of 128 units in each network, a linear output.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+
+from jaxgen.models.gan import GAN
+
+
+class MLPGenerator(nn.Module):
+    """z ``[B, latent]`` -> x ``[B, output_dim]``, linear output."""
+    output_dim: int = 2
+    hidden: Sequence[int] = (128, 128)
+
+    @nn.compact
+    def __call__(self, z: jax.Array, train: bool = False) -> jax.Array:
+        del train  # no BatchNorm or dropout
+        h = z
+        for width in self.hidden:
+            h = nn.relu(nn.Dense(width)(h))
+        return nn.Dense(self.output_dim)(h)
+
+
+class MLPDiscriminator(nn.Module):
+    """x ``[B, D]`` -> logit ``[B]``."""
+    hidden: Sequence[int] = (128, 128)
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        del train
+        h = x.reshape(x.shape[0], -1)
+        for width in self.hidden:
+            h = nn.relu(nn.Dense(width)(h))
+        return nn.Dense(1)(h)[:, 0]
+
+
+def build(model_config, data_info) -> GAN:
+    """A GAN of MLPs for the data described by ``data_info['shape']``."""
+    (dim,) = tuple(data_info['shape'])
+    return GAN(
+        generator=MLPGenerator(output_dim=dim,
+                               hidden=tuple(model_config.g_hidden)),
+        discriminator=MLPDiscriminator(hidden=tuple(model_config.d_hidden)),
+        latent_dim=model_config.latent_dim,
+        data_info=data_info,
+    )

@@ -1,0 +1,87 @@
+"""Objectives: pure functions from parameters, model state, batch and key to a
+loss per player plus metrics, built as weighted sums of terms.
+
+A *term* reads the model's named outputs and returns a scalar and metrics::
+
+    def term(outputs) -> (value, metrics)
+
+The value is logged under the term's name, its metrics under
+``<term name>/<metric>``.
+
+An ``Objective`` runs the model's ``forward`` once and adds every term, times
+its per-player weight, to those players' losses. Composition is adding terms:
+InfoGAN is ``gan_objective(...).with_term('info', info_term, generator=λ,
+q=λ)``, with no other code. Calling an objective::
+
+    losses, aux = objective(params, model_state, batch, key)
+    # losses: {player: scalar}; aux.metrics: {name: scalar};
+    # aux.model_state: every player's updated state (BatchNorm averages)
+
+Update rules differentiate ``losses[p]`` with respect to ``params[p]`` alone,
+so a term reaches exactly the players it is weighted for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxgen.models.layers import join_variables
+
+Term = Callable[[Mapping[str, jax.Array]], tuple[jax.Array, Mapping[str, jax.Array]]]
+Forward = Callable[..., tuple[dict, dict]]
+
+
+class Aux(NamedTuple):
+    metrics: dict[str, jax.Array]
+    model_state: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightedTerm:
+    name: str
+    fn: Term
+    weights: tuple[tuple[str, float], ...]  # (player, weight) pairs
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """``forward`` (the model's) plus weighted terms, one loss per player."""
+    forward: Forward
+    players: tuple[str, ...]
+    terms: tuple[WeightedTerm, ...] = ()
+
+    def with_term(self, name: str, fn: Term, **weights: float) -> 'Objective':
+        """A new objective with ``sum_p weights[p] * fn(outputs)`` added to the losses."""
+        unknown = sorted(set(weights) - set(self.players))
+        if unknown:
+            raise ValueError(f'term {name!r} weights unknown players {unknown}; '
+                             f'players are {list(self.players)}')
+        if any(t.name == name for t in self.terms):
+            raise ValueError(f'the objective already has a term named {name!r}')
+        term = WeightedTerm(name, fn, tuple(sorted(weights.items())))
+        return dataclasses.replace(self, terms=self.terms + (term,))
+
+    def __call__(self, params: Mapping[str, Any], model_state: Mapping[str, Any],
+                 batch: Mapping[str, jax.Array], key: jax.Array,
+                 ) -> tuple[dict[str, jax.Array], Aux]:
+        variables = {p: join_variables(params[p], model_state[p]) for p in self.players}
+        outputs, new_state = self.forward(variables, batch, key, train=True)
+        losses = {p: jnp.zeros((), jnp.float32) for p in self.players}
+        metrics = {}
+        for term in self.terms:
+            value, term_metrics = term.fn(outputs)
+            metrics[term.name] = value
+            metrics.update({f'{term.name}/{k}': v for k, v in term_metrics.items()})
+            for player, weight in term.weights:
+                if weight != 0.0:
+                    losses[player] = losses[player] + weight * value
+        return losses, Aux(metrics, new_state)
+
+
+def empty(model) -> Objective:
+    """The objective with no terms over ``model``'s players."""
+    return Objective(forward=model.forward, players=tuple(model.players))

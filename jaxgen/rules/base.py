@@ -1,0 +1,136 @@
+"""Update rules: optax-style ``init``/``update`` pairs over named players.
+
+A rule owns one optax ``GradientTransformation`` per player and decides the
+order in which players move. It knows nothing of models or data: it calls an
+``Objective`` and differentiates each player's loss with respect to that
+player's parameters alone. Every rule here is a sequence of *phases*:
+
+* a phase is a mapping ``{player: loss name}``; all its players' gradients
+  are taken at the same point, then all of them step;
+* later phases see the parameters (and model state) that earlier phases
+  produced;
+* a phase may repeat (``k`` discriminator steps), each repeat on its own batch.
+
+Alternating and simultaneous play are two schedules of this one mechanism.
+
+``update(objective, params, model_state, state, batches, key)`` returns
+``(params, model_state, state, metrics)``. ``batches`` has a leading axis of
+``rule.num_batches``; ``key`` is the step's key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+
+Params = Mapping[str, Any]
+Phase = Mapping[str, str]  # player -> name of the loss it minimises
+
+
+class UpdateRule(NamedTuple):
+    init: Callable[[Params], dict]
+    update: Callable[..., tuple[dict, dict, dict, dict]]
+    num_batches: int
+
+
+def player_grads(objective, phase: Phase, params: Params, model_state, batch,
+                 key) -> tuple[dict, dict, Any]:
+    """Each phase player's gradient of its own loss, at one point.
+
+    One forward pass; one backward pass per player, pulling back a cotangent
+    that selects that player's loss, so a loss reaches only its own player.
+    """
+    def f(trainable):
+        return objective({**params, **trainable}, model_state, batch, key)
+
+    trainable = {p: params[p] for p in phase}
+    losses, vjp_fn, aux = jax.vjp(f, trainable, has_aux=True)
+    grads = {}
+    for player, loss_name in phase.items():
+        cotangent = {k: jnp.zeros_like(v) for k, v in losses.items()}
+        cotangent[loss_name] = jnp.ones_like(losses[loss_name])
+        grads[player] = vjp_fn(cotangent)[0][player]
+    return grads, losses, aux
+
+
+def apply_phase(objective, optimizers: Mapping[str, optax.GradientTransformation],
+                phase: Phase, params, model_state, opt_state, batch, key):
+    """One step of a phase: gradients at one point, then every player moves."""
+    grads, losses, aux = player_grads(objective, phase, params, model_state, batch, key)
+    params, model_state, opt_state = dict(params), dict(model_state), dict(opt_state)
+    for player in phase:
+        updates, opt_state[player] = optimizers[player].update(
+            grads[player], opt_state[player], params[player])
+        params[player] = optax.apply_updates(params[player], updates)
+        model_state[player] = aux.model_state[player]
+    metrics = {**aux.metrics, **{f'loss/{p}': losses[p] for p in losses}}
+    return params, model_state, opt_state, metrics
+
+
+def metric_owners(objective, phases: Sequence[Phase]) -> Callable[[str, int], bool]:
+    """Which phase reports a metric: the one that moves its players.
+
+    ``loss/<player>`` comes from the phase that moves the player; a term's value
+    and its metrics (``<term>`` and ``<term>/...``) from the first phase that
+    moves a player the term is weighted for, i.e. as that player saw it. Other
+    metrics come from the last phase.
+    """
+    term_phase = {}
+    for term in getattr(objective, 'terms', ()):
+        players = [p for p, w in term.weights if w != 0.0]
+        for i, phase in enumerate(phases):
+            if any(p in phase for p in players):
+                term_phase[term.name] = i
+                break
+
+    def owns(name: str, i: int) -> bool:
+        if name.startswith('loss/'):
+            return name[len('loss/'):] in phases[i]
+        root = name.split('/')[0]
+        return term_phase.get(root, len(phases) - 1) == i
+    return owns
+
+
+def sequential(optimizers: Mapping[str, optax.GradientTransformation],
+               phases: Sequence[Phase], repeats: Sequence[int] | None = None,
+               ) -> UpdateRule:
+    """Phases in order, phase ``i`` repeated ``repeats[i]`` times.
+
+    The repeats of the first phase use batches ``0..k-1``; every other phase
+    uses the last batch, so ``num_batches = max(repeats)``.
+    """
+    repeats = tuple(repeats or [1] * len(phases))
+    phases = tuple(dict(p) for p in phases)
+    if len(repeats) != len(phases) or min(repeats) < 1:
+        raise ValueError(f'need one repeat count >= 1 per phase, got {repeats}')
+    moving = [p for phase in phases for p in phase]
+    if len(set(moving)) != len(moving):
+        raise ValueError(f'a player may move in one phase only, got {phases}')
+    missing = sorted(set(moving) - set(optimizers))
+    if missing:
+        raise ValueError(f'no optimizer for players {missing}')
+    num_batches = max(repeats)
+
+    def init(params: Params) -> dict:
+        return {p: optimizers[p].init(params[p]) for p in moving}
+
+    def update(objective, params, model_state, state, batches, key):
+        owner = metric_owners(objective, phases)
+        metrics = {}
+        for i, (phase, k) in enumerate(zip(phases, repeats)):
+            for j in range(k):
+                index = j if k > 1 else num_batches - 1
+                batch = jax.tree.map(lambda x, index=index: x[index], batches)
+                phase_key = jax.random.fold_in(jax.random.fold_in(key, i), j)
+                params, model_state, state, phase_metrics = apply_phase(
+                    objective, optimizers, phase, params, model_state, state,
+                    batch, phase_key)
+            for name, value in phase_metrics.items():
+                if owner(name, i):
+                    metrics[name] = value
+        return params, model_state, state, metrics
+
+    return UpdateRule(init, update, num_batches)

@@ -1,0 +1,71 @@
+"""Sample from a trained model without training.
+
+    python -m jaxgen.sample --workdir runs/dcgan --num 64 --out grid.png
+
+Reads ``<workdir>/config.json`` and the latest (or ``--step``) checkpoint; needs
+neither the dataset nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+from absl import app, flags, logging
+
+from jaxgen import cli
+from jaxgen import config as config_lib
+from jaxgen import visualisation
+from jaxgen.visualisation.samples import render_samples
+from jaxgen.errors import JaxgenError
+from jaxgen.training import Checkpoints, build
+
+flags.DEFINE_string('workdir', None, 'A training workdir (holds config.json and checkpoints).')
+flags.DEFINE_integer('num', 64, 'Number of samples.')
+flags.DEFINE_string('out', None, 'Output PNG path (default <workdir>/sample.png).')
+flags.DEFINE_integer('seed', 0, 'Seed of the latent draws.')
+flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+flags.mark_flags_as_required(['workdir'])
+
+
+def load(workdir: str, step: int | None = None):
+    """``(experiment, state, step)`` restored from a workdir's checkpoint."""
+    path = os.path.join(workdir, 'config.json')
+    if not os.path.isfile(path):
+        raise JaxgenError(f'{path} not found; pass the --workdir of a training run')
+    with open(path) as f:
+        config, extra = config_lib.from_json(f.read())
+    exp = build(config, extra['data'])
+    checkpoints = Checkpoints(workdir)
+    latest = checkpoints.latest_step()
+    if latest is None:
+        raise JaxgenError(f'{workdir} has no checkpoint yet; train first or wait for one')
+    step = latest if step is None else step
+    template = exp.abstract_state()
+    checkpoints.check_fits(step, template)
+    state = checkpoints.restore(step, template)
+    checkpoints.close()
+    return exp, state, step
+
+
+def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = None) -> str:
+    if num < 1:
+        raise JaxgenError(f'--num must be at least 1, got {num}')
+    exp, state, step = load(workdir, step)
+    samples = exp.model.sample(exp.variables(state), jax.random.key(seed), num)
+    image = render_samples(jax.device_get(samples), exp.data_info)
+    visualisation.save_png(out, image)
+    logging.info('wrote %d samples from %s (step %d) to %s', num, workdir, step, out)
+    return out
+
+
+def main(argv):
+    del argv
+    cli.quiet_third_party_logs()
+    f = flags.FLAGS
+    out = f.out or os.path.join(f.workdir, 'sample.png')
+    cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step))
+
+
+if __name__ == '__main__':
+    app.run(main, flags_parser=cli.parse_flags)

@@ -1,0 +1,97 @@
+"""Orbax checkpoints of the whole train state, restored against its abstract shape.
+
+Checkpoints live in ``<workdir>/checkpoints/<step>``; Orbax writes each one to
+a temporary directory and renames it, so a crash mid-save never leaves a
+half-written checkpoint behind. Nothing is pickled: restore targets are
+``jax.eval_shape`` of the freshly initialised state, so a checkpoint that
+does not fit the config is reported before anything is overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+from jaxgen.errors import JaxgenError
+
+
+def _path_str(path) -> str:
+    return '/'.join(str(getattr(k, 'key', getattr(k, 'name', getattr(k, 'idx', k))))
+                    for k in path)
+
+
+def _shapes(tree) -> dict[str, tuple]:
+    flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return {_path_str(p): tuple(getattr(x, 'shape', np.shape(x))) for p, x in flat}
+
+
+class Checkpoints:
+    """The checkpoints of one workdir. Creates nothing until the first save."""
+
+    def __init__(self, workdir: str, max_to_keep: int = 3):
+        self.directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
+        self.max_to_keep = max_to_keep
+        self._manager: ocp.CheckpointManager | None = None
+
+    def _open(self, create: bool) -> ocp.CheckpointManager | None:
+        if self._manager is None:
+            if not create and not os.path.isdir(self.directory):
+                return None
+            options = ocp.CheckpointManagerOptions(max_to_keep=self.max_to_keep,
+                                                   create=create)
+            self._manager = ocp.CheckpointManager(
+                self.directory, options=options,
+                item_handlers=ocp.StandardCheckpointHandler())
+        return self._manager
+
+    def latest_step(self) -> int | None:
+        manager = self._open(create=False)
+        return None if manager is None else manager.latest_step()
+
+    def check_fits(self, step: int, template: Any) -> None:
+        """Raises a one-line JaxgenError if checkpoint ``step`` does not fit ``template``."""
+        manager = self._open(create=False)
+        hint = ('start a new --workdir, or run with the config this workdir was '
+                'trained with (its config.json)')
+        try:
+            stored = _shapes(manager.item_metadata(step))
+        except Exception as e:  # unreadable metadata is a mismatch too
+            raise JaxgenError(f'checkpoint {self.directory}/{step} cannot be read '
+                              f'({type(e).__name__}); {hint}') from e
+        wanted = _shapes(template)
+        for name in sorted(set(stored) | set(wanted)):
+            if name not in stored:
+                raise JaxgenError(f'checkpoint {self.directory}/{step} has no {name}, '
+                                  f'which the config needs; {hint}')
+            if name not in wanted:
+                raise JaxgenError(f'checkpoint {self.directory}/{step} holds {name}, '
+                                  f'which the config does not have; {hint}')
+            if stored[name] != wanted[name]:
+                raise JaxgenError(
+                    f'checkpoint {self.directory}/{step} does not fit the config: '
+                    f'{name} has shape {stored[name]} there but {wanted[name]} in the '
+                    f'config; {hint}')
+
+    def restore(self, step: int, template: Any) -> Any:
+        manager = self._open(create=False)
+        return manager.restore(step, args=ocp.args.StandardRestore(template))
+
+    def save(self, step: int, state: Any, force: bool = False) -> None:
+        manager = self._open(create=True)
+        if step in (manager.all_steps() or []):
+            return
+        manager.save(step, args=ocp.args.StandardSave(state), force=force)
+
+    def wait(self) -> None:
+        if self._manager is not None:
+            self._manager.wait_until_finished()
+
+    def close(self) -> None:
+        if self._manager is not None:
+            self._manager.wait_until_finished()
+            self._manager.close()
+            self._manager = None

@@ -1,0 +1,130 @@
+"""From a config to the pieces of a run: model, objective, rule, state, step.
+
+The config names every piece; this module looks each one up and wires them
+together. Nothing here knows what a generator or an encoder is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgen import models, objectives, rules
+from jaxgen.errors import JaxgenError
+from jaxgen.models.layers import join_variables, split_variables
+
+
+@flax.struct.dataclass
+class TrainState:
+    step: jax.Array
+    params: dict
+    model_state: dict
+    rule_state: dict
+
+
+def build_optimizer(player: str, opt_config) -> optax.GradientTransformation:
+    """``optax.<name>(**rest)`` from ``{name: ..., learning_rate: ..., ...}``."""
+    kwargs = dict(opt_config)
+    name = kwargs.pop('name', None)
+    factory = getattr(optax, str(name), None)
+    if not callable(factory):
+        raise JaxgenError(f'config.optimizers.{player}.name={name!r} is not an optax '
+                          'optimizer; use e.g. adam, adamw, sgd, rmsprop')
+    try:
+        return factory(**kwargs)
+    except TypeError as e:
+        raise JaxgenError(f'config.optimizers.{player}: optax.{name} rejects '
+                          f'{sorted(kwargs)} ({e})') from e
+
+
+def build_optimizers(optimizers_config, players) -> dict[str, optax.GradientTransformation]:
+    missing = sorted(set(players) - set(optimizers_config))
+    if missing:
+        raise JaxgenError(f'config.optimizers has no entry for player(s) {missing}; '
+                          f'the model\'s players are {sorted(players)}')
+    extra = sorted(set(optimizers_config) - set(players))
+    if extra:
+        raise JaxgenError(f'config.optimizers names {extra}, which are not players of '
+                          f'model {players!r}')
+    return {p: build_optimizer(p, optimizers_config[p]) for p in players}
+
+
+def root_keys(seed: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(init_key, data_key, step_key)``: every random draw of a run derives
+    from these, the per-step ones through ``fold_in(step)``."""
+    init_key, data_key, step_key = jax.random.split(jax.random.key(seed), 3)
+    return init_key, data_key, step_key
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    config: Any
+    data_info: Mapping[str, Any]
+    model: Any
+    objective: objectives.Objective
+    rule: rules.UpdateRule
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.seed)
+
+    def init_state(self) -> TrainState:
+        init_key, _, _ = root_keys(self.seed)
+        variables = self.model.init(init_key)
+        params, model_state = {}, {}
+        for player, v in variables.items():
+            params[player], model_state[player] = split_variables(v)
+        return TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                          model_state=model_state, rule_state=self.rule.init(params))
+
+    def abstract_state(self) -> TrainState:
+        return jax.eval_shape(self.init_state)
+
+    def variables(self, state: TrainState) -> dict:
+        """Each player's Linen variables, for sampling and evaluation."""
+        return {p: join_variables(state.params[p], state.model_state[p])
+                for p in state.params}
+
+    def make_train_step(self, draw: Callable, batch_size: int) -> Callable:
+        """The jitted step ``(state, arrays) -> (state, metrics)``; state donated."""
+        return jax.jit(self.train_step_fn(draw, batch_size), donate_argnums=0)
+
+    def train_step_fn(self, draw: Callable, batch_size: int) -> Callable:
+        """The pure step ``(state, arrays) -> (state, metrics)``, not yet jitted.
+
+        Batches are drawn inside the step from the device-resident ``arrays``.
+        """
+        objective, rule, seed = self.objective, self.rule, self.seed
+
+        def train_step(state: TrainState, arrays):
+            _, data_key, step_key = root_keys(seed)
+            key = jax.random.fold_in(step_key, state.step)
+            # The data key is fixed and the draw index advances with the step, so
+            # epochs are permutations of the data, identical on resume.
+            first = state.step * rule.num_batches
+            batches = [draw(arrays, data_key, first + i, batch_size)
+                       for i in range(rule.num_batches)]
+            batches = jax.tree.map(lambda *xs: jnp.stack(xs), *batches)
+            params, model_state, rule_state, metrics = rule.update(
+                objective, state.params, state.model_state, state.rule_state,
+                batches, key)
+            new_state = TrainState(step=state.step + 1, params=params,
+                                   model_state=model_state, rule_state=rule_state)
+            return new_state, metrics
+
+        return train_step
+
+
+def build(config, data_info: Mapping[str, Any]) -> Experiment:
+    """Builds every piece the config names, for data described by ``data_info``."""
+    model = models.build(config.model, data_info)
+    objective = objectives.build(config.objective, model)
+    optimizers = build_optimizers(config.optimizers, tuple(model.players))
+    rule = rules.build(config.rule, optimizers)
+    return Experiment(config=config, data_info=data_info, model=model,
+                      objective=objective, rule=rule)

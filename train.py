@@ -1,0 +1,37 @@
+"""Train a jaxgen model: ``python train.py --config configs/dcgan.py --workdir runs/dcgan``.
+
+Overrides: ``--config.num_steps=2000 --config.optimizers.generator.learning_rate=1e-3``.
+The config is locked: a key that does not exist is an error. Rerunning the
+same command resumes from the workdir's latest checkpoint.
+"""
+
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from jaxgen import cli
+from jaxgen.training import train
+
+config_flags.DEFINE_config_file('config', None, 'Experiment config file (configs/*.py).',
+                                lock_config=True)
+flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and pictures.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+EXIT_PREEMPTED = 143  # 128 + SIGTERM: schedulers read it as "stopped, not done"
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+    cli.quiet_third_party_logs()
+    config = cli.load_config()
+    result = cli.run_or_explain(lambda: train(config, flags.FLAGS.workdir))
+    if result.preempted:
+        logging.warning('stopped at step %d; rerun the same command to resume', result.step)
+        sys.exit(EXIT_PREEMPTED)
+    logging.info('done: step %d in %s', result.step, flags.FLAGS.workdir)
+
+
+if __name__ == '__main__':
+    app.run(main, flags_parser=cli.parse_flags)
