@@ -11,6 +11,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 
+from jaxgen.errors import JaxgenError
 from jaxgen.models.gan import GAN
 
 
@@ -41,13 +42,25 @@ class MLPDiscriminator(nn.Module):
         return nn.Dense(1)(h)[:, 0]
 
 
+def _widths(model_config, field: str) -> tuple[int, ...]:
+    widths = tuple(model_config[field])
+    if not widths or not all(isinstance(w, int) and w > 0 for w in widths):
+        raise JaxgenError(f'config.model.{field} must be a tuple of positive integers, '
+                          f'got {widths!r}; e.g. --config.model.{field}="(128, 128)"')
+    return widths
+
+
 def build(model_config, data_info) -> GAN:
     """A GAN of MLPs for the data described by ``data_info['shape']``."""
-    (dim,) = tuple(data_info['shape'])
+    shape = tuple(data_info['shape'])
+    if len(shape) != 1:
+        raise JaxgenError(f'model mlp needs flat data but the dataset has shape {shape}; '
+                          'use model.name=dcgan for images')
+    (dim,) = shape
     return GAN(
         generator=MLPGenerator(output_dim=dim,
-                               hidden=tuple(model_config.g_hidden)),
-        discriminator=MLPDiscriminator(hidden=tuple(model_config.d_hidden)),
+                               hidden=_widths(model_config, 'g_hidden')),
+        discriminator=MLPDiscriminator(hidden=_widths(model_config, 'd_hidden')),
         latent_dim=model_config.latent_dim,
         data_info=data_info,
     )

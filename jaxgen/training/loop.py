@@ -95,7 +95,13 @@ def prepare(config, workdir: str):
     dataset = data.load(config.data, 'train')
     exp = experiment_lib.build(config, dataset.info)
     checkpoints = Checkpoints(workdir, max_to_keep=config.keep_checkpoints)
-    template = exp.abstract_state()
+    try:
+        template = exp.abstract_state()
+    except (TypeError, ValueError) as e:  # a config value the model cannot use
+        first = str(e).strip().splitlines()[0]
+        raise JaxgenError(f'model {config.model.name!r} cannot be built from config.model '
+                          f'({first}); check its values against {config.model.name}\'s '
+                          'config file') from e
     latest = checkpoints.latest_step()
     if latest is not None:
         checkpoints.check_fits(latest, template)

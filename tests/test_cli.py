@@ -1,0 +1,79 @@
+"""The command lines as a user runs them: one-line errors, SIGTERM, resume, sampling."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jaxgen.training import Checkpoints
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_RING = ['--config', 'configs/gan_ring.py', '--config.batch_size=16',
+             '--config.model.latent_dim=4', '--config.model.g_hidden=(16,)',
+             '--config.model.d_hidden=(16,)']
+
+
+def run(args, **kwargs):
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+@pytest.mark.parametrize('flag,expected', [
+    ('--config.batch_sise=8', "the config has no key 'batch_sise' (Did you mean \"batch_size\""),
+    ('--config.batch_size=abc', "flag --config.batch_size=abc: invalid literal"),
+    ('--config.model.g_hidden=oops', 'g_hidden must be a tuple of positive integers'),
+    ('--config.data.fallback=maybe', 'give a value of the type the config file uses'),
+])
+def test_bad_overrides_are_one_line_and_touch_nothing(tmp_path, flag, expected):
+    workdir = tmp_path / 'run'
+    result = run(['train.py', *TINY_RING, f'--workdir={workdir}', flag])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: '), result.stderr[-2000:]
+    assert expected in lines[0]
+    assert not workdir.exists()
+
+
+def test_missing_config_file_is_one_line(tmp_path):
+    result = run(['train.py', '--config', 'configs/no_such.py', f'--workdir={tmp_path}/run'])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'cannot load config file configs/no_such.py' in lines[0]
+    assert not (tmp_path / 'run').exists()
+
+
+def test_sigterm_saves_a_checkpoint_and_the_same_command_resumes(tmp_path):
+    workdir = str(tmp_path / 'run')
+    args = [sys.executable, 'train.py', *TINY_RING, f'--workdir={workdir}',
+            '--config.num_steps=1000000', '--config.log_every=50',
+            '--config.checkpoint_every=1000000', '--config.sample_every=1000000']
+    proc = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    seen = []
+    for line in proc.stderr:  # wait until training is under way
+        seen.append(line)
+        if 'steps/s' in line or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=120)[1]
+    log = ''.join(seen) + rest
+    assert proc.returncode == 143, log[-3000:]
+    assert 'rerun the same command to resume' in log
+    step = Checkpoints(workdir).latest_step()
+    assert step is not None and step >= 50
+
+    resumed = run(['train.py', *TINY_RING, f'--workdir={workdir}',
+                   f'--config.num_steps={step + 10}', '--config.log_every=5'])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f'resumed from {Checkpoints(workdir).directory}/{step}' in resumed.stderr
+    assert Checkpoints(workdir).latest_step() == step + 10
+
+    out = tmp_path / 'grid.png'
+    sampled = run(['-m', 'jaxgen.sample', f'--workdir={workdir}', '--num=100', f'--out={out}'])
+    assert sampled.returncode == 0, sampled.stderr[-3000:]
+    assert out.stat().st_size > 1000
+    missing = run(['-m', 'jaxgen.sample', f'--workdir={tmp_path}/nothing'])
+    assert missing.returncode == 2 and 'config.json not found' in missing.stderr
