@@ -33,6 +33,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.sample_every = 500      # pictures (PNG in <workdir>/pictures and TensorBoard)
     c.checkpoint_every = 1000
     c.keep_checkpoints = 3
+    c.eval_every = 0          # the model's own metrics on the test split; 0: never
     c.data = ml_collections.ConfigDict({
         'name': 'mnist',
         # Folder with the original .gz files (or with <name>/ subfolders); when

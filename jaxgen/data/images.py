@@ -180,6 +180,15 @@ def load_arrays(name: str, split: str, data_dir: str | None,
     return arrays, info
 
 
+def scale_images(images: jax.Array, scale: str = 'tanh') -> jax.Array:
+    """uint8 pixels to float32 in [-1, 1] (``'tanh'``) or [0, 1] (``'unit'``)."""
+    x = jnp.asarray(images).astype(jnp.float32)
+    # Clipped because XLA may divide by multiplying with a rounded reciprocal.
+    if scale == 'tanh':
+        return jnp.clip(x / 127.5 - 1.0, -1.0, 1.0)
+    return jnp.clip(x / 255.0, 0.0, 1.0)
+
+
 def image_draw(scale: str = 'tanh') -> Callable:
     """Returns ``draw(arrays, key, step, batch_size)`` for image arrays ``{'image', 'label'}``.
 
@@ -206,10 +215,8 @@ def image_draw(scale: str = 'tanh') -> Callable:
         step = jnp.asarray(step, jnp.int32)
         perm = jax.random.permutation(jax.random.fold_in(key, step // steps_per_epoch), n)
         idx = jax.lax.dynamic_slice(perm, ((step % steps_per_epoch) * batch_size,), (batch_size,))
-        x = images[idx].astype(jnp.float32)
-        # Clipped because XLA may divide by multiplying with a rounded reciprocal.
-        x = jnp.clip(x / 127.5 - 1.0, -1.0, 1.0) if scale == 'tanh' else jnp.clip(x / 255.0, 0, 1)
-        return {'image': x, 'label': labels[idx].astype(jnp.int32)}
+        return {'image': scale_images(images[idx], scale),
+                'label': labels[idx].astype(jnp.int32)}
 
     return draw
 

@@ -3,8 +3,9 @@
 from jaxgen.losses.gan import (GENERATOR_LOSSES, discriminator_loss,
                                generator_nonsaturating_loss,
                                generator_saturating_loss, value_function)
+from jaxgen.losses.info import categorical_log_likelihood, gaussian_log_likelihood
 
 __all__ = [
-    'GENERATOR_LOSSES', 'discriminator_loss', 'generator_nonsaturating_loss',
+    'GENERATOR_LOSSES', 'categorical_log_likelihood', 'gaussian_log_likelihood', 'discriminator_loss', 'generator_nonsaturating_loss',
     'generator_saturating_loss', 'value_function'
 ]

@@ -18,6 +18,7 @@ same command resumes bit-identically, since every key derives from the step.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import signal
@@ -32,9 +33,10 @@ from jaxgen import config as config_lib
 from jaxgen import data
 from jaxgen import visualisation
 from jaxgen.errors import JaxgenError
-from jaxgen.logging import Progress, SummaryWriter
+from jaxgen.logging import Progress, SummaryWriter, read_scalars
 from jaxgen.training import experiment as experiment_lib
 from jaxgen.training.checkpoint import Checkpoints
+from jaxgen.visualisation.training import training_curves
 
 Hook = Callable[[int, Any], None]
 
@@ -82,6 +84,28 @@ def write_pictures(exp, state, workdir: str, step: int, writer: SummaryWriter) -
     writer.images(step, pictures)
 
 
+def write_curves(workdir: str, writer: SummaryWriter) -> None:
+    """Loss and information-bound curves from what the run has logged so far."""
+    writer.flush()
+    pictures = training_curves(read_scalars(os.path.join(workdir, 'tensorboard')))
+    for name, image in pictures.items():
+        visualisation.save_png(os.path.join(workdir, f'{name}.png'), image)
+
+
+def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWriter) -> dict:
+    """The model's own metrics on the test split, logged and written to eval.json."""
+    init_key, _, _ = experiment_lib.root_keys(exp.seed)
+    results = exp.model.evaluate(exp.variables(state), test.arrays,
+                                 jax.random.fold_in(init_key, 1))  # same codes at every eval
+    results = {k: float(v) for k, v in results.items()}
+    writer.scalars(step, {f'eval/{k}': v for k, v in results.items()})
+    logging.info('eval at step %d: %s', step,
+                 '  '.join(f'{k} {v:.4f}' for k, v in sorted(results.items())))
+    with open(os.path.join(workdir, 'eval.jsonl'), 'a') as f:
+        f.write(json.dumps({'step': step, **results}) + '\n')
+    return results
+
+
 def _check_finite(step: int, metrics: dict) -> None:
     bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
     if bad:
@@ -94,6 +118,9 @@ def prepare(config, workdir: str):
     config_lib.check(config)
     dataset = data.load(config.data, 'train')
     exp = experiment_lib.build(config, dataset.info)
+    test = None
+    if config.eval_every and hasattr(exp.model, 'evaluate'):
+        test = data.load(config.data, 'test')
     checkpoints = Checkpoints(workdir, max_to_keep=config.keep_checkpoints)
     try:
         template = exp.abstract_state()
@@ -105,12 +132,12 @@ def prepare(config, workdir: str):
     latest = checkpoints.latest_step()
     if latest is not None:
         checkpoints.check_fits(latest, template)
-    return dataset, exp, checkpoints, template, latest
+    return dataset, test, exp, checkpoints, template, latest
 
 
 def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     """Trains (or resumes) the experiment ``config`` describes in ``workdir``."""
-    dataset, exp, checkpoints, template, latest = prepare(config, workdir)
+    dataset, test, exp, checkpoints, template, latest = prepare(config, workdir)
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
         f.write(config_lib.to_json(config, data=dataset.info))
@@ -147,11 +174,18 @@ def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
             if step % config.log_every == 0 or step == num_steps:
                 metrics = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
                 _check_finite(step, metrics)
-                line = progress.update(step, metrics)
+                # The line shows the terms; their details and the per-player
+                # totals go to TensorBoard.
+                line = progress.update(step, {k: v for k, v in sorted(metrics.items())
+                                              if '/' not in k})
                 logging.info('%s', line)
                 writer.scalars(step, {**metrics, 'steps_per_sec': progress.steps_per_sec})
             if step % config.sample_every == 0 or step == num_steps:
                 write_pictures(exp, state, workdir, step, writer)
+                write_curves(workdir, writer)
+            if test is not None and (step % config.eval_every == 0 or step == num_steps):
+                metrics.update({f'eval/{k}': v for k, v in
+                                run_evaluation(exp, state, test, workdir, step, writer).items()})
             for hook in hooks:
                 hook(step, state)
             if step % config.checkpoint_every == 0 or step == num_steps:

@@ -1,0 +1,206 @@
+"""InfoGAN for 28x28 images (Chen et al., 2016, appendix C.1).
+
+Players: ``generator``; ``discriminator`` (a trunk shared with Q, plus the
+real/fake head); ``q`` (the recognition head on the trunk's features).
+
+* G: FC 1024-BN-ReLU, FC 7*7*128-BN-ReLU, deconv 64 4x4/2-BN-ReLU, deconv C 4x4/2, tanh.
+* D: conv 64 4x4/2-lReLU, conv 128 4x4/2-BN-lReLU, FC 1024-BN-lReLU (the trunk), FC 1.
+* Q: FC 128-BN-lReLU, then the code outputs: logits per categorical code, and a
+  mean and a log standard deviation per continuous code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Mapping
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgen.data.images import scale_images
+from jaxgen.errors import JaxgenError
+from jaxgen.metrics.codes import code_correlations, hungarian_accuracy
+from jaxgen.models.gan import real_data
+from jaxgen.models.latents import LatentCodes
+from jaxgen.models.layers import BatchNorm, apply
+from jaxgen.visualisation.grid import labelled_grid
+
+SLOPE = 0.1  # leaky ReLU slope of the paper
+
+
+class InfoGANGenerator(nn.Module):
+    channels: int = 1
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        h = nn.relu(BatchNorm(use_running_average=not train)(nn.Dense(1024)(x)))
+        h = nn.relu(BatchNorm(use_running_average=not train)(nn.Dense(7 * 7 * 128)(h)))
+        h = h.reshape(x.shape[0], 7, 7, 128)
+        h = nn.ConvTranspose(64, (4, 4), strides=(2, 2), padding='SAME')(h)
+        h = nn.relu(BatchNorm(use_running_average=not train)(h))
+        h = nn.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding='SAME')(h)
+        return jnp.tanh(h)
+
+
+class InfoGANDiscriminator(nn.Module):
+    """images -> (logits ``[B]``, trunk features ``[B, 1024]``)."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> tuple[jax.Array, jax.Array]:
+        h = nn.leaky_relu(nn.Conv(64, (4, 4), strides=(2, 2), padding='SAME')(x), SLOPE)
+        h = nn.Conv(128, (4, 4), strides=(2, 2), padding='SAME')(h)
+        h = nn.leaky_relu(BatchNorm(use_running_average=not train)(h), SLOPE)
+        h = nn.Dense(1024)(h.reshape(x.shape[0], -1))
+        features = nn.leaky_relu(BatchNorm(use_running_average=not train)(h), SLOPE)
+        return nn.Dense(1)(features)[:, 0], features
+
+
+class QHead(nn.Module):
+    """trunk features -> code estimates."""
+    num_logits: int
+    num_continuous: int
+
+    @nn.compact
+    def __call__(self, features: jax.Array, train: bool = False) -> dict[str, jax.Array]:
+        h = nn.leaky_relu(BatchNorm(use_running_average=not train)(nn.Dense(128)(features)),
+                          SLOPE)
+        out = nn.Dense(self.num_logits + 2 * self.num_continuous)(h)
+        k, c = self.num_logits, self.num_continuous
+        return {'cat_logits': out[:, :k], 'cont_mean': out[:, k:k + c],
+                'cont_log_std': out[:, k + c:]}
+
+
+@dataclasses.dataclass(frozen=True)
+class InfoGAN:
+    generator: nn.Module
+    discriminator: nn.Module
+    q: nn.Module
+    codes: LatentCodes
+    data_info: Mapping[str, Any]
+
+    @property
+    def players(self) -> dict[str, nn.Module]:
+        return {'generator': self.generator, 'discriminator': self.discriminator, 'q': self.q}
+
+    def init(self, key: jax.Array) -> dict:
+        kg, kd, kq = jax.random.split(key, 3)
+        x = jnp.zeros((2, *self.data_info['shape']), jnp.float32)
+        return {
+            'generator': self.generator.init(kg, jnp.zeros((2, self.codes.input_dim)), train=False),
+            'discriminator': self.discriminator.init(kd, x, train=False),
+            'q': self.q.init(kq, jnp.zeros((2, 1024)), train=False),
+        }
+
+    def forward(self, variables, batch, key, train: bool = True) -> tuple[dict, dict]:
+        real = real_data(batch)
+        codes = self.codes.sample(key, real.shape[0])
+        fake, g_state = apply(self.generator, variables['generator'],
+                              self.codes.to_input(codes), train=train)
+        d_vars = variables['discriminator']
+        (real_logits, _), d_state = apply(self.discriminator, d_vars, real, train=train)
+        (fake_logits, features), d_state = apply(self.discriminator, {**d_vars, **d_state},
+                                                 fake, train=train)
+        q, q_state = apply(self.q, variables['q'], features, train=train)
+        outputs = {'real_logits': real_logits, 'fake_logits': fake_logits, 'fake': fake,
+                   'codes': codes, **{f'q_{k}': v for k, v in q.items()}}
+        return outputs, {'generator': g_state, 'discriminator': d_state, 'q': q_state}
+
+    def generate(self, variables, codes) -> jax.Array:
+        return self.generator.apply(dict(variables['generator']), self.codes.to_input(codes),
+                                    train=False)
+
+    def recognise(self, variables, images) -> dict[str, jax.Array]:
+        """Q's code estimates for ``images`` (eval mode)."""
+        _, features = self.discriminator.apply(dict(variables['discriminator']), images,
+                                               train=False)
+        return self.q.apply(dict(variables['q']), features, train=False)
+
+    def sample(self, variables, key, num: int) -> jax.Array:
+        return self.generate(variables, self.codes.sample(key, num))
+
+    # -- pictures -----------------------------------------------------------------
+
+    def traversal(self, variables, key, index: int, values: np.ndarray) -> np.ndarray:
+        """Rows: the first categorical code's values; columns: continuous code
+        ``index`` at ``values``; the noise and the other codes held fixed."""
+        k = self.codes.categorical[0]
+        rows, cols = k, len(values)
+        base = self.codes.sample(key, 1)
+        cat = jnp.zeros((rows, cols, len(self.codes.categorical)), jnp.int32)
+        cat = cat.at[:, :, 0].set(jnp.arange(rows)[:, None]).reshape(rows * cols, -1)
+        cont = jnp.zeros((rows * cols, self.codes.continuous))
+        cont = cont.at[:, index].set(jnp.tile(jnp.asarray(values, jnp.float32), rows))
+        codes = {'z': jnp.repeat(base['z'], rows * cols, axis=0), 'cat': cat, 'cont': cont}
+        images = self.generate(variables, codes)
+        return np.asarray(images).reshape(rows, cols, *images.shape[1:])
+
+    def pictures(self, variables, key) -> dict[str, np.ndarray]:
+        k = self.codes.categorical[0]
+        kz, kt = jax.random.split(key)
+        # Samples: row = category, columns = different noise (continuous codes at 0).
+        codes = self.codes.sample(kz, k * 10)
+        codes['cat'] = codes['cat'].at[:, 0].set(jnp.repeat(jnp.arange(k), 10))
+        codes['cont'] = jnp.zeros_like(codes['cont'])
+        images = np.asarray(self.generate(variables, codes)).reshape(k, 10, 28, 28, -1)
+        rows = [f'c1={i}' for i in range(k)]
+        out = {'samples': labelled_grid(images, row_labels=rows, title='rows: categorical code c1; '
+                                        'columns: noise z', cell_px=40)}
+        values = np.linspace(-2.0, 2.0, 9)
+        for j in range(self.codes.continuous):
+            grid = self.traversal(variables, kt, j, values)
+            out[f'traversal_c{j + 2}'] = labelled_grid(
+                grid, row_labels=rows, col_labels=[f'{v:g}' for v in values],
+                title=f'varying c{j + 2} from -2 to 2 (trained on [-1, 1]); z fixed', cell_px=40)
+        return out
+
+    # -- evaluation ---------------------------------------------------------------
+
+    @functools.cached_property
+    def _recognise_jit(self):
+        return jax.jit(self.recognise)
+
+    @functools.cached_property
+    def _generate_jit(self):
+        return jax.jit(self.generate)
+
+    def evaluate(self, variables, arrays: Mapping[str, np.ndarray], key: jax.Array,
+                 num_codes: int = 5000) -> dict[str, float]:
+        """Categorical-code accuracy on labelled test images (Hungarian matching of
+        Q's most likely category to the labels), and the correlation between
+        sampled continuous codes and Q's estimates on generated images."""
+        predictions = []
+        images = arrays['image']
+        for start in range(0, len(images), 1000):
+            batch = scale_images(images[start:start + 1000], self.data_info.get('scale', 'tanh'))
+            q = self._recognise_jit(variables, batch)
+            predictions.append(np.asarray(jnp.argmax(q['cat_logits'][:, :self.codes.categorical[0]],
+                                                     axis=-1)))
+        metrics = {'cat_accuracy': hungarian_accuracy(np.concatenate(predictions),
+                                                      np.asarray(arrays['label']))}
+        if self.codes.continuous:
+            codes = self.codes.sample(key, num_codes)
+            estimates = self._recognise_jit(variables, self._generate_jit(variables, codes))
+            for j, r in enumerate(code_correlations(np.asarray(codes['cont']),
+                                                    np.asarray(estimates['cont_mean']))):
+                metrics[f'cont_corr_c{j + 2}'] = r
+        return metrics
+
+
+def build(model_config, data_info) -> InfoGAN:
+    shape = tuple(data_info['shape'])
+    if shape[:2] != (28, 28):
+        raise JaxgenError(f'infogan is the 28x28 architecture of Chen et al.; the dataset has '
+                          f'shape {shape}: use mnist, fashion_mnist or digits')
+    codes = LatentCodes(noise_dim=model_config.noise_dim,
+                        categorical=tuple(model_config.categorical),
+                        continuous=model_config.continuous)
+    if not codes.categorical:
+        raise JaxgenError('config.model.categorical must name at least one categorical code, '
+                          'e.g. (10,)')
+    return InfoGAN(generator=InfoGANGenerator(channels=shape[2]),
+                   discriminator=InfoGANDiscriminator(),
+                   q=QHead(num_logits=sum(codes.categorical), num_continuous=codes.continuous),
+                   codes=codes, data_info=data_info)

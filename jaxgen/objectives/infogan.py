@@ -1,0 +1,95 @@
+"""InfoGAN = the GAN objective + λ · (−L_I), with no special-case trainer.
+
+``L_I(G, Q) = E[log Q(c | G(z, c))] + H(c)`` lower-bounds the mutual
+information I(c; G(z, c)) (Chen et al., 2016, Lemma 5.1). It is one term per
+code type, each weighted by its own λ, added to the losses of the generator
+and of the Q head, and of the discriminator only when ``train_trunk`` is set
+(the trunk Q shares with D then learns from the information term too).
+
+* categorical codes: ``log Q`` is the log-softmax of Q's logits (a cross-entropy);
+  ``H(c) = sum log k``, so ``L_I <= H(c)`` with equality iff Q is certain and right;
+* continuous codes: ``log Q`` is a Gaussian log-likelihood around Q's mean with
+  a fixed standard deviation or the one Q predicts (``learn_std``);
+  ``H(c) = n log 2`` for Uniform(-1, 1) codes.
+
+Each term logs its bound ``L_I`` next to its ceiling ``H(c)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+
+from jaxgen import losses
+from jaxgen.errors import JaxgenError
+from jaxgen.models.latents import LatentCodes
+from jaxgen.objectives.base import Objective
+from jaxgen.objectives.gan import gan_objective
+
+
+def categorical_info_term(codes: LatentCodes):
+    """``-L_I`` of the categorical codes, from ``q_cat_logits`` and ``codes['cat']``."""
+    entropy = codes.categorical_entropy()
+
+    def term(outputs):
+        logits, cat = outputs['q_cat_logits'], outputs['codes']['cat']
+        log_q, start = 0.0, 0
+        for i, k in enumerate(codes.categorical):
+            log_q = log_q + losses.categorical_log_likelihood(
+                logits=logits[:, start:start + k], labels=cat[:, i])
+            start += k
+        bound = entropy + jnp.mean(log_q)
+        return -bound, {'L_I': bound, 'H(c)': jnp.asarray(entropy, jnp.float32)}
+    return term
+
+
+def continuous_info_term(codes: LatentCodes, learn_std: bool, fixed_std: float):
+    """``-L_I`` of the continuous codes, a Gaussian log-likelihood under Q."""
+    entropy = codes.continuous_entropy()
+    if not learn_std and not fixed_std > 0:
+        raise JaxgenError(f'config.objective.fixed_std must be positive, got {fixed_std}')
+
+    def term(outputs):
+        mean = outputs['q_cont_mean']
+        log_std = (outputs['q_cont_log_std'] if learn_std
+                   else jnp.full_like(mean, math.log(fixed_std)))
+        log_q = losses.gaussian_log_likelihood(mean=mean, log_std=log_std,
+                                               targets=outputs['codes']['cont'])
+        bound = entropy + jnp.mean(log_q)
+        return -bound, {'L_I': bound, 'H(c)': jnp.asarray(entropy, jnp.float32),
+                        'std': jnp.mean(jnp.exp(log_std))}
+    return term
+
+
+def infogan_objective(model, *, lambda_categorical: float = 1.0,
+                      lambda_continuous: float = 1.0, learn_std: bool = False,
+                      fixed_std: float = 1.0, train_trunk: bool = True,
+                      generator_loss: str = 'non_saturating',
+                      label_smoothing: float = 0.0) -> Objective:
+    """The GAN objective plus one weighted information term per code type."""
+    objective = gan_objective(model, generator_loss=generator_loss,
+                              label_smoothing=label_smoothing)
+    players = ('generator', 'q') + (('discriminator',) if train_trunk else ())
+    codes = model.codes
+    if codes.categorical:
+        objective = objective.with_term(
+            'info_cat', categorical_info_term(codes),
+            **{p: lambda_categorical for p in players})
+    if codes.continuous:
+        objective = objective.with_term(
+            'info_cont', continuous_info_term(codes, learn_std, fixed_std),
+            **{p: lambda_continuous for p in players})
+    return objective
+
+
+def build(objective_config, model) -> Objective:
+    if not hasattr(model, 'codes'):
+        raise JaxgenError(f'objective infogan needs a model with latent codes (model.name='
+                          f'infogan), not {type(model).__name__}')
+    c = objective_config
+    return infogan_objective(model, lambda_categorical=c.lambda_categorical,
+                             lambda_continuous=c.lambda_continuous, learn_std=c.learn_std,
+                             fixed_std=c.fixed_std, train_trunk=c.train_trunk,
+                             generator_loss=c.generator_loss,
+                             label_smoothing=c.label_smoothing)

@@ -1,0 +1,167 @@
+"""InfoGAN: shapes, the information bound, exact reduction to the GAN at λ = 0,
+where the information term's gradients go, and the code-accuracy metric."""
+
+import json
+import os
+
+import chex
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import pytest
+
+from configs import infogan as infogan_config
+from jaxgen import models, rules
+from jaxgen.metrics import code_correlations, hungarian_accuracy
+from jaxgen.models.latents import LatentCodes
+from jaxgen.models.layers import apply, split_variables
+from jaxgen.objectives.gan import gan_objective
+from jaxgen.objectives.infogan import categorical_info_term, infogan_objective
+from jaxgen.training import train
+
+MODEL = ml_collections.ConfigDict(dict(name='infogan', noise_dim=62, categorical=(10,),
+                                       continuous=2))
+INFO = {'shape': [28, 28, 1], 'scale': 'tanh'}
+
+
+@pytest.fixture(scope='module')
+def setup():
+    model = models.build(MODEL, INFO)
+    variables = model.init(jax.random.key(0))
+    params, state = {}, {}
+    for p, v in variables.items():
+        params[p], state[p] = split_variables(v)
+    images = jax.random.uniform(jax.random.key(1), (1, 16, 28, 28, 1), minval=-1, maxval=1)
+    return model, params, state, {'image': images}
+
+
+def test_shapes_of_generator_discriminator_and_q(setup):
+    model, params, state, batches = setup
+    variables = {p: {'params': params[p], **state[p]} for p in params}
+    codes = model.codes.sample(jax.random.key(2), 16)
+    chex.assert_shape(codes['z'], (16, 62))
+    chex.assert_shape(codes['cat'], (16, 1))
+    chex.assert_shape(codes['cont'], (16, 2))
+    assert float(jnp.min(codes['cont'])) >= -1 and float(jnp.max(codes['cont'])) <= 1
+    x, _ = apply(model.generator, variables['generator'], model.codes.to_input(codes),
+                 train=True)
+    chex.assert_shape(x, (16, 28, 28, 1))
+    (logits, features), _ = apply(model.discriminator, variables['discriminator'], x,
+                                  train=True)
+    chex.assert_shape(logits, (16,))
+    chex.assert_shape(features, (16, 1024))
+    q, _ = apply(model.q, variables['q'], features, train=True)
+    chex.assert_shape(q['cat_logits'], (16, 10))
+    chex.assert_shape([q['cont_mean'], q['cont_log_std']], (16, 2))
+    outputs, new_state = model.forward(variables, jax.tree.map(lambda b: b[0], batches),
+                                       jax.random.key(3))
+    assert set(new_state) == {'generator', 'discriminator', 'q'}
+    chex.assert_shape(outputs['q_cat_logits'], (16, 10))
+
+
+def test_information_bound_never_exceeds_entropy_and_reaches_it_when_q_is_exact():
+    codes = LatentCodes(noise_dim=4, categorical=(10,), continuous=0)
+    term = categorical_info_term(codes)
+    c = codes.sample(jax.random.key(0), 512)
+    for seed in range(20):  # arbitrary Q's, some confident, some not
+        scale = 10.0 ** (seed % 4 - 1)
+        logits = scale * jax.random.normal(jax.random.key(seed), (512, 10))
+        _, metrics = term({'q_cat_logits': logits, 'codes': c})
+        assert float(metrics['L_I']) <= float(metrics['H(c)']) + 1e-6
+    np.testing.assert_allclose(float(metrics['H(c)']), np.log(10.0), rtol=1e-6)
+    exact = 50.0 * jax.nn.one_hot(c['cat'][:, 0], 10)
+    _, metrics = term({'q_cat_logits': exact, 'codes': c})
+    np.testing.assert_allclose(float(metrics['L_I']), np.log(10.0), atol=1e-5)
+    uniform = jnp.zeros((512, 10))  # a Q that knows nothing: L_I = 0
+    _, metrics = term({'q_cat_logits': uniform, 'codes': c})
+    np.testing.assert_allclose(float(metrics['L_I']), 0.0, atol=1e-5)
+
+
+def _one_step(model, objective, params, state, batches):
+    opts = {'discriminator': optax.adam(2e-4, b1=0.5), 'generator': optax.adam(1e-3, b1=0.5),
+            'q': optax.adam(1e-3, b1=0.5)}
+    rule = rules.alternating(opts)
+    update = jax.jit(lambda p, s, r, b, k: rule.update(objective, p, s, r, b, k))
+    return update(params, state, rule.init(params), batches, jax.random.key(4))
+
+
+def test_lambda_zero_gives_exactly_the_gan_step(setup):
+    model, params, state, batches = setup
+    info0 = infogan_objective(model, lambda_categorical=0.0, lambda_continuous=0.0)
+    gan = gan_objective(model)
+    p_info, s_info, r_info, _ = _one_step(model, info0, params, state, batches)
+    p_gan, s_gan, r_gan, _ = _one_step(model, gan, params, state, batches)
+    chex.assert_trees_all_equal(p_info, p_gan)   # parameters: bit for bit
+    chex.assert_trees_all_equal(r_info, r_gan)   # optimizer states: bit for bit
+    # BatchNorm running averages are not parameters: Q's statistics feed the
+    # (unused, zero-weighted) information metrics in one graph and nothing in
+    # the other, so XLA fuses their reductions differently (seen: 1 ulp).
+    chex.assert_trees_all_close(s_info, s_gan, rtol=1e-6, atol=0)
+    # ... and λ = 1 does change the generator and Q.
+    p_one, _, _, _ = _one_step(model, infogan_objective(model), params, state, batches)
+    for player in ('generator', 'q'):
+        assert not all(np.array_equal(a, b) for a, b in
+                       zip(jax.tree.leaves(p_one[player]), jax.tree.leaves(p_gan[player])))
+
+
+@pytest.mark.parametrize('train_trunk', [False, True])
+def test_information_gradients_reach_g_and_q_and_the_trunk_only_if_configured(setup,
+                                                                              train_trunk):
+    model, params, state, batches = setup
+    batch = jax.tree.map(lambda b: b[0], batches)
+    phase = {'generator': 'generator', 'discriminator': 'discriminator', 'q': 'q'}
+    key = jax.random.key(5)
+    with_info, _, _ = rules.player_grads(infogan_objective(model, train_trunk=train_trunk),
+                                         phase, params, state, batch, key)
+    without, _, _ = rules.player_grads(gan_objective(model), phase, params, state, batch, key)
+    chex.assert_tree_all_finite(with_info)
+    diff = jax.tree.map(lambda a, b: float(jnp.max(jnp.abs(a - b))), with_info, without)
+    assert all(d > 0 for d in jax.tree.leaves(diff['generator']))
+    assert all(float(jnp.max(jnp.abs(g))) > 0 for g in jax.tree.leaves(with_info['q']))
+    assert all(float(jnp.max(jnp.abs(g))) == 0 for g in jax.tree.leaves(without['q']))
+    d = diff['discriminator']
+    head = d.pop('Dense_1')  # the real/fake head: never on the information path
+    assert all(v == 0 for v in jax.tree.leaves(head))
+    trunk = jax.tree.leaves(d)
+    if train_trunk:
+        assert all(v > 0 for v in trunk)
+    else:
+        assert all(v == 0 for v in trunk)
+
+
+def test_code_accuracy_is_one_for_a_permuted_labelling_and_chance_for_random():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 10000)
+    permutation = rng.permutation(10)
+    assert hungarian_accuracy(permutation[labels], labels) == 1.0
+    random = hungarian_accuracy(rng.integers(0, 10, 10000), labels)
+    assert 0.09 < random < 0.13
+    half = labels.copy()
+    half[:5000] = rng.integers(0, 10, 5000)
+    assert 0.5 < hungarian_accuracy(permutation[half], labels) < 0.6
+    codes = rng.uniform(-1, 1, (1000, 2))
+    np.testing.assert_allclose(code_correlations(codes, 3 * codes + 1), [1.0, 1.0])
+    assert max(abs(r) for r in code_correlations(codes, rng.normal(size=(1000, 2)))) < 0.1
+
+
+def test_infogan_config_trains_evaluates_and_draws_the_paper_figure(tmp_path):
+    config = infogan_config.get_config()
+    assert config.batch_size == 128 and config.optimizers.q.learning_rate == 1e-3
+    assert config.optimizers.discriminator.learning_rate == 2e-4
+    assert infogan_config.get_config('fashion_mnist').data.name == 'fashion_mnist'
+    config.data.name = 'digits'
+    config.num_steps = 2
+    config.batch_size = 8
+    config.log_every = config.sample_every = config.eval_every = config.checkpoint_every = 2
+    workdir = str(tmp_path / 'run')
+    result = train(config, workdir)
+    assert {'info_cat/L_I', 'info_cat/H(c)', 'info_cont/L_I', 'eval/cat_accuracy',
+            'eval/cont_corr_c2', 'eval/cont_corr_c3'} <= set(result.metrics)
+    with open(os.path.join(workdir, 'eval.jsonl')) as f:
+        evals = [json.loads(line) for line in f]
+    assert evals[-1]['step'] == 2 and 0.0 <= evals[-1]['cat_accuracy'] <= 1.0
+    for name in ('traversal_c2.png', 'traversal_c3.png', 'samples.png', 'information.png',
+                 'losses.png'):
+        assert os.path.getsize(os.path.join(workdir, name)) > 1000, name
