@@ -74,3 +74,17 @@ def from_json(text: str) -> tuple[ml_collections.ConfigDict, dict]:
     """Inverse of ``to_json``: the config and the extra entries."""
     blob = json.loads(text)
     return ml_collections.ConfigDict(blob.pop('config')), blob
+
+
+def changed_keys(old: ml_collections.ConfigDict, new: ml_collections.ConfigDict) -> list[str]:
+    """Dotted keys whose values differ between two configs (tuples equal lists)."""
+    def flat(d, prefix=''):
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out.update(flat(v, f'{prefix}{k}.'))
+            else:
+                out[f'{prefix}{k}'] = list(v) if isinstance(v, (list, tuple)) else v
+        return out
+    a, b = flat(old.to_dict()), flat(new.to_dict())
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))

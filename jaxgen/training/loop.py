@@ -135,68 +135,94 @@ def prepare(config, workdir: str):
     return dataset, test, exp, checkpoints, template, latest
 
 
+class _Periodic:
+    """What happens between steps: logs, pictures, evaluation, checkpoints."""
+
+    def __init__(self, config, exp, workdir: str, test, checkpoints: Checkpoints):
+        self.config, self.exp, self.workdir, self.test = config, exp, workdir, test
+        self.checkpoints = checkpoints
+        self.writer = SummaryWriter(os.path.join(workdir, 'tensorboard'),
+                                    enabled=jax.process_index() == 0)
+        self.progress: Progress | None = None
+        self.metrics: dict = {}
+
+    def _due(self, step: int, every: int) -> bool:
+        return step % every == 0 or step == self.config.num_steps
+
+    def after_step(self, step: int, state, step_metrics, started: float) -> None:
+        c = self.config
+        if self.progress is None:  # the first step includes compilation
+            jax.block_until_ready(state)
+            logging.info('compiled and ran the first step in %.1fs',
+                         time.perf_counter() - started)
+            self.progress = Progress(c.num_steps, step)
+        if self._due(step, c.log_every):
+            self.metrics = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
+            _check_finite(step, self.metrics)
+            # The line shows the terms; their details and per-player totals go to TensorBoard.
+            terms = {k: v for k, v in sorted(self.metrics.items()) if '/' not in k}
+            logging.info('%s', self.progress.update(step, terms))
+            self.writer.scalars(step, {**self.metrics,
+                                       'steps_per_sec': self.progress.steps_per_sec})
+        if self._due(step, c.sample_every):
+            write_pictures(self.exp, state, self.workdir, step, self.writer)
+            write_curves(self.workdir, self.writer)
+        if self.test is not None and self._due(step, c.eval_every):
+            results = run_evaluation(self.exp, state, self.test, self.workdir, step, self.writer)
+            self.metrics.update({f'eval/{k}': v for k, v in results.items()})
+        if self._due(step, c.checkpoint_every):
+            self.checkpoints.save(step, state)
+
+    def close(self) -> None:
+        self.checkpoints.close()  # waits for an asynchronous save in flight
+        self.writer.close()
+
+
+def _write_config(workdir: str, config, data_info) -> None:
+    path = os.path.join(workdir, 'config.json')
+    if os.path.exists(path):
+        with open(path) as f:
+            changed = config_lib.changed_keys(config_lib.from_json(f.read())[0], config)
+        if changed:
+            logging.warning('resuming with a changed config: %s', ', '.join(changed))
+    with open(path, 'w') as f:
+        f.write(config_lib.to_json(config, data=data_info))
+    if data_info.get('fallback'):
+        logging.warning('FALLBACK DATA: training on %s instead of %s (recorded in %s)',
+                        data_info['source'], data_info.get('requested'), path)
+
+
 def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     """Trains (or resumes) the experiment ``config`` describes in ``workdir``."""
     dataset, test, exp, checkpoints, template, latest = prepare(config, workdir)
     os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-        f.write(config_lib.to_json(config, data=dataset.info))
-    if dataset.info.get('fallback'):
-        logging.warning('FALLBACK DATA: training on %s instead of %s (recorded in %s)',
-                        dataset.info['source'], dataset.info.get('requested'),
-                        os.path.join(workdir, 'config.json'))
-
+    _write_config(workdir, config, dataset.info)
     if latest is not None:
         state = checkpoints.restore(latest, template)
         logging.info('resumed from %s/%d', checkpoints.directory, latest)
     else:
         state = exp.init_state()
-    step = int(state.step)
-    writer = SummaryWriter(os.path.join(workdir, 'tensorboard'),
-                           enabled=jax.process_index() == 0)
+    step, preempted = int(state.step), False
+    periodic = _Periodic(config, exp, workdir, test, checkpoints)
     arrays = jax.device_put(dataset.arrays)
     train_step = exp.make_train_step(dataset.draw, config.batch_size)
-    progress, metrics, preempted = None, {}, False
-    num_steps = config.num_steps
     if step == 0:
-        write_pictures(exp, state, workdir, 0, writer)
-
+        write_pictures(exp, state, workdir, 0, periodic.writer)
     started = time.perf_counter()
-    with _StopSignals() as stop:
-        while step < num_steps:
-            state, step_metrics = train_step(state, arrays)
-            step += 1
-            if progress is None:  # the first step includes compilation
-                jax.block_until_ready(state)
-                logging.info('compiled and ran the first step in %.1fs',
-                             time.perf_counter() - started)
-                progress = Progress(num_steps, step)
-            if step % config.log_every == 0 or step == num_steps:
-                metrics = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
-                _check_finite(step, metrics)
-                # The line shows the terms; their details and the per-player
-                # totals go to TensorBoard.
-                line = progress.update(step, {k: v for k, v in sorted(metrics.items())
-                                              if '/' not in k})
-                logging.info('%s', line)
-                writer.scalars(step, {**metrics, 'steps_per_sec': progress.steps_per_sec})
-            if step % config.sample_every == 0 or step == num_steps:
-                write_pictures(exp, state, workdir, step, writer)
-                write_curves(workdir, writer)
-            if test is not None and (step % config.eval_every == 0 or step == num_steps):
-                metrics.update({f'eval/{k}': v for k, v in
-                                run_evaluation(exp, state, test, workdir, step, writer).items()})
-            for hook in hooks:
-                hook(step, state)
-            if step % config.checkpoint_every == 0 or step == num_steps:
-                checkpoints.save(step, state)
-            if stop.received is not None:
-                logging.warning('received signal %d: saving a checkpoint at step %d',
-                                stop.received, step)
-                checkpoints.save(step, state, force=True)
-                preempted = True
-                break
-    checkpoints.close()
-    writer.close()
-    return Result(state=state, step=step, preempted=preempted, metrics=metrics)
-
+    try:
+        with _StopSignals() as stop:
+            while step < config.num_steps:
+                state, step_metrics = train_step(state, arrays)
+                step += 1
+                periodic.after_step(step, state, step_metrics, started)
+                for hook in hooks:
+                    hook(step, state)
+                if stop.received is not None:
+                    logging.warning('received signal %d: saving a checkpoint at step %d',
+                                    stop.received, step)
+                    checkpoints.save(step, state, force=True)
+                    preempted = True
+                    break
+    finally:  # also when training diverges or an exception interrupts it
+        periodic.close()
+    return Result(state=state, step=step, preempted=preempted, metrics=periodic.metrics)
