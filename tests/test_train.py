@@ -177,3 +177,15 @@ def test_corrupt_gz_is_one_clear_line_and_creates_no_workdir(tmp_path, monkeypat
         train(config, workdir)
     assert '\n' not in str(info.value)
     assert not os.path.exists(workdir)
+
+
+def test_divergence_stops_with_one_line_and_keeps_the_last_checkpoint(tmp_path):
+    config = ring_config()
+    workdir = str(tmp_path / 'run')
+    train(config, workdir)  # a good checkpoint at step 6
+    config.num_steps = 10
+    config.optimizers.generator.learning_rate = float('nan')  # poisons G at step 7
+    with pytest.raises(JaxgenError, match='training diverged at step 8: .*g_loss') as info:
+        train(config, workdir)
+    assert '\n' not in str(info.value)
+    assert Checkpoints(workdir).latest_step() == 6
