@@ -44,6 +44,7 @@ def base_config() -> ml_collections.ConfigDict:
         # Use sklearn's bundled digits, loudly, when MNIST cannot be found.
         'fallback': True,
         'scale': 'tanh',          # pixels in [-1, 1]; 'unit' for [0, 1]
+        'binarize': '',           # '' | 'dynamic' (fresh Bernoulli draw each epoch) | 'static'
         # 2-D mixtures (ring, grid):
         'radius': 2.0,
         'std': 0.02,

@@ -261,3 +261,28 @@ def test_cached_mnist_loads_without_tensorflow(mnist_cache):
     result = subprocess.run([sys.executable, '-c', code], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_dynamic_binarization_redraws_each_epoch_and_static_is_fixed():
+    import ml_collections
+    from jaxgen.data import images as images_lib
+    draw = images_lib.image_draw('unit', 'dynamic')
+    grey = np.full((8, 28, 28, 1), 64, np.uint8)  # p = 64/255 per pixel
+    arrays = {'image': grey, 'label': np.arange(8, dtype=np.int32)}
+    key = jax.random.key(0)
+    draws = np.stack([np.asarray(draw(arrays, key, s, 8)['image']) for s in range(20)])
+    assert set(np.unique(draws)) == {0.0, 1.0}
+    assert not np.array_equal(draws[0], draws[1])  # a fresh draw each epoch (N = batch)
+    np.testing.assert_allclose(draws.mean(), 64 / 255, atol=0.01)
+    np.testing.assert_array_equal(draws[3], np.asarray(draw(arrays, key, 3, 8)['image']))
+
+    cfg = ml_collections.ConfigDict({'name': 'digits', 'scale': 'unit', 'binarize': 'static'})
+    c, again = load(cfg), load(cfg)
+    assert set(np.unique(c.arrays['image'])) <= {0, 255}
+    np.testing.assert_array_equal(c.arrays['image'], again.arrays['image'])
+    plain = load(ml_collections.ConfigDict({'name': 'digits'}))
+    np.testing.assert_allclose(c.arrays['image'].mean() / 255,
+                               plain.arrays['image'].mean() / 255, atol=0.01)
+    with pytest.raises(JaxgenError, match="scale='unit'"):
+        load(ml_collections.ConfigDict({'name': 'digits', 'scale': 'tanh',
+                                        'binarize': 'dynamic'}))

@@ -95,9 +95,13 @@ def load(data_config: Any, split: str = 'train') -> Dataset:
             _get(data_config, 'num_modes', 8))
         return Dataset(name=name, arrays=arrays, draw=mixtures.draw, info=info)
     scale = _get(data_config, 'scale', 'tanh')
-    draw = images.image_draw(scale)
+    binarize = _get(data_config, 'binarize')
+    draw = images.image_draw(scale, binarize)
     if name == 'digits':
         arrays, info = digits.load_arrays(split)
     else:
         name, arrays, info = _load_images(data_config, name, split)
-    return Dataset(name=name, arrays=arrays, draw=draw, info={**info, 'scale': scale})
+    if binarize == 'static':
+        arrays = {**arrays, 'image': images.binarize_static(arrays['image'])}
+    return Dataset(name=name, arrays=arrays, draw=draw,
+                   info={**info, 'scale': scale, 'binarize': binarize})

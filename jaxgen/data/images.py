@@ -189,7 +189,22 @@ def scale_images(images: jax.Array, scale: str = 'tanh') -> jax.Array:
     return jnp.clip(x / 255.0, 0.0, 1.0)
 
 
-def image_draw(scale: str = 'tanh') -> Callable:
+BINARIZE = ('dynamic', 'static')
+
+
+def check_binarize(scale: str, binarize: str | None) -> None:
+    if binarize and (binarize not in BINARIZE or scale != 'unit'):
+        raise JaxgenError(f'config.data.binarize={binarize!r} needs one of {BINARIZE} and '
+                          f"config.data.scale='unit' (got scale={scale!r})")
+
+
+def binarize_static(images: np.ndarray, seed: int = 0) -> np.ndarray:
+    """One fixed Bernoulli draw per pixel (p = intensity), as uint8 0/255."""
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(images.shape) < images / 255.0, 255, 0).astype(np.uint8)
+
+
+def image_draw(scale: str = 'tanh', binarize: str | None = None) -> Callable:
     """Returns ``draw(arrays, key, step, batch_size)`` for image arrays ``{'image', 'label'}``.
 
     Batches are drawn without replacement, epoch by epoch, entirely inside jit: epoch
@@ -203,6 +218,7 @@ def image_draw(scale: str = 'tanh') -> Callable:
     if scale not in SCALES:
         raise JaxgenError(
             f'unknown data scale {scale!r}; set config.data.scale to one of {SCALES}')
+    check_binarize(scale, binarize)
 
     def draw(arrays: dict, key: jax.Array, step: jax.Array, batch_size: int) -> dict:
         images, labels = jnp.asarray(arrays['image']), jnp.asarray(arrays['label'])
@@ -215,8 +231,11 @@ def image_draw(scale: str = 'tanh') -> Callable:
         step = jnp.asarray(step, jnp.int32)
         perm = jax.random.permutation(jax.random.fold_in(key, step // steps_per_epoch), n)
         idx = jax.lax.dynamic_slice(perm, ((step % steps_per_epoch) * batch_size,), (batch_size,))
-        return {'image': scale_images(images[idx], scale),
-                'label': labels[idx].astype(jnp.int32)}
+        x = scale_images(images[idx], scale)
+        if binarize == 'dynamic':  # a fresh Bernoulli draw each time an example is seen
+            bin_key = jax.random.fold_in(jax.random.split(key)[1], step)  # its own stream
+            x = jax.random.bernoulli(bin_key, x).astype(jnp.float32)
+        return {'image': x, 'label': labels[idx].astype(jnp.int32)}
 
     return draw
 

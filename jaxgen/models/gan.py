@@ -84,8 +84,8 @@ class GAN:
         z = self.sample_latent(key, num)
         return self.generator.apply(dict(variables['generator']), z, train=False)
 
-    def pictures(self, variables: Mapping[str, Variables],
-                 key: jax.Array) -> dict[str, np.ndarray]:
+    def pictures(self, variables: Mapping[str, Variables], key: jax.Array,
+                 examples: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """A sample grid for images, a scatter over the true modes for points."""
         num = 64 if len(self.data_shape) == 3 else 2500
         samples = np.asarray(self.sample(variables, key, num))

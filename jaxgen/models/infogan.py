@@ -137,7 +137,7 @@ class InfoGAN:
         images = self.generate(variables, codes)
         return np.asarray(images).reshape(rows, cols, *images.shape[1:])
 
-    def pictures(self, variables, key) -> dict[str, np.ndarray]:
+    def pictures(self, variables, key, examples=None) -> dict[str, np.ndarray]:
         k = self.codes.categorical[0]
         kz, kt = jax.random.split(key)
         # Samples: row = category, columns = different noise (continuous codes at 0).

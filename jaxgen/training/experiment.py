@@ -97,7 +97,8 @@ class Experiment:
     def train_step_fn(self, draw: Callable, batch_size: int) -> Callable:
         """The pure step ``(state, arrays) -> (state, metrics)``, not yet jitted.
 
-        Batches are drawn inside the step from the device-resident ``arrays``.
+        Batches are drawn inside the step from the device-resident ``arrays``;
+        each carries the current ``step``.
         """
         objective, rule, seed = self.objective, self.rule, self.seed
 
@@ -110,6 +111,8 @@ class Experiment:
             batches = [draw(arrays, data_key, first + i, batch_size)
                        for i in range(rule.num_batches)]
             batches = jax.tree.map(lambda *xs: jnp.stack(xs), *batches)
+            # The step travels with the batch, for schedules inside terms (KL warm-up).
+            batches['step'] = jnp.full((rule.num_batches,), state.step)
             params, model_state, rule_state, metrics = rule.update(
                 objective, state.params, state.model_state, state.rule_state,
                 batches, key)

@@ -73,10 +73,14 @@ class _StopSignals:
             signal.signal(sig, handler)
 
 
-def write_pictures(exp, state, workdir: str, step: int, writer: SummaryWriter) -> None:
-    """The model's pictures, as PNG under ``<workdir>/pictures`` and in TensorBoard."""
+def write_pictures(exp, state, examples, workdir: str, step: int,
+                   writer: SummaryWriter) -> None:
+    """The model's pictures, as PNG under ``<workdir>/pictures`` and in TensorBoard.
+
+    ``examples`` is a fixed batch of data (for reconstructions and the like).
+    """
     key = jax.random.key(exp.seed + 1)  # fixed: the same latents at every step
-    pictures = exp.model.pictures(exp.variables(state), key)
+    pictures = exp.model.pictures(exp.variables(state), key, examples)
     for name, image in pictures.items():
         visualisation.save_png(os.path.join(workdir, 'pictures', f'{name}_{step:07d}.png'),
                                image)
@@ -138,8 +142,9 @@ def prepare(config, workdir: str):
 class _Periodic:
     """What happens between steps: logs, pictures, evaluation, checkpoints."""
 
-    def __init__(self, config, exp, workdir: str, test, checkpoints: Checkpoints):
+    def __init__(self, config, exp, workdir: str, test, checkpoints: Checkpoints, examples):
         self.config, self.exp, self.workdir, self.test = config, exp, workdir, test
+        self.examples = examples
         self.checkpoints = checkpoints
         self.writer = SummaryWriter(os.path.join(workdir, 'tensorboard'),
                                     enabled=jax.process_index() == 0)
@@ -165,7 +170,7 @@ class _Periodic:
             self.writer.scalars(step, {**self.metrics,
                                        'steps_per_sec': self.progress.steps_per_sec})
         if self._due(step, c.sample_every):
-            write_pictures(self.exp, state, self.workdir, step, self.writer)
+            write_pictures(self.exp, state, self.examples, self.workdir, step, self.writer)
             write_curves(self.workdir, self.writer)
         if self.test is not None and self._due(step, c.eval_every):
             results = run_evaluation(self.exp, state, self.test, self.workdir, step, self.writer)
@@ -203,11 +208,13 @@ def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     else:
         state = exp.init_state()
     step, preempted = int(state.step), False
-    periodic = _Periodic(config, exp, workdir, test, checkpoints)
     arrays = jax.device_put(dataset.arrays)
+    _, data_key, _ = experiment_lib.root_keys(exp.seed)
+    examples = jax.device_get(dataset.draw(arrays, data_key, 0, min(64, config.batch_size)))
+    periodic = _Periodic(config, exp, workdir, test, checkpoints, examples)
     train_step = exp.make_train_step(dataset.draw, config.batch_size)
     if step == 0:
-        write_pictures(exp, state, workdir, 0, periodic.writer)
+        write_pictures(exp, state, examples, workdir, 0, periodic.writer)
     started = time.perf_counter()
     try:
         with _StopSignals() as stop:

@@ -1,0 +1,11 @@
+"""The plain autoencoder's objective: reconstruction only, no prior fitting."""
+
+from __future__ import annotations
+
+from jaxgen.objectives.base import Objective, empty
+from jaxgen.objectives.vae import PLAYERS, reconstruction_term
+
+
+def build(objective_config, model) -> Objective:
+    del objective_config
+    return empty(model).with_term('reconstruction', reconstruction_term, **PLAYERS)
