@@ -44,22 +44,38 @@ class Aux(NamedTuple):
 class WeightedTerm:
     name: str
     fn: Term
-    weights: tuple[tuple[str, float], ...]  # (player, weight) pairs
+    weights: tuple[tuple[str, float], ...]  # (loss name, weight) pairs
 
 
 @dataclasses.dataclass(frozen=True)
 class Objective:
-    """``forward`` (the model's) plus weighted terms, one loss per player."""
+    """``forward`` (the model's) plus weighted terms, giving named losses.
+
+    By default there is one loss per player, named after it. An objective may
+    name its losses otherwise (``loss_names``) when a player minimises
+    different losses in different phases, like the adversarial autoencoder's
+    encoder (``reconstruction``, then ``generator``); the update rule says which
+    player minimises which loss.
+    """
     forward: Forward
     players: tuple[str, ...]
     terms: tuple[WeightedTerm, ...] = ()
+    loss_names: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the losses this objective returns."""
+        return self.loss_names or self.players
 
     def with_term(self, name: str, fn: Term, **weights: float) -> 'Objective':
-        """A new objective with ``sum_p weights[p] * fn(outputs)`` added to the losses."""
-        unknown = sorted(set(weights) - set(self.players))
+        """A new objective with ``sum_l weights[l] * fn(outputs)`` added to loss ``l``.
+
+        With no weights the term is a metric: logged, added to no loss.
+        """
+        unknown = sorted(set(weights) - set(self.names))
         if unknown:
             raise ValueError(f'term {name!r} weights unknown players {unknown}; '
-                             f'players are {list(self.players)}')
+                             f'the losses are {list(self.names)}')
         if any(t.name == name for t in self.terms):
             raise ValueError(f'the objective already has a term named {name!r}')
         term = WeightedTerm(name, fn, tuple(sorted(weights.items())))
@@ -70,7 +86,7 @@ class Objective:
                  ) -> tuple[dict[str, jax.Array], Aux]:
         variables = {p: join_variables(params[p], model_state[p]) for p in self.players}
         outputs, new_state = self.forward(variables, batch, key, train=True)
-        losses = {p: jnp.zeros((), jnp.float32) for p in self.players}
+        losses = {name: jnp.zeros((), jnp.float32) for name in self.names}
         metrics = {}
         for term in self.terms:
             value, term_metrics = term.fn(outputs)
@@ -82,6 +98,7 @@ class Objective:
         return losses, Aux(metrics, new_state)
 
 
-def empty(model) -> Objective:
-    """The objective with no terms over ``model``'s players."""
-    return Objective(forward=model.forward, players=tuple(model.players))
+def empty(model, losses: tuple[str, ...] = ()) -> Objective:
+    """The objective with no terms over ``model``'s players (and loss names)."""
+    return Objective(forward=model.forward, players=tuple(model.players),
+                     loss_names=tuple(losses))

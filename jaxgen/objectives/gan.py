@@ -41,12 +41,16 @@ def generator_term(kind: str = 'non_saturating'):
 def gan_objective(model, *, generator_loss: str = 'non_saturating',
                   label_smoothing: float = 0.0,
                   discriminator: str = 'discriminator',
-                  generator: str = 'generator') -> Objective:
-    """``d_loss`` for the discriminator plus ``g_loss`` for the generator."""
+                  generator: str = 'generator',
+                  losses: tuple[str, ...] = ()) -> Objective:
+    """``d_loss`` added to loss ``discriminator``, ``g_loss`` to loss ``generator``.
+
+    ``losses`` names all the objective's losses when they are not the players'.
+    """
     if not 0.0 <= label_smoothing < 1.0:
         raise JaxgenError(f'objective.label_smoothing must be in [0, 1), got '
                           f'{label_smoothing}')
-    return (empty(model)
+    return (empty(model, losses)
             .with_term('d_loss', discriminator_term(label_smoothing),
                        **{discriminator: 1.0})
             .with_term('g_loss', generator_term(generator_loss), **{generator: 1.0}))

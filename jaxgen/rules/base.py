@@ -66,29 +66,29 @@ def apply_phase(objective, optimizers: Mapping[str, optax.GradientTransformation
             grads[player], opt_state[player], params[player])
         params[player] = optax.apply_updates(params[player], updates)
         model_state[player] = aux.model_state[player]
-    metrics = {**aux.metrics, **{f'loss/{p}': losses[p] for p in losses}}
+    metrics = {**aux.metrics, **{f'loss/{name}': value for name, value in losses.items()}}
     return params, model_state, opt_state, metrics
 
 
 def metric_owners(objective, phases: Sequence[Phase]) -> Callable[[str, int], bool]:
     """Which phase reports a metric: the one that moves its players.
 
-    ``loss/<player>`` comes from the phase that moves the player; a term's value
+    ``loss/<name>`` comes from the phase that minimises that loss; a term's value
     and its metrics (``<term>`` and ``<term>/...``) from the first phase that
-    moves a player the term is weighted for, i.e. as that player saw it. Other
-    metrics come from the last phase.
+    minimises a loss the term is weighted for, i.e. as that player saw it.
+    Other metrics come from the last phase.
     """
     term_phase = {}
     for term in getattr(objective, 'terms', ()):
-        players = [p for p, w in term.weights if w != 0.0]
+        losses = [name for name, w in term.weights if w != 0.0]
         for i, phase in enumerate(phases):
-            if any(p in phase for p in players):
+            if any(name in phase.values() for name in losses):
                 term_phase[term.name] = i
                 break
 
     def owns(name: str, i: int) -> bool:
         if name.startswith('loss/'):
-            return name[len('loss/'):] in phases[i]
+            return name[len('loss/'):] in phases[i].values()
         root = name.split('/')[0]
         return term_phase.get(root, len(phases) - 1) == i
     return owns
@@ -106,9 +106,9 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
     phases = tuple(dict(p) for p in phases)
     if len(repeats) != len(phases) or min(repeats) < 1:
         raise ValueError(f'need one repeat count >= 1 per phase, got {repeats}')
-    moving = [p for phase in phases for p in phase]
-    if len(set(moving)) != len(moving):
-        raise ValueError(f'a player may move in one phase only, got {phases}')
+    # A player may move in several phases (the AAE's encoder: reconstruction,
+    # then generator); its one optimizer state then takes several steps.
+    moving = sorted({p for phase in phases for p in phase})
     missing = sorted(set(moving) - set(optimizers))
     if missing:
         raise ValueError(f'no optimizer for players {missing}')

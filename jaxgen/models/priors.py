@@ -1,0 +1,35 @@
+"""Priors an adversarial autoencoder can match: anything that can be sampled.
+
+The AAE never evaluates the prior's density, only draws from it, so a prior
+with a density that is not differentiable (or not even known) is fine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from jaxgen.errors import JaxgenError
+
+PRIORS = ('gaussian', 'mixture10', 'swiss_roll')
+
+
+def sample(name: str, key: jax.Array, num: int, dim: int) -> jax.Array:
+    """``num`` draws ``[num, dim]`` from prior ``name``."""
+    if name == 'gaussian':
+        return jax.random.normal(key, (num, dim))
+    if dim != 2:
+        raise JaxgenError(f'prior {name!r} is 2-D; set config.model.latent_dim=2')
+    k1, k2 = jax.random.split(key)
+    if name == 'mixture10':  # 10 Gaussians on a circle of radius 4, std 0.5 (Makhzani et al.)
+        mode = jax.random.randint(k1, (num,), 0, 10)
+        angle = 2 * math.pi * mode / 10
+        centers = 4.0 * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)
+        return centers + 0.5 * jax.random.normal(k2, (num, 2))
+    if name == 'swiss_roll':  # a noisy spiral, scaled to roughly [-3, 3]^2
+        t = 1.5 * math.pi * (1 + 2 * jax.random.uniform(k1, (num,)))
+        points = jnp.stack([t * jnp.cos(t), t * jnp.sin(t)], axis=1) / 4.0
+        return points + 0.05 * jax.random.normal(k2, (num, 2))
+    raise JaxgenError(f'unknown prior {name!r}; choose one of {", ".join(PRIORS)}')

@@ -1,0 +1,53 @@
+"""Any schedule of phases, written in the config.
+
+    config.rule.name = 'phased'
+    config.rule.phases = (('encoder:reconstruction', 'decoder:reconstruction'),
+                          ('discriminator',),
+                          ('encoder:generator',))
+
+Each phase lists ``player`` or ``player:loss`` entries (a bare player
+minimises the loss of its own name); phases run in order, each against the
+parameters the previous ones produced. ``config.rule.repeats`` optionally
+repeats phases. This is how the adversarial autoencoder alternates its
+reconstruction and regularisation phases, with no special-case trainer code.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import optax
+
+from jaxgen.errors import JaxgenError
+from jaxgen.rules.base import UpdateRule, sequential
+
+
+def parse_phases(spec: Sequence[Sequence[str]]) -> list[dict[str, str]]:
+    phases = []
+    for entries in spec:
+        if isinstance(entries, str):
+            entries = (entries,)
+        phase = {}
+        for entry in entries:
+            player, _, loss = str(entry).partition(':')
+            phase[player] = loss or player
+        if not phase:
+            raise JaxgenError(f'config.rule.phases has an empty phase: {spec!r}')
+        phases.append(phase)
+    return phases
+
+
+def phased(optimizers: Mapping[str, optax.GradientTransformation],
+           phases: Sequence[Sequence[str]],
+           repeats: Sequence[int] | None = None) -> UpdateRule:
+    parsed = parse_phases(phases)
+    unknown = sorted({p for phase in parsed for p in phase} - set(optimizers))
+    if unknown:
+        raise JaxgenError(f'config.rule.phases moves {unknown}, which have no optimizer; '
+                          f'players are {sorted(optimizers)}')
+    return sequential(optimizers, parsed, repeats)
+
+
+def build(rule_config, optimizers) -> UpdateRule:
+    repeats = rule_config.get('repeats')
+    return phased(optimizers, rule_config.phases, tuple(repeats) if repeats else None)
