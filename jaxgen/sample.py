@@ -14,11 +14,10 @@ import jax
 from absl import app, flags, logging
 
 from jaxgen import cli
-from jaxgen import config as config_lib
 from jaxgen import visualisation
 from jaxgen.visualisation.samples import render_samples
 from jaxgen.errors import JaxgenError
-from jaxgen.training import Checkpoints, build
+from jaxgen.training.restore import load
 
 flags.DEFINE_string('workdir', None, 'A training workdir (holds config.json and checkpoints).')
 flags.DEFINE_integer('num', 64, 'Number of samples.')
@@ -26,26 +25,6 @@ flags.DEFINE_string('out', None, 'Output PNG path (default <workdir>/sample.png)
 flags.DEFINE_integer('seed', 0, 'Seed of the latent draws.')
 flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
 flags.mark_flags_as_required(['workdir'])
-
-
-def load(workdir: str, step: int | None = None):
-    """``(experiment, state, step)`` restored from a workdir's checkpoint."""
-    path = os.path.join(workdir, 'config.json')
-    if not os.path.isfile(path):
-        raise JaxgenError(f'{path} not found; pass the --workdir of a training run')
-    with open(path) as f:
-        config, extra = config_lib.from_json(f.read())
-    exp = build(config, extra['data'])
-    checkpoints = Checkpoints(workdir)
-    latest = checkpoints.latest_step()
-    if latest is None:
-        raise JaxgenError(f'{workdir} has no checkpoint yet; train first or wait for one')
-    step = latest if step is None else step
-    template = exp.abstract_state()
-    checkpoints.check_fits(step, template)
-    state = checkpoints.restore(step, template)
-    checkpoints.close()
-    return exp, state, step
 
 
 def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = None) -> str:

@@ -151,3 +151,25 @@ def test_each_config_trains_on_the_shared_trainer(tmp_path, config_module):
     if config.eval_every:
         assert 'eval/nll_iwae_k4' in result.metrics
     assert (tmp_path / 'run' / 'reconstructions.png').exists()
+
+
+def test_two_d_latents_draw_the_manifold_and_evaluate_cli_gives_the_nll(tmp_path):
+    from jaxgen.evaluate import evaluate, parse_settings
+    config = vae_config.get_config('latent2')
+    config.data.name = 'digits'
+    config.model.hidden = (32, 32)
+    config.num_steps = 2
+    config.batch_size = 16
+    config.log_every = config.sample_every = config.checkpoint_every = 2
+    config.eval_every = 0
+    workdir = tmp_path / 'run'
+    train(config, str(workdir))
+    for name in ('manifold.png', 'latents.png', 'samples.png', 'reconstructions.png'):
+        assert (workdir / name).stat().st_size > 1000, name
+    results = evaluate(str(workdir), settings=parse_settings(['num_samples=6',
+                                                              'num_examples=40']))
+    assert set(results) == {'nll_iwae_k6', 'negative_elbo'}
+    assert 0 < results['nll_iwae_k6'] <= results['negative_elbo'] + 1.0
+    assert (workdir / 'evaluation_2.json').exists()
+    with pytest.raises(JaxgenError, match='name=integer'):
+        parse_settings(['k'])

@@ -24,7 +24,7 @@ from jaxgen.models.gan import real_data
 from jaxgen.models.layers import apply
 from jaxgen.models.mlp import MLPDiscriminator
 from jaxgen.visualisation.samples import render_samples
-from jaxgen.visualisation.scatter import scatter_2d
+from jaxgen.visualisation.latents import latent_scatter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,11 +69,11 @@ class AAE:
                                             {**self.data_info, 'scale': 'unit'})
         if examples is not None and self.latent_dim == 2:
             x = jnp.asarray(real_data(examples))
-            codes = self.autoencoder.encoder.apply(dict(variables['encoder']), x, train=False)
-            prior_codes = priors.sample(self.prior, key, 2000, 2)
-            out['latents'] = scatter_2d(np.asarray(codes), real=np.asarray(prior_codes),
-                                        title=f'encoded examples (blue) over the {self.prior} '
-                                              'prior (grey)')
+            codes = self.autoencoder.encode_means(variables, x)
+            out['latents'] = latent_scatter(
+                np.asarray(codes), np.asarray(examples['label']) if 'label' in examples else None,
+                prior=np.asarray(priors.sample(self.prior, key, 2000, 2)),
+                title=f'encoded examples by label over the {self.prior} prior (grey)')
         return out
 
 

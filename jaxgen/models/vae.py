@@ -31,6 +31,7 @@ from jaxgen.models.gan import real_data
 from jaxgen.models.layers import apply
 from jaxgen.visualisation.samples import render_samples
 from jaxgen.visualisation.grid import image_grid
+from jaxgen.visualisation.latents import latent_scatter, manifold_codes
 
 LIKELIHOODS = ('bernoulli', 'gaussian')
 
@@ -161,9 +162,7 @@ class VAE:
         return self.mean_image(self.decode(variables, z)[0])
 
     def reconstruct(self, variables, x: jax.Array) -> jax.Array:
-        encoded = self.encoder.apply(dict(variables['encoder']), x, train=False)
-        z = encoded[0] if self.stochastic else encoded
-        return self.mean_image(self.decode(variables, z)[0])
+        return self.mean_image(self.decode(variables, self.encode_means(variables, x))[0])
 
     @functools.cached_property
     def _bounds_jit(self):
@@ -196,15 +195,30 @@ class VAE:
         return {f'nll_iwae_k{k}': float(-np.concatenate(bounds).mean()),
                 'negative_elbo': float(-np.concatenate(elbos).mean())}
 
+    def encode_means(self, variables, x: jax.Array) -> jax.Array:
+        encoded = self.encoder.apply(dict(variables['encoder']), x, train=False)
+        return encoded[0] if self.stochastic else encoded
+
     def pictures(self, variables, key, examples=None) -> dict[str, np.ndarray]:
+        """Samples from the prior N(0, I); reconstructions next to their inputs; for a
+        2-D latent space, the decoded manifold and the encoded examples by label."""
         info = {**self.data_info, 'scale': self.data_info.get('scale', 'unit')}
+        value_range = (0.0, 1.0) if info['scale'] == 'unit' else (-1.0, 1.0)
         out = {'samples': render_samples(np.asarray(self.sample(variables, key, 64)), info)}
         if examples is not None:
-            x = jnp.asarray(real_data(examples))[:32]
-            pairs = jnp.stack([x, self.reconstruct(variables, x)], axis=1)  # input, recon
-            value_range = (0.0, 1.0) if info['scale'] == 'unit' else (-1.0, 1.0)
+            x = jnp.asarray(real_data(examples))
+            pairs = jnp.stack([x[:32], self.reconstruct(variables, x[:32])], axis=1)
             out['reconstructions'] = image_grid(np.asarray(pairs.reshape(-1, *x.shape[1:])),
                                                 nrow=16, value_range=value_range)
+        if self.latent_dim == 2:
+            grid = self.mean_image(self.decode(variables, jnp.asarray(manifold_codes()))[0])
+            out['manifold'] = image_grid(np.asarray(grid), nrow=15, padding=0,
+                                         value_range=value_range)
+            if examples is not None:
+                out['latents'] = latent_scatter(
+                    np.asarray(self.encode_means(variables, x)),
+                    np.asarray(examples['label']) if 'label' in examples else None,
+                    title='encoded examples by label')
         return out
 
 

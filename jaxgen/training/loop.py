@@ -210,7 +210,8 @@ def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     step, preempted = int(state.step), False
     arrays = jax.device_put(dataset.arrays)
     _, data_key, _ = experiment_lib.root_keys(exp.seed)
-    examples = jax.device_get(dataset.draw(arrays, data_key, 0, min(64, config.batch_size)))
+    num_examples = min(512, dataset.info.get('num_examples', 512))  # for pictures
+    examples = jax.device_get(dataset.draw(arrays, data_key, 0, num_examples))
     periodic = _Periodic(config, exp, workdir, test, checkpoints, examples)
     train_step = exp.make_train_step(dataset.draw, config.batch_size)
     if step == 0:

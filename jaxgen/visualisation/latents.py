@@ -1,0 +1,35 @@
+"""Pictures of a 2-D latent space: encoded data coloured by label, and the
+decoded manifold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaxgen.visualisation.grid import figure_to_array, new_figure
+
+
+def latent_scatter(codes: np.ndarray, labels: np.ndarray | None = None,
+                   prior: np.ndarray | None = None, title: str | None = None) -> np.ndarray:
+    """Encoded examples ``[N, 2]`` coloured by label, over optional prior draws (grey)."""
+    fig = new_figure(5.5, 5.0)
+    ax = fig.add_subplot(1, 1, 1)
+    if prior is not None:
+        ax.scatter(prior[:, 0], prior[:, 1], s=2, c='0.8', label='prior samples')
+    colours = None if labels is None else np.asarray(labels)
+    points = ax.scatter(codes[:, 0], codes[:, 1], s=6, c=colours, cmap='tab10',
+                        vmin=-0.5, vmax=9.5)
+    if labels is not None:
+        fig.colorbar(points, ax=ax, ticks=range(10), label='label')
+    ax.set_aspect('equal')
+    ax.set_xlabel('z1')
+    ax.set_ylabel('z2')
+    if title:
+        ax.set_title(title, fontsize=9)
+    return figure_to_array(fig)
+
+
+def manifold_codes(size: int = 15, extent: float = 2.0) -> np.ndarray:
+    """A ``size x size`` grid of 2-D codes over ``[-extent, extent]^2``, rows top to bottom."""
+    values = np.linspace(-extent, extent, size, dtype=np.float32)
+    zx, zy = np.meshgrid(values, values[::-1])
+    return np.stack([zx.ravel(), zy.ravel()], axis=1)
