@@ -87,6 +87,7 @@ def save_png(path: str | os.PathLike, array: np.ndarray) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             Image.fromarray(arr).save(f, format="PNG")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; pictures are for everyone to read
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
