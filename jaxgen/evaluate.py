@@ -21,12 +21,15 @@ from jaxgen import cli, data
 from jaxgen.errors import JaxgenError
 from jaxgen.training.restore import load
 
-flags.DEFINE_string('workdir', None, 'A training workdir (holds config.json and checkpoints).')
-flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
-flags.DEFINE_multi_string('set', [], 'Keyword arguments of the model\'s evaluate, as '
-                          'name=integer (e.g. num_samples=5000, num_examples=1000).')
-flags.DEFINE_integer('seed', 0, 'Seed of the evaluation\'s random draws.')
-flags.mark_flags_as_required(['workdir'])
+
+def define_flags() -> None:
+    """The command line's flags (defined on demand, so importing defines nothing)."""
+    flags.DEFINE_string('workdir', None, 'A training workdir (holds config.json and checkpoints).')
+    flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+    flags.DEFINE_multi_string('set', [], 'Keyword arguments of the model\'s evaluate, as '
+                              'name=integer (e.g. num_samples=5000, num_examples=1000).')
+    flags.DEFINE_integer('seed', 0, 'Seed of the evaluation\'s random draws.')
+    flags.mark_flags_as_required(['workdir'])
 
 
 def parse_settings(settings: list[str]) -> dict[str, int]:
@@ -72,4 +75,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+    define_flags()
     app.run(main, flags_parser=cli.parse_flags)
