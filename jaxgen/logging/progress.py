@@ -71,7 +71,7 @@ class Progress:
         pct = int(100 * step / self.total_steps) if self.total_steps > 0 else 100
         rate = "?" if math.isnan(self.steps_per_sec) else f"{self.steps_per_sec:.2f}"
         parts = [
-            f"step {int(step):>{width + 1}}/{self.total_steps} {pct:>4d}%",
+            f"step {int(step):>{width + 1}}/{self.total_steps} {pct:>3d}%",
             f"{rate} steps/s",
             f"ETA {format_duration(self.eta_seconds)}",
         ]

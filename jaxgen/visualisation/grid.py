@@ -143,10 +143,10 @@ def labelled_grid(
     zoom = cell_px / max(h, w)
     dpi = 100
     left = 0.9 if (row_labels is not None or ylabel) else 0.2
-    top = 0.5 if (title or col_labels is not None) else 0.2
+    top = (0.3 if col_labels is not None else 0.1) + (0.35 if title else 0.0)
     bottom = 0.45 if xlabel else 0.15
     grid_w, grid_h = grid.shape[1] * zoom / dpi, grid.shape[0] * zoom / dpi
-    fig_w, fig_h = grid_w + left + 0.2, grid_h + top + bottom + (0.25 if title and col_labels is not None else 0)
+    fig_w, fig_h = grid_w + left + 0.2, grid_h + top + bottom
     fig = new_figure(fig_w, fig_h, dpi)
     ax = fig.add_axes((left / fig_w, bottom / fig_h, grid_w / fig_w, grid_h / fig_h))
     if c == 1:
