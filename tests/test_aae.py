@@ -4,7 +4,6 @@ discriminator's update touching nothing else, priors that are only sampled."""
 import chex
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 import pytest

@@ -19,7 +19,6 @@ ever formed: ``-log sigmoid(l) = softplus(-l)`` and
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 
 
 def _check_smoothing(label_smoothing: float) -> None:
@@ -64,16 +63,6 @@ def generator_nonsaturating_loss(*, fake_logits: jax.Array) -> jax.Array:
 
 
 GENERATOR_LOSSES = {
-        'saturating': generator_saturating_loss,
-        'non_saturating': generator_nonsaturating_loss,
+    'saturating': generator_saturating_loss,
+    'non_saturating': generator_nonsaturating_loss,
 }
-
-
-def value_function(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
-    """Per-example ``log D(x) + log(1 - D(G(z)))``, the game's value ``V(D, G)``."""
-    return -discriminator_loss(real_logits=real_logits, fake_logits=fake_logits)
-
-
-def mean(x: jax.Array) -> jax.Array:
-    """Batch mean of a per-example loss, in float32."""
-    return jnp.mean(x.astype(jnp.float32))

@@ -26,7 +26,6 @@ import time
 from typing import Any, Callable, Sequence
 
 import jax
-import numpy as np
 from absl import logging
 
 from jaxgen import config as config_lib
