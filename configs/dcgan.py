@@ -20,6 +20,10 @@ def get_config(arg: str | None = None):
     c.model.features = 64
     c.objective.generator_loss = 'non_saturating'
     c.objective.label_smoothing = 0.0
+    c.objective.loss = 'minimax'         # or hinge, least_squares, wasserstein
+    c.objective.gradient_penalty = 0.0   # WGAN-GP: loss=wasserstein, gradient_penalty=10
+    c.objective.r1 = 0.0                 # R1 penalty weight gamma on real data
+    c.model.spectral_norm = False        # spectrally normalised discriminator
     c.rule.name = 'alternating'
     c.rule.d_steps = 1
     c.optimizers.generator = adam(2e-4, b1=0.5)

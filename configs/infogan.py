@@ -3,7 +3,7 @@
     python train.py --config configs/infogan.py --workdir runs/infogan
     python train.py --config configs/infogan.py:fashion_mnist --workdir runs/infogan_fashion
 
-62 noise dimensions, one Cat(10) code and two Uniform(-1, 1) codes; Adam with
+62 Uniform(-1, 1) noise dimensions, one Cat(10) code and two Uniform(-1, 1) codes; Adam with
 beta1 0.5, learning rate 2e-4 for D and 1e-3 for G and Q; lambda = 1; batch 128.
 """
 
@@ -21,6 +21,7 @@ def get_config(arg: str | None = None):
     c.data.name = arg or 'mnist'
     c.model.name = 'infogan'
     c.model.noise_dim = 62
+    c.model.noise = 'uniform'      # z ~ Uniform(-1, 1) as in the authors' code; or 'normal'
     c.model.categorical = (10,)
     c.model.continuous = 2
     c.objective.name = 'infogan'

@@ -54,6 +54,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.objective = ml_collections.ConfigDict({'name': 'gan'})
     c.rule = ml_collections.ConfigDict({'name': 'alternating', 'd_steps': 1})
     c.optimizers = ml_collections.ConfigDict()
+    # An exponential moving average of these players' weights, used for sampling
+    # and evaluation (Karras et al., 2018; Yazici et al., 2019); decay 0: off.
+    c.ema = ml_collections.ConfigDict({'decay': 0.0, 'players': ('generator',)})
     return c
 
 

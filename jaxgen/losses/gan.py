@@ -66,3 +66,48 @@ GENERATOR_LOSSES = {
     'saturating': generator_saturating_loss,
     'non_saturating': generator_nonsaturating_loss,
 }
+
+
+# -- other GAN losses: discriminator (critic) and generator pairs --------------------
+
+
+def hinge_discriminator_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """``max(0, 1 - D(x)) + max(0, 1 + D(G(z)))`` (Lim & Ye, 2017; Miyato et al., 2018)."""
+    return jax.nn.relu(1.0 - real_logits) + jax.nn.relu(1.0 + fake_logits)
+
+
+def hinge_generator_loss(*, fake_logits: jax.Array) -> jax.Array:
+    """``-D(G(z))``."""
+    return -fake_logits
+
+
+def least_squares_discriminator_loss(*, real_logits: jax.Array,
+                                     fake_logits: jax.Array) -> jax.Array:
+    """``(D(x) - 1)^2 / 2 + D(G(z))^2 / 2`` (Mao et al., 2017, with a=0, b=c=1)."""
+    return 0.5 * (real_logits - 1.0) ** 2 + 0.5 * fake_logits ** 2
+
+
+def least_squares_generator_loss(*, fake_logits: jax.Array) -> jax.Array:
+    """``(D(G(z)) - 1)^2 / 2``."""
+    return 0.5 * (fake_logits - 1.0) ** 2
+
+
+def wasserstein_critic_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """``D(G(z)) - D(x)``: the critic maximises the Kantorovich-Rubinstein dual.
+    Pair it with a Lipschitz constraint (a gradient penalty, spectral norm)."""
+    return fake_logits - real_logits
+
+
+def wasserstein_generator_loss(*, fake_logits: jax.Array) -> jax.Array:
+    """``-D(G(z))``."""
+    return -fake_logits
+
+
+# family -> (discriminator loss, generator loss); 'minimax' takes its generator
+# loss from GENERATOR_LOSSES.
+LOSS_FAMILIES = {
+    'minimax': (discriminator_loss, None),
+    'hinge': (hinge_discriminator_loss, hinge_generator_loss),
+    'least_squares': (least_squares_discriminator_loss, least_squares_generator_loss),
+    'wasserstein': (wasserstein_critic_loss, wasserstein_generator_loss),
+}

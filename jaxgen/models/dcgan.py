@@ -60,21 +60,27 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """images ``[B, H, W, C]`` -> logits ``[B]``."""
+    """images ``[B, H, W, C]`` -> logits ``[B]``. With ``spectral_norm`` every
+    layer is spectrally normalised (Miyato et al., 2018) in place of BatchNorm."""
     features: int = 64
+    spectral_norm: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        def layer(module, h):
+            if self.spectral_norm:
+                return nn.SpectralNorm(module)(h, update_stats=train)
+            return module(h)
         n = num_upsamplings(x.shape[1])
         h = x
         for i in range(n):
-            h = nn.Conv(self.features * 2 ** i, (4, 4), strides=(2, 2),
-                        padding='SAME', kernel_init=INIT)(h)
-            if i > 0:
+            h = layer(nn.Conv(self.features * 2 ** i, (4, 4), strides=(2, 2),
+                              padding='SAME', kernel_init=INIT), h)
+            if i > 0 and not self.spectral_norm:
                 h = BatchNorm(use_running_average=not train)(h)
             h = nn.leaky_relu(h, 0.2)
         h = h.reshape(x.shape[0], -1)
-        return nn.Dense(1, kernel_init=INIT)(h)[:, 0]
+        return layer(nn.Dense(1, kernel_init=INIT), h)[:, 0]
 
 
 def build(model_config, data_info) -> GAN:
@@ -86,7 +92,8 @@ def build(model_config, data_info) -> GAN:
             'use model.name=mlp for points')
     return GAN(
         generator=DCGANGenerator(output_shape=shape, features=model_config.features),
-        discriminator=DCGANDiscriminator(features=model_config.features),
+        discriminator=DCGANDiscriminator(features=model_config.features,
+                                         spectral_norm=model_config.get('spectral_norm', False)),
         latent_dim=model_config.latent_dim,
         data_info=data_info,
     )

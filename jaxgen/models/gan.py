@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgen.metrics.modes import mode_coverage
 from jaxgen.models.layers import apply
 from jaxgen.visualisation.samples import render_samples
 
@@ -34,6 +35,14 @@ Variables = Mapping[str, Any]
 def real_data(batch: Mapping[str, jax.Array]) -> jax.Array:
     """The data field of a batch: ``image`` for image sets, ``x`` for points."""
     return batch['image'] if 'image' in batch else batch['x']
+
+
+def critic_outputs(critic, batch_size: int, key: jax.Array) -> dict:
+    """What discriminator penalties read: ``critic`` (data -> logits with the
+    current discriminator, its BatchNorm updates dropped) and ``mix``,
+    per-example interpolation weights ~ U(0, 1) from their own key."""
+    return {'critic': critic,
+            'mix': jax.random.uniform(jax.random.fold_in(key, 1), (batch_size,))}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +85,9 @@ class GAN:
         fake_logits, d_state = apply(self.discriminator, {**d_vars, **d_state}, fake,
                                      train=train)
         outputs = {'real_logits': real_logits, 'fake_logits': fake_logits,
-                   'fake': fake, 'z': z}
+                   'fake': fake, 'z': z, 'real': real,
+                   **critic_outputs(lambda x: apply(self.discriminator, d_vars, x,
+                                                    train=train)[0], real.shape[0], key)}
         return outputs, {'generator': g_state, 'discriminator': d_state}
 
     def sample(self, variables: Mapping[str, Variables], key: jax.Array,
@@ -90,3 +101,13 @@ class GAN:
         num = 64 if len(self.data_shape) == 3 else 2500
         samples = np.asarray(self.sample(variables, key, num))
         return {'samples': render_samples(samples, self.data_info)}
+
+
+@dataclasses.dataclass(frozen=True)
+class MixtureGAN(GAN):
+    """A GAN on a 2-D Gaussian mixture, evaluated by mode coverage (VEEGAN protocol)."""
+
+    def evaluate(self, variables, arrays, key, num_samples: int = 2500) -> dict[str, float]:
+        del arrays  # the modes are in data_info
+        samples = self.sample(variables, key, num_samples)
+        return mode_coverage(samples, self.data_info['centers'], self.data_info['std'])

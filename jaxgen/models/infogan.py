@@ -29,6 +29,29 @@ from jaxgen.models.layers import BatchNorm, apply
 from jaxgen.visualisation.grid import labelled_grid
 
 SLOPE = 0.1  # leaky ReLU slope of the paper
+# Weights ~ N(0, 0.02) and BatchNorm scales ~ N(1, 0.02), as in the authors' code:
+# small first-layer weights let G re-weight the code inputs quickly.
+INIT = nn.initializers.normal(0.02)
+
+
+def _scale_init(key, shape, dtype=jnp.float32):
+    return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
+
+
+def Dense(features):  # noqa: N802 - a layer constructor
+    return nn.Dense(features, kernel_init=INIT)
+
+
+def Conv(features):  # noqa: N802
+    return nn.Conv(features, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT)
+
+
+def Deconv(features):  # noqa: N802
+    return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT)
+
+
+def Norm(train):  # noqa: N802
+    return BatchNorm(use_running_average=not train, scale_init=_scale_init)
 
 
 class InfoGANGenerator(nn.Module):
@@ -36,13 +59,11 @@ class InfoGANGenerator(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-        h = nn.relu(BatchNorm(use_running_average=not train)(nn.Dense(1024)(x)))
-        h = nn.relu(BatchNorm(use_running_average=not train)(nn.Dense(7 * 7 * 128)(h)))
+        h = nn.relu(Norm(train)(Dense(1024)(x)))
+        h = nn.relu(Norm(train)(Dense(7 * 7 * 128)(h)))
         h = h.reshape(x.shape[0], 7, 7, 128)
-        h = nn.ConvTranspose(64, (4, 4), strides=(2, 2), padding='SAME')(h)
-        h = nn.relu(BatchNorm(use_running_average=not train)(h))
-        h = nn.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding='SAME')(h)
-        return jnp.tanh(h)
+        h = nn.relu(Norm(train)(Deconv(64)(h)))
+        return jnp.tanh(Deconv(self.channels)(h))
 
 
 class InfoGANDiscriminator(nn.Module):
@@ -50,12 +71,11 @@ class InfoGANDiscriminator(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> tuple[jax.Array, jax.Array]:
-        h = nn.leaky_relu(nn.Conv(64, (4, 4), strides=(2, 2), padding='SAME')(x), SLOPE)
-        h = nn.Conv(128, (4, 4), strides=(2, 2), padding='SAME')(h)
-        h = nn.leaky_relu(BatchNorm(use_running_average=not train)(h), SLOPE)
-        h = nn.Dense(1024)(h.reshape(x.shape[0], -1))
-        features = nn.leaky_relu(BatchNorm(use_running_average=not train)(h), SLOPE)
-        return nn.Dense(1)(features)[:, 0], features
+        h = nn.leaky_relu(Conv(64)(x), SLOPE)
+        h = nn.leaky_relu(Norm(train)(Conv(128)(h)), SLOPE)
+        h = Dense(1024)(h.reshape(x.shape[0], -1))
+        features = nn.leaky_relu(Norm(train)(h), SLOPE)
+        return Dense(1)(features)[:, 0], features
 
 
 class QHead(nn.Module):
@@ -65,9 +85,8 @@ class QHead(nn.Module):
 
     @nn.compact
     def __call__(self, features: jax.Array, train: bool = False) -> dict[str, jax.Array]:
-        h = nn.leaky_relu(BatchNorm(use_running_average=not train)(nn.Dense(128)(features)),
-                          SLOPE)
-        out = nn.Dense(self.num_logits + 2 * self.num_continuous)(h)
+        h = nn.leaky_relu(Norm(train)(Dense(128)(features)), SLOPE)
+        out = Dense(self.num_logits + 2 * self.num_continuous)(h)
         k, c = self.num_logits, self.num_continuous
         return {'cat_logits': out[:, :k], 'cont_mean': out[:, k:k + c],
                 'cont_log_std': out[:, k + c:]}
@@ -196,7 +215,8 @@ def build(model_config, data_info) -> InfoGAN:
                           f'shape {shape}: use mnist, fashion_mnist or digits')
     codes = LatentCodes(noise_dim=model_config.noise_dim,
                         categorical=tuple(model_config.categorical),
-                        continuous=model_config.continuous)
+                        continuous=model_config.continuous,
+                        noise=model_config.get('noise', 'uniform'))
     if not codes.categorical:
         raise JaxgenError('config.model.categorical must name at least one categorical code, '
                           'e.g. (10,)')

@@ -1,8 +1,9 @@
 """Structured latent codes: noise z plus categorical and continuous codes (InfoGAN).
 
 ``LatentCodes(noise_dim=62, categorical=(10,), continuous=2)`` is the MNIST
-setup of Chen et al. (2016): z ~ N(0, I), c_cat ~ Cat(k) uniform, and
-c_cont ~ Uniform(-1, 1). The generator's input is ``[z, one_hot(c_cat), c_cont]``.
+setup of Chen et al. (2016): c_cat ~ Cat(k) uniform, c_cont ~ Uniform(-1, 1),
+and noise z ~ Uniform(-1, 1) as in the authors' code (``noise='normal'`` draws
+z ~ N(0, I) instead). The generator's input is ``[z, one_hot(c_cat), c_cont]``.
 """
 
 from __future__ import annotations
@@ -17,13 +18,23 @@ import jax.numpy as jnp
 from jaxgen.errors import JaxgenError
 
 
+NOISE = {
+    'uniform': lambda key, shape: jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0),
+    'normal': lambda key, shape: jax.random.normal(key, shape, jnp.float32),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class LatentCodes:
     noise_dim: int = 62
     categorical: tuple[int, ...] = (10,)
     continuous: int = 0
+    noise: str = 'uniform'
 
     def __post_init__(self):
+        if self.noise not in NOISE:
+            raise JaxgenError(f'unknown noise distribution {self.noise!r}; choose one of '
+                              f'{sorted(NOISE)}')
         if self.noise_dim < 0 or self.continuous < 0 or any(k < 2 for k in self.categorical):
             raise JaxgenError(
                 f'bad latent codes: noise_dim={self.noise_dim}, categorical={self.categorical}, '
@@ -40,7 +51,7 @@ class LatentCodes:
         cat_keys = jax.random.split(kc, max(1, len(self.categorical)))
         cat = [jax.random.randint(k_, (num,), 0, k) for k_, k in zip(cat_keys, self.categorical)]
         return {
-            'z': jax.random.normal(kz, (num, self.noise_dim), jnp.float32),
+            'z': NOISE[self.noise](kz, (num, self.noise_dim)),
             'cat': (jnp.stack(cat, axis=1) if cat else jnp.zeros((num, 0), jnp.int32)),
             'cont': jax.random.uniform(ku, (num, self.continuous), jnp.float32, -1.0, 1.0),
         }

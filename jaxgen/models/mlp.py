@@ -12,7 +12,7 @@ import flax.linen as nn
 import jax
 
 from jaxgen.errors import JaxgenError
-from jaxgen.models.gan import GAN
+from jaxgen.models.gan import GAN, MixtureGAN
 
 
 class MLPGenerator(nn.Module):
@@ -30,16 +30,23 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x ``[B, D]`` -> logit ``[B]``."""
+    """x ``[B, D]`` -> logit ``[B]``; with ``spectral_norm`` every layer's weight
+    is divided by its largest singular value (Miyato et al., 2018; one power
+    iteration per training step, the estimate kept in ``batch_stats``)."""
     hidden: Sequence[int] = (128, 128)
+    spectral_norm: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-        del train
+        def dense(width):
+            layer = nn.Dense(width)
+            if not self.spectral_norm:
+                return layer
+            return lambda h: nn.SpectralNorm(layer)(h, update_stats=train)
         h = x.reshape(x.shape[0], -1)
         for width in self.hidden:
-            h = nn.relu(nn.Dense(width)(h))
-        return nn.Dense(1)(h)[:, 0]
+            h = nn.relu(dense(width)(h))
+        return dense(1)(h)[:, 0]
 
 
 def _widths(model_config, field: str) -> tuple[int, ...]:
@@ -57,10 +64,13 @@ def build(model_config, data_info) -> GAN:
         raise JaxgenError(f'model mlp needs flat data but the dataset has shape {shape}; '
                           'use model.name=dcgan for images')
     (dim,) = shape
-    return GAN(
+    bundle = MixtureGAN if 'centers' in data_info else GAN
+    return bundle(
         generator=MLPGenerator(output_dim=dim,
                                hidden=_widths(model_config, 'g_hidden')),
-        discriminator=MLPDiscriminator(hidden=_widths(model_config, 'd_hidden')),
+        discriminator=MLPDiscriminator(hidden=_widths(model_config, 'd_hidden'),
+                                       spectral_norm=model_config.get('spectral_norm',
+                                                                      False)),
         latent_dim=model_config.latent_dim,
         data_info=data_info,
     )

@@ -37,14 +37,20 @@ class UpdateRule(NamedTuple):
 
 
 def player_grads(objective, phase: Phase, params: Params, model_state, batch,
-                 key) -> tuple[dict, dict, Any]:
+                 key, lookahead: Callable[[dict], dict] | None = None,
+                 ) -> tuple[dict, dict, Any]:
     """Each phase player's gradient of its own loss, at one point.
 
     One forward pass; one backward pass per player, pulling back a cotangent
     that selects that player's loss, so a loss reaches only its own player.
+    ``lookahead`` (optional) maps the parameters to those the losses are taken
+    at, differentiably (the unrolled GAN's k discriminator steps).
     """
     def f(trainable):
-        return objective({**params, **trainable}, model_state, batch, key)
+        point = {**params, **trainable}
+        if lookahead is not None:
+            point = lookahead(point)
+        return objective(point, model_state, batch, key)
 
     trainable = {p: params[p] for p in phase}
     losses, vjp_fn, aux = jax.vjp(f, trainable, has_aux=True)
@@ -56,10 +62,21 @@ def player_grads(objective, phase: Phase, params: Params, model_state, batch,
     return grads, losses, aux
 
 
+def default_grads(objective, phase, params, model_state, opt_state, batch, key):
+    del opt_state
+    return player_grads(objective, phase, params, model_state, batch, key)
+
+
 def apply_phase(objective, optimizers: Mapping[str, optax.GradientTransformation],
-                phase: Phase, params, model_state, opt_state, batch, key):
-    """One step of a phase: gradients at one point, then every player moves."""
-    grads, losses, aux = player_grads(objective, phase, params, model_state, batch, key)
+                phase: Phase, params, model_state, opt_state, batch, key,
+                grads_fn: Callable = default_grads):
+    """One step of a phase: gradients at one point, then every player moves.
+
+    ``grads_fn(objective, phase, params, model_state, opt_state, batch, key)``
+    returns ``(grads, losses, aux)``; by default ``player_grads``.
+    """
+    grads, losses, aux = grads_fn(objective, phase, params, model_state, opt_state,
+                                  batch, key)
     params, model_state, opt_state = dict(params), dict(model_state), dict(opt_state)
     for player in phase:
         updates, opt_state[player] = optimizers[player].update(
@@ -96,12 +113,15 @@ def metric_owners(objective, phases: Sequence[Phase]) -> Callable[[str, int], bo
 
 def sequential(optimizers: Mapping[str, optax.GradientTransformation],
                phases: Sequence[Phase], repeats: Sequence[int] | None = None,
+               grads_fns: Sequence[Callable | None] | None = None,
                ) -> UpdateRule:
     """Phases in order, phase ``i`` repeated ``repeats[i]`` times.
 
     The repeats of the first phase use batches ``0..k-1``; every other phase
-    uses the last batch, so ``num_batches = max(repeats)``.
+    uses the last batch, so ``num_batches = max(repeats)``. ``grads_fns[i]``
+    (optional) replaces ``player_grads`` for phase ``i``.
     """
+    grads_fns = tuple(g or default_grads for g in (grads_fns or [None] * len(phases)))
     repeats = tuple(repeats or [1] * len(phases))
     phases = tuple(dict(p) for p in phases)
     if len(repeats) != len(phases) or min(repeats) < 1:
@@ -120,14 +140,14 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
     def update(objective, params, model_state, state, batches, key):
         owner = metric_owners(objective, phases)
         metrics = {}
-        for i, (phase, k) in enumerate(zip(phases, repeats)):
+        for i, (phase, k, grads_fn) in enumerate(zip(phases, repeats, grads_fns)):
             for j in range(k):
                 index = j if k > 1 else num_batches - 1
                 batch = jax.tree.map(lambda x, index=index: x[index], batches)
                 phase_key = jax.random.fold_in(jax.random.fold_in(key, i), j)
                 params, model_state, state, phase_metrics = apply_phase(
                     objective, optimizers, phase, params, model_state, state,
-                    batch, phase_key)
+                    batch, phase_key, grads_fn)
             for name, value in phase_metrics.items():
                 if owner(name, i):
                     metrics[name] = value

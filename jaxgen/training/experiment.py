@@ -25,6 +25,7 @@ class TrainState:
     params: dict
     model_state: dict
     rule_state: dict
+    ema: dict = dataclasses.field(default_factory=dict)  # player -> averaged params
 
 
 def build_optimizer(player: str, opt_config) -> optax.GradientTransformation:
@@ -73,22 +74,33 @@ class Experiment:
     def seed(self) -> int:
         return int(self.config.seed)
 
+    @property
+    def ema(self) -> tuple[float, tuple[str, ...]]:
+        """``(decay, players)`` of the weight average; no players when off."""
+        ema = self.config.get('ema') or {}
+        decay = float(ema.get('decay', 0.0))
+        return decay, (tuple(ema.get('players', ())) if decay > 0.0 else ())
+
     def init_state(self) -> TrainState:
         init_key, _, _ = root_keys(self.seed)
         variables = self.model.init(init_key)
         params, model_state = {}, {}
         for player, v in variables.items():
             params[player], model_state[player] = split_variables(v)
+        _, averaged = self.ema
         return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                          model_state=model_state, rule_state=self.rule.init(params))
+                          model_state=model_state, rule_state=self.rule.init(params),
+                          ema={p: params[p] for p in averaged})
 
     def abstract_state(self) -> TrainState:
         return jax.eval_shape(self.init_state)
 
-    def variables(self, state: TrainState) -> dict:
-        """Each player's Linen variables, for sampling and evaluation."""
-        return {p: join_variables(state.params[p], state.model_state[p])
-                for p in state.params}
+    def variables(self, state: TrainState, ema: bool = True) -> dict:
+        """Each player's Linen variables, for sampling and evaluation; a player's
+        averaged weights when it has them (and ``ema``). BatchNorm averages stay
+        those collected with the raw weights."""
+        params = {**state.params, **(state.ema if ema else {})}
+        return {p: join_variables(params[p], state.model_state[p]) for p in params}
 
     def make_train_step(self, draw: Callable, batch_size: int) -> Callable:
         """The jitted step ``(state, arrays) -> (state, metrics)``; state donated."""
@@ -101,6 +113,7 @@ class Experiment:
         each carries the current ``step``.
         """
         objective, rule, seed = self.objective, self.rule, self.seed
+        decay, _ = self.ema
 
         def train_step(state: TrainState, arrays):
             _, data_key, step_key = root_keys(seed)
@@ -116,8 +129,11 @@ class Experiment:
             params, model_state, rule_state, metrics = rule.update(
                 objective, state.params, state.model_state, state.rule_state,
                 batches, key)
-            new_state = TrainState(step=state.step + 1, params=params,
-                                   model_state=model_state, rule_state=rule_state)
+            # Exponential moving average of the averaged players' weights.
+            ema = {p: jax.tree.map(lambda e, x: decay * e + (1.0 - decay) * x, e, params[p])
+                   for p, e in state.ema.items()}
+            new_state = TrainState(step=state.step + 1, params=params, model_state=model_state,
+                                   rule_state=rule_state, ema=ema)
             return new_state, metrics
 
         return train_step
@@ -129,5 +145,14 @@ def build(config, data_info: Mapping[str, Any]) -> Experiment:
     objective = objectives.build(config.objective, model)
     optimizers = build_optimizers(config.optimizers, tuple(model.players))
     rule = rules.build(config.rule, optimizers)
+    ema = config.get('ema') or {}
+    decay = ema.get('decay', 0.0) if ema else 0.0
+    if not 0.0 <= decay < 1.0:
+        raise JaxgenError(f'config.ema.decay must be in [0, 1) (0: off), got {decay}')
+    if decay > 0.0:
+        unknown = sorted(set(ema.get('players', ())) - set(model.players))
+        if unknown:
+            raise JaxgenError(f'config.ema.players names {unknown}, which are not players of '
+                              f'the model ({sorted(model.players)})')
     return Experiment(config=config, data_info=data_info, model=model,
                       objective=objective, rule=rule)

@@ -1,0 +1,130 @@
+"""Conditional GAN (Mirza & Osindero, 2014) with DCGAN networks.
+
+The class label ``y`` reaches both players:
+
+* G(z, y): the DCGAN generator on ``[z, one_hot(y)]``;
+* D(x, y), by ``model.conditioning``:
+  - ``concat``: the one-hot label tiled as extra input channels;
+  - ``projection`` (Miyato & Koyama, 2018): ``D(x, y) = w . phi(x) + embed(y) . phi(x)``,
+    ``phi`` the convolutional trunk.
+
+Real images come with their labels; fakes with labels drawn uniformly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgen.errors import JaxgenError
+from jaxgen.models.dcgan import INIT, DCGANGenerator, num_upsamplings
+from jaxgen.models.gan import GAN, critic_outputs
+from jaxgen.models.layers import BatchNorm, apply
+from jaxgen.visualisation.grid import labelled_grid
+
+CONDITIONING = ('concat', 'projection')
+
+
+class ConditionalDiscriminator(nn.Module):
+    """``(images [B, H, W, C], labels [B])`` -> logits ``[B]``."""
+    num_classes: int
+    conditioning: str = 'projection'
+    features: int = 64
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array, train: bool = False) -> jax.Array:
+        one_hot = jax.nn.one_hot(labels, self.num_classes, dtype=x.dtype)
+        h = x
+        if self.conditioning == 'concat':
+            tiled = jnp.broadcast_to(one_hot[:, None, None, :], (*x.shape[:3], self.num_classes))
+            h = jnp.concatenate([x, tiled], axis=-1)
+        for i in range(num_upsamplings(x.shape[1])):
+            h = nn.Conv(self.features * 2 ** i, (4, 4), strides=(2, 2), padding='SAME',
+                        kernel_init=INIT)(h)
+            if i > 0:
+                h = BatchNorm(use_running_average=not train)(h)
+            h = nn.leaky_relu(h, 0.2)
+        phi = h.reshape(x.shape[0], -1)
+        logits = nn.Dense(1, kernel_init=INIT)(phi)[:, 0]
+        if self.conditioning == 'projection':
+            embed = nn.Embed(self.num_classes, phi.shape[-1], embedding_init=INIT)(labels)
+            logits = logits + jnp.sum(embed * phi, axis=-1)
+        return logits
+
+
+@dataclasses.dataclass(frozen=True)
+class ConditionalGAN(GAN):
+    num_classes: int = 10
+
+    def init(self, key):
+        kg, kd = jax.random.split(key)
+        z = jnp.zeros((2, self.latent_dim + self.num_classes), jnp.float32)
+        x = jnp.zeros((2, *self.data_shape), jnp.float32)
+        return {'generator': self.generator.init(kg, z, train=False),
+                'discriminator': self.discriminator.init(kd, x, jnp.zeros((2,), jnp.int32),
+                                                         train=False)}
+
+    def generator_input(self, z, labels):
+        return jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], 1)
+
+    def forward(self, variables, batch, key, train: bool = True):
+        real, real_labels = batch['image'], batch['label']
+        kz, ky = jax.random.split(key)
+        z = self.sample_latent(kz, real.shape[0])
+        labels = jax.random.randint(ky, (real.shape[0],), 0, self.num_classes)
+        fake, g_state = apply(self.generator, variables['generator'],
+                              self.generator_input(z, labels), train=train)
+        d_vars = variables['discriminator']
+        real_logits, d_state = apply(self.discriminator, d_vars, real, real_labels, train=train)
+        fake_logits, d_state = apply(self.discriminator, {**d_vars, **d_state}, fake, labels,
+                                     train=train)
+        # Penalties see D with the real labels (for R1 on real data and the
+        # interpolates, which keep the real image's label).
+        outputs = {'real_logits': real_logits, 'fake_logits': fake_logits, 'fake': fake,
+                   'z': z, 'labels': labels, 'real': real,
+                   **critic_outputs(lambda x: apply(self.discriminator, d_vars, x, real_labels,
+                                                    train=train)[0], real.shape[0], key)}
+        return outputs, {'generator': g_state, 'discriminator': d_state}
+
+    def generate(self, variables, z, labels):
+        return self.generator.apply(dict(variables['generator']),
+                                    self.generator_input(z, labels), train=False)
+
+    def sample(self, variables, key, num: int):
+        kz, ky = jax.random.split(key)
+        labels = jax.random.randint(ky, (num,), 0, self.num_classes)
+        return self.generate(variables, self.sample_latent(kz, num), labels)
+
+    def pictures(self, variables, key, examples=None):
+        """Rows: classes; columns: the same noise z across rows."""
+        k, cols = self.num_classes, 10
+        z = jnp.tile(self.sample_latent(key, cols), (k, 1))
+        labels = jnp.repeat(jnp.arange(k), cols)
+        images = np.asarray(self.generate(variables, z, labels))
+        images = images.reshape(k, cols, *images.shape[1:])
+        return {'samples': labelled_grid(images, row_labels=[f'y={i}' for i in range(k)],
+                                         title='rows: class label y; columns: noise z',
+                                         cell_px=40)}
+
+
+def build(model_config, data_info) -> ConditionalGAN:
+    shape = tuple(data_info['shape'])
+    num_classes = data_info.get('num_classes')
+    if len(shape) != 3 or not num_classes:
+        raise JaxgenError(f'cgan needs labelled images; the dataset has shape {shape} and '
+                          f'num_classes={num_classes}: use mnist, fashion_mnist or digits')
+    conditioning = model_config.get('conditioning', 'projection')
+    if conditioning not in CONDITIONING:
+        raise JaxgenError(f'unknown model.conditioning {conditioning!r}; choose one of '
+                          f'{", ".join(CONDITIONING)}')
+    return ConditionalGAN(
+        generator=DCGANGenerator(output_shape=shape, features=model_config.features),
+        discriminator=ConditionalDiscriminator(num_classes=int(num_classes),
+                                               conditioning=conditioning,
+                                               features=model_config.features),
+        latent_dim=model_config.latent_dim, data_info=data_info,
+        num_classes=int(num_classes))

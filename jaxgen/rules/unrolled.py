@@ -1,0 +1,63 @@
+"""Unrolled GAN (Metz et al., 2017) as an update rule.
+
+The discriminator's own update is the plain one. The generator's loss is
+taken at the discriminator ``k`` optax steps ahead: ``D_0 = D``,
+``D_{i+1} = D_i + opt_D.update(grad L_D(G, D_i))``, and the generator
+minimises ``L_G(G, D_k(G))``, differentiating through all ``k`` steps (the
+discriminator's optimizer state included). The generator thus sees how the
+discriminator would react to its move, which counters mode collapse.
+With ``k = 0`` this is the alternating rule exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import jax
+import optax
+
+from jaxgen.errors import JaxgenError
+from jaxgen.rules.base import UpdateRule, player_grads, sequential
+
+
+def unrolled_grads(optimizer: optax.GradientTransformation, unroll_steps: int,
+                   discriminator: str = 'discriminator', loss: str | None = None):
+    """A phase gradient function: the phase's losses at D unrolled ``unroll_steps``."""
+    loss = loss or discriminator
+
+    def grads_fn(objective, phase, params, model_state, opt_state, batch, key):
+        def lookahead(point):
+            d_params, d_state = point[discriminator], opt_state[discriminator]
+            for i in range(unroll_steps):
+                def d_loss(dp, i=i):
+                    losses, _ = objective({**point, discriminator: dp}, model_state, batch,
+                                          jax.random.fold_in(key, i + 1))
+                    return losses[loss]
+                updates, d_state = optimizer.update(jax.grad(d_loss)(d_params), d_state,
+                                                    d_params)
+                d_params = optax.apply_updates(d_params, updates)
+            return {**point, discriminator: d_params}
+        return player_grads(objective, phase, params, model_state, batch, key,
+                            lookahead=lookahead if unroll_steps else None)
+    return grads_fn
+
+
+def unrolled(optimizers: Mapping[str, optax.GradientTransformation], *,
+             unroll_steps: int = 5, d_steps: int = 1,
+             discriminator: str = 'discriminator') -> UpdateRule:
+    """The discriminator ``d_steps`` plain steps, then the others through the unroll."""
+    if not isinstance(unroll_steps, int) or unroll_steps < 0:
+        raise JaxgenError(f'config.rule.unroll_steps must be an integer >= 0, got '
+                          f'{unroll_steps!r}')
+    if discriminator not in optimizers:
+        raise JaxgenError(f'the unrolled rule needs a {discriminator!r} player; the players '
+                          f'are {sorted(optimizers)}')
+    rest = {p: p for p in optimizers if p != discriminator}
+    return sequential(optimizers, [{discriminator: discriminator}, rest], [d_steps, 1],
+                      [None, unrolled_grads(optimizers[discriminator], unroll_steps,
+                                            discriminator)])
+
+
+def build(rule_config, optimizers) -> UpdateRule:
+    return unrolled(optimizers, unroll_steps=rule_config.get('unroll_steps', 5),
+                    d_steps=rule_config.get('d_steps', 1))

@@ -1,0 +1,106 @@
+"""Game dynamics: the unrolled GAN rule, optimistic and extragradient play."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxgen import rules
+from jaxgen.errors import JaxgenError
+from jaxgen.objectives.base import Objective
+from jaxgen.rules.alternating import alternating
+from jaxgen.rules.extragradient import extragradient
+from jaxgen.rules.optimistic import optimistic
+from jaxgen.rules.simultaneous import simultaneous
+from jaxgen.rules.unrolled import unrolled, unrolled_grads
+from tests.test_rules import setup, tree_equal
+
+
+def bilinear():
+    """min_x max_y x * y: player x minimises x*y, player y minimises -x*y."""
+    def forward(variables, batch, key, train=True):
+        del batch, key, train
+        return {'x': variables['x']['params'], 'y': variables['y']['params']}, {'x': {}, 'y': {}}
+    objective = Objective(forward=forward, players=('x', 'y')).with_term(
+        'xy', lambda o: (o['x'] * o['y'], {}), x=1.0, y=-1.0)
+    params = {'x': jnp.asarray(1.0), 'y': jnp.asarray(1.0)}
+    return objective, params
+
+
+def play(rule, steps=300):
+    objective, params = bilinear()
+    state, model_state = rule.init(params), {'x': {}, 'y': {}}
+    batches = {'step': jnp.zeros((rule.num_batches,))}
+    update = jax.jit(lambda p, s: rule.update(objective, p, model_state, s, batches,
+                                              jax.random.key(0))[::2])
+    for _ in range(steps):
+        params, state = update(params, state)
+    return float(jnp.hypot(params['x'], params['y']))
+
+
+def test_bilinear_game_simultaneous_spirals_out_optimistic_and_extragradient_converge():
+    opts = {'x': optax.sgd(0.2), 'y': optax.sgd(0.2)}
+    start = float(np.hypot(1.0, 1.0))
+    # Simultaneous steps multiply the distance to (0, 0) by sqrt(1 + lr^2) each step.
+    assert play(simultaneous(opts)) == pytest.approx(start * 1.04 ** 150, rel=1e-3)
+    assert play(optimistic(opts)) < 0.01 * start
+    assert play(extragradient(opts)) < 0.01 * start
+    # Alternating (Gauss-Seidel) steps neither spiral out nor converge: they cycle.
+    assert 0.5 * start < play(alternating(opts, first=('x',))) < 2 * start
+
+
+def test_optimistic_and_extragradient_compose_with_any_optax_optimizer():
+    for make in (lambda: optax.adam(0.01), lambda: optax.rmsprop(0.01),
+                 lambda: optax.sgd(0.1, momentum=0.5)):
+        opts = {'x': make(), 'y': make()}
+        for rule in (optimistic(opts), extragradient(opts)):
+            end = play(rule, 50)
+            assert np.isfinite(end) and end != pytest.approx(play(simultaneous(opts), 50))
+
+
+def run_rule(rule, objective, params, state, batches):
+    return rule.update(objective, params, state, rule.init(params), batches, jax.random.key(3))
+
+
+def test_unrolled_with_zero_steps_is_the_plain_rule_exactly():
+    _, objective, params, state, batches = setup()
+    opts = {'generator': optax.adam(1e-2), 'discriminator': optax.adam(1e-2)}
+    plain = run_rule(alternating(opts), objective, params, state, batches)
+    zero = run_rule(unrolled(opts, unroll_steps=0), objective, params, state, batches)
+    assert tree_equal(plain[0], zero[0])
+    assert tree_equal(plain[3], zero[3])
+
+
+def test_unrolled_generator_gradient_differs_when_unrolling_and_is_finite():
+    _, objective, params, state, batches = setup()
+    batch = jax.tree.map(lambda x: x[0], batches)
+    opt = optax.adam(0.05)
+    opt_state = {'discriminator': opt.init(params['discriminator'])}
+    phase = {'generator': 'generator'}
+    grads = {}
+    for k in (0, 1, 5):
+        fn = unrolled_grads(opt, k)
+        grads[k] = fn(objective, phase, params, state, opt_state, batch, jax.random.key(4))[0]
+        chex.assert_tree_all_finite(grads[k])
+    plain = rules.player_grads(objective, phase, params, state, batch, jax.random.key(4))[0]
+    assert tree_equal(grads[0], plain)
+    for k in (1, 5):
+        diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in
+                   zip(jax.tree.leaves(grads[k]), jax.tree.leaves(grads[0])))
+        assert diff > 1e-6, k
+    # The discriminator's own step stays the plain one.
+    opts = {'generator': optax.adam(1e-2), 'discriminator': optax.adam(1e-2)}
+    plain_step = run_rule(alternating(opts), objective, params, state, batches)
+    unrolled_step = run_rule(unrolled(opts, unroll_steps=3), objective, params, state, batches)
+    assert tree_equal(plain_step[0]['discriminator'], unrolled_step[0]['discriminator'])
+    assert not tree_equal(plain_step[0]['generator'], unrolled_step[0]['generator'])
+
+
+def test_unrolled_rejects_bad_settings():
+    opts = {'generator': optax.sgd(1.0), 'discriminator': optax.sgd(1.0)}
+    with pytest.raises(JaxgenError, match='unroll_steps'):
+        unrolled(opts, unroll_steps=-1)
+    with pytest.raises(JaxgenError, match="'critic' player"):
+        unrolled(opts, discriminator='critic')
