@@ -1,7 +1,8 @@
 """MLP generator and discriminator for low-dimensional data (the 2-D mixtures).
 
-Defaults follow Metz et al. (2017), the Unrolled GAN ring experiment: two
-hidden ReLU layers of 128 units in each network, a linear output.
+Two hidden layers of 128 units in each network and a linear output, as in
+Metz et al. (2017); ``model.g_activation`` / ``model.d_activation`` pick ReLU
+(default) or tanh (the authors' ring demo).
 """
 
 from __future__ import annotations
@@ -15,17 +16,21 @@ from jaxgen.errors import JaxgenError
 from jaxgen.models.gan import GAN, MixtureGAN
 
 
+ACTIVATIONS = {'relu': nn.relu, 'tanh': nn.tanh}
+
+
 class MLPGenerator(nn.Module):
     """z ``[B, latent]`` -> x ``[B, output_dim]``, linear output."""
     output_dim: int = 2
     hidden: Sequence[int] = (128, 128)
+    activation: str = 'relu'
 
     @nn.compact
     def __call__(self, z: jax.Array, train: bool = False) -> jax.Array:
         del train  # no BatchNorm or dropout
         h = z
         for width in self.hidden:
-            h = nn.relu(nn.Dense(width)(h))
+            h = ACTIVATIONS[self.activation](nn.Dense(width)(h))
         return nn.Dense(self.output_dim)(h)
 
 
@@ -35,6 +40,7 @@ class MLPDiscriminator(nn.Module):
     iteration per training step, the estimate kept in ``batch_stats``)."""
     hidden: Sequence[int] = (128, 128)
     spectral_norm: bool = False
+    activation: str = 'relu'
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
@@ -45,7 +51,7 @@ class MLPDiscriminator(nn.Module):
             return lambda h: nn.SpectralNorm(layer)(h, update_stats=train)
         h = x.reshape(x.shape[0], -1)
         for width in self.hidden:
-            h = nn.relu(dense(width)(h))
+            h = ACTIVATIONS[self.activation](dense(width)(h))
         return dense(1)(h)[:, 0]
 
 
@@ -55,6 +61,14 @@ def _widths(model_config, field: str) -> tuple[int, ...]:
         raise JaxgenError(f'config.model.{field} must be a tuple of positive integers, '
                           f'got {widths!r}; e.g. --config.model.{field}="(128, 128)"')
     return widths
+
+
+def _activation(model_config, player: str) -> str:
+    name = model_config.get(f'{player}_activation', 'relu')
+    if name not in ACTIVATIONS:
+        raise JaxgenError(f'unknown model.{player}_activation {name!r}; choose one of '
+                          f'{", ".join(sorted(ACTIVATIONS))}')
+    return name
 
 
 def build(model_config, data_info) -> GAN:
@@ -67,10 +81,12 @@ def build(model_config, data_info) -> GAN:
     bundle = MixtureGAN if 'centers' in data_info else GAN
     return bundle(
         generator=MLPGenerator(output_dim=dim,
-                               hidden=_widths(model_config, 'g_hidden')),
+                               hidden=_widths(model_config, 'g_hidden'),
+                               activation=_activation(model_config, 'g')),
         discriminator=MLPDiscriminator(hidden=_widths(model_config, 'd_hidden'),
                                        spectral_norm=model_config.get('spectral_norm',
-                                                                      False)),
+                                                                      False),
+                                       activation=_activation(model_config, 'd')),
         latent_dim=model_config.latent_dim,
         data_info=data_info,
     )

@@ -7,6 +7,11 @@ minimises ``L_G(G, D_k(G))``, differentiating through all ``k`` steps (the
 discriminator's optimizer state included). The generator thus sees how the
 discriminator would react to its move, which counters mode collapse.
 With ``k = 0`` this is the alternating rule exactly.
+
+Differentiating through Adam needs ``eps_root > 0`` in the discriminator's
+optimizer (``optax.adam(..., eps_root=1e-8)``): the derivative of ``sqrt(v)`` is
+infinite where the second moment ``v`` is 0, and the generator's gradient then
+turns NaN.
 """
 
 from __future__ import annotations
