@@ -197,3 +197,23 @@ def test_every_f_divergence_gives_finite_gradients_to_both_players(divergence):
                                             jax.random.key(2))
     chex.assert_tree_all_finite((grads, losses, aux.metrics))
     assert 'd_loss/bound' in aux.metrics
+
+
+def test_checkpoints_with_an_ema_resume_and_older_ones_without_it_still_restore(tmp_path):
+    from jaxgen.training import Checkpoints
+    from jaxgen.training.restore import load
+    c = ring_config(num_steps=4)
+    c.ema.decay = 0.9
+    train(c, str(tmp_path / 'ema'))
+    exp, state, step = load(str(tmp_path / 'ema'))
+    assert step == 4 and set(state.ema) == {'generator'}
+    # A checkpoint written before TrainState had `ema` (no averaged players).
+    c.ema.decay = 0.0
+    exp = experiment.build(c, {'shape': [2], 'centers': RING.tolist(), 'std': 0.02})
+    old = exp.init_state()
+    ckpt = Checkpoints(str(tmp_path / 'old'))
+    ckpt.save(0, {'step': old.step, 'params': old.params, 'model_state': old.model_state,
+                  'rule_state': old.rule_state}, force=True)
+    ckpt.close()
+    restored = Checkpoints(str(tmp_path / 'old')).restore(0, exp.abstract_state())
+    assert restored.ema == {} and tree_equal(restored.params, old.params)

@@ -9,6 +9,7 @@ does not fit the config is reported before anything is overwritten.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -77,8 +78,19 @@ class Checkpoints:
                     f'config; {hint}')
 
     def restore(self, step: int, template: Any) -> Any:
+        """Restores ``step`` into ``template``'s structure. A field that is empty in
+        the template and absent from the checkpoint (one written before the field
+        existed, e.g. ``ema`` with no averaged players) is left empty."""
         manager = self._open(create=False)
-        return manager.restore(step, args=ocp.args.StandardRestore(template))
+        if not dataclasses.is_dataclass(template):
+            return manager.restore(step, args=ocp.args.StandardRestore(template))
+        fields = {f.name: getattr(template, f.name) for f in dataclasses.fields(template)}
+        stored = manager.item_metadata(step)
+        absent = {k: v for k, v in fields.items()
+                  if k not in stored and not jax.tree_util.tree_leaves(v)}
+        present = {k: v for k, v in fields.items() if k not in absent}
+        restored = manager.restore(step, args=ocp.args.StandardRestore(present))
+        return template.replace(**restored, **absent)
 
     def save(self, step: int, state: Any, force: bool = False) -> None:
         manager = self._open(create=True)

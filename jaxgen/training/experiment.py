@@ -90,7 +90,8 @@ class Experiment:
         _, averaged = self.ema
         return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                           model_state=model_state, rule_state=self.rule.init(params),
-                          ema={p: params[p] for p in averaged})
+                          # copies: the step donates the state, so no buffer may appear twice
+                          ema={p: jax.tree.map(jnp.copy, params[p]) for p in averaged})
 
     def abstract_state(self) -> TrainState:
         return jax.eval_shape(self.init_state)
