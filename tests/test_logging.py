@@ -163,3 +163,19 @@ def test_progress_no_progress_and_done():
                                            (float("inf"), "?")])
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_resume_order_survives_many_writers_in_one_process(tmp_path):
+    """Writer files are named ...<pid>.<n>; the 10th must not sort before the 9th."""
+    warm = tmp_path / "warm"
+    for _ in range(20):  # advance the per-process counter to n = 7 (mod 10)
+        with SummaryWriter(str(warm)) as w:
+            w.scalars(0, {"x": 0.0})
+        newest = max(int(p.name.rsplit(".", 1)[1]) for p in warm.glob("events.out.tfevents.*"))
+        if newest % 10 == 7:
+            break
+    logdir = str(tmp_path / "run")  # its files are n = 8, 9, 10, ...
+    for value in range(12):  # twelve resumes re-logging step 1
+        with SummaryWriter(logdir) as w:
+            w.scalars(1, {"x": float(value)})
+    assert read_scalars(logdir) == {"x": [(1, 11.0)]}

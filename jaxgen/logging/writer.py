@@ -147,9 +147,19 @@ def _iter_records(path: str) -> Iterator[bytes]:
             yield data
 
 
+def _file_order(path: str) -> tuple:
+    """Oldest first: by the wall time of the file's first event, then by the name's
+    numbers compared as numbers (``...pid.10`` after ``...pid.9``)."""
+    first = next(_iter_records(path), None)
+    wall = event_pb2.Event.FromString(first).wall_time if first is not None else float("inf")
+    name = os.path.basename(path)
+    return (wall, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in name.split(".")))
+
+
 def iter_events(logdir: str) -> Iterator[event_pb2.Event]:
     """Yield every ``Event`` from the event files in ``logdir``, oldest file first."""
-    for path in sorted(glob.glob(os.path.join(os.fspath(logdir), "events.out.tfevents.*"))):
+    paths = glob.glob(os.path.join(os.fspath(logdir), "events.out.tfevents.*"))
+    for path in sorted(paths, key=_file_order):
         for record in _iter_records(path):
             yield event_pb2.Event.FromString(record)
 
