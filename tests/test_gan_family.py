@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from configs import cgan, fgan, unrolled_gan
+from configs import dcgan as dcgan_config
 from jaxgen import models, objectives, rules
 from jaxgen.objectives import fgan as fgan_objective, gan as gan_objective
 from jaxgen.errors import JaxgenError
@@ -217,3 +218,27 @@ def test_checkpoints_with_an_ema_resume_and_older_ones_without_it_still_restore(
     ckpt.close()
     restored = Checkpoints(str(tmp_path / 'old')).restore(0, exp.abstract_state())
     assert restored.ema == {} and tree_equal(restored.params, old.params)
+
+
+def test_dcgan_spectral_norm_replaces_batchnorm_and_normalises_every_layer():
+    c = dcgan_config.get_config()
+    c.model.features, c.model.latent_dim, c.model.spectral_norm = 4, 8, True
+    model = models.build(c.model, {'shape': [28, 28, 1]})
+    variables = model.discriminator.init(jax.random.key(0), jnp.zeros((2, 28, 28, 1)))
+    assert not any('BatchNorm' in k for k in variables['params'])
+    sigmas = [k for stats in variables['batch_stats'].values() for k in stats
+              if k.endswith('/kernel/sigma')]
+    assert len(sigmas) == 3   # two convolutions and the output layer
+    x = jax.random.uniform(jax.random.key(1), (4, 28, 28, 1), minval=-1.0)
+    logits, state = model.discriminator.apply(variables, x, train=True, mutable=['batch_stats'])
+    chex.assert_shape(logits, (4,))
+    assert not tree_equal(state['batch_stats'], variables['batch_stats'])  # u, sigma updated
+
+
+def test_mlp_activations_are_chosen_by_config_and_checked():
+    c = unrolled_gan.get_config()
+    model = models.build(c.model, {'shape': [2], 'centers': RING.tolist(), 'std': 0.02})
+    assert model.generator.activation == model.discriminator.activation == 'tanh'
+    c.model.g_activation = 'swish'
+    with pytest.raises(JaxgenError, match='unknown model.g_activation'):
+        models.build(c.model, {'shape': [2], 'centers': RING.tolist(), 'std': 0.02})

@@ -14,6 +14,7 @@ import pytest
 
 from configs import infogan as infogan_config
 from jaxgen import models, rules
+from jaxgen.errors import JaxgenError
 from jaxgen.metrics import code_correlations, hungarian_accuracy
 from jaxgen.models.latents import LatentCodes
 from jaxgen.models.layers import apply, split_variables
@@ -165,3 +166,26 @@ def test_infogan_config_trains_evaluates_and_draws_the_paper_figure(tmp_path):
     for name in ('traversal_c2.png', 'traversal_c3.png', 'samples.png', 'information.png',
                  'losses.png'):
         assert os.path.getsize(os.path.join(workdir, name)) > 1000, name
+
+
+def test_noise_is_uniform_by_default_as_in_the_authors_code_and_normal_on_request():
+    key = jax.random.key(0)
+    uniform = LatentCodes(noise_dim=62, categorical=(10,)).sample(key, 4000)['z']
+    assert float(jnp.min(uniform)) >= -1.0 and float(jnp.max(uniform)) <= 1.0
+    assert float(jnp.var(uniform)) == pytest.approx(1 / 3, rel=0.02)
+    normal = LatentCodes(noise_dim=62, categorical=(10,), noise='normal').sample(key, 4000)['z']
+    assert float(jnp.max(jnp.abs(normal))) > 3.0
+    assert float(jnp.var(normal)) == pytest.approx(1.0, rel=0.02)
+    with pytest.raises(JaxgenError, match='unknown noise distribution'):
+        LatentCodes(noise='cauchy')
+
+
+def test_weights_start_at_the_authors_scale():
+    """N(0, 0.02) kernels and N(1, 0.02) BatchNorm scales, not Flax's defaults."""
+    model = models.build(MODEL, {'shape': [28, 28, 1]})
+    variables = model.init(jax.random.key(0))
+    first = variables['generator']['params']['Dense_0']['kernel']
+    assert float(jnp.std(first)) == pytest.approx(0.02, rel=0.05)
+    scale = variables['generator']['params']['BatchNorm_0']['scale']
+    assert float(jnp.mean(scale)) == pytest.approx(1.0, abs=0.005)
+    assert 0.01 < float(jnp.std(scale)) < 0.03

@@ -23,15 +23,15 @@ import numpy as np
 from jaxgen.data.images import scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics.codes import code_correlations, hungarian_accuracy
+from jaxgen.models.dcgan import INIT
 from jaxgen.models.gan import real_data
 from jaxgen.models.latents import LatentCodes
 from jaxgen.models.layers import BatchNorm, apply
 from jaxgen.visualisation.grid import labelled_grid
 
 SLOPE = 0.1  # leaky ReLU slope of the paper
-# Weights ~ N(0, 0.02) and BatchNorm scales ~ N(1, 0.02), as in the authors' code:
-# small first-layer weights let G re-weight the code inputs quickly.
-INIT = nn.initializers.normal(0.02)
+# Weights ~ N(0, 0.02) (DCGAN's INIT) and BatchNorm scales ~ N(1, 0.02), as in the
+# authors' code: small first-layer weights let G re-weight the code inputs quickly.
 
 
 def _scale_init(key, shape, dtype=jnp.float32):

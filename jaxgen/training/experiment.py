@@ -77,9 +77,7 @@ class Experiment:
     @property
     def ema(self) -> tuple[float, tuple[str, ...]]:
         """``(decay, players)`` of the weight average; no players when off."""
-        ema = self.config.get('ema') or {}
-        decay = float(ema.get('decay', 0.0))
-        return decay, (tuple(ema.get('players', ())) if decay > 0.0 else ())
+        return ema_settings(self.config)
 
     def init_state(self) -> TrainState:
         init_key, _, _ = root_keys(self.seed)
@@ -131,7 +129,7 @@ class Experiment:
                 objective, state.params, state.model_state, state.rule_state,
                 batches, key)
             # Exponential moving average of the averaged players' weights.
-            ema = {p: jax.tree.map(lambda e, x: decay * e + (1.0 - decay) * x, e, params[p])
+            ema = {p: optax.incremental_update(params[p], e, step_size=1.0 - decay)
                    for p, e in state.ema.items()}
             new_state = TrainState(step=state.step + 1, params=params, model_state=model_state,
                                    rule_state=rule_state, ema=ema)
@@ -140,20 +138,25 @@ class Experiment:
         return train_step
 
 
+def ema_settings(config) -> tuple[float, tuple[str, ...]]:
+    """``(decay, players)`` from ``config.ema``; no players when the decay is 0."""
+    ema = config.get('ema') or {}
+    decay = float(ema.get('decay', 0.0))
+    if not 0.0 <= decay < 1.0:
+        raise JaxgenError(f'config.ema.decay must be in [0, 1) (0: off), got {decay}')
+    return decay, (tuple(ema.get('players', ())) if decay > 0.0 else ())
+
+
 def build(config, data_info: Mapping[str, Any]) -> Experiment:
     """Builds every piece the config names, for data described by ``data_info``."""
     model = models.build(config.model, data_info)
     objective = objectives.build(config.objective, model)
     optimizers = build_optimizers(config.optimizers, tuple(model.players))
     rule = rules.build(config.rule, optimizers)
-    ema = config.get('ema') or {}
-    decay = ema.get('decay', 0.0) if ema else 0.0
-    if not 0.0 <= decay < 1.0:
-        raise JaxgenError(f'config.ema.decay must be in [0, 1) (0: off), got {decay}')
-    if decay > 0.0:
-        unknown = sorted(set(ema.get('players', ())) - set(model.players))
-        if unknown:
-            raise JaxgenError(f'config.ema.players names {unknown}, which are not players of '
-                              f'the model ({sorted(model.players)})')
+    _, averaged = ema_settings(config)
+    unknown = sorted(set(averaged) - set(model.players))
+    if unknown:
+        raise JaxgenError(f'config.ema.players names {unknown}, which are not players of '
+                          f'the model ({sorted(model.players)})')
     return Experiment(config=config, data_info=data_info, model=model,
                       objective=objective, rule=rule)
