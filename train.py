@@ -3,6 +3,10 @@
 Overrides: ``--config.num_steps=2000 --config.optimizers.generator.learning_rate=1e-3``.
 The config is locked: a key that does not exist is an error. Rerunning the
 same command resumes from the workdir's latest checkpoint.
+
+The step is data-parallel over every visible device. Several processes (TPU pod
+slice, GPU cluster) run the same command with ``--distributed``; JAX finds its
+peers, or is told with ``--coordinator=host:port --num_processes=N --process_id=i``.
 """
 
 import sys
@@ -11,11 +15,16 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from jaxgen import cli
-from jaxgen.training import train
+from jaxgen.training import parallel, train
 
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (configs/*.py).',
                                 lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and pictures.')
+flags.DEFINE_bool('distributed', False, 'Start JAX\'s multi-process runtime '
+                  '(jax.distributed.initialize) before training.')
+flags.DEFINE_string('coordinator', None, 'host:port of process 0 (implies --distributed).')
+flags.DEFINE_integer('num_processes', None, 'Number of processes (with --coordinator).')
+flags.DEFINE_integer('process_id', None, 'This process\'s index (with --coordinator).')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 EXIT_PREEMPTED = 143  # 128 + SIGTERM: schedulers read it as "stopped, not done"
@@ -26,6 +35,9 @@ def main(argv):
         raise app.UsageError(f'unexpected arguments: {argv[1:]}')
     cli.quiet_third_party_logs()
     config = cli.load_config()
+    if flags.FLAGS.distributed or flags.FLAGS.coordinator:
+        cli.run_or_explain(lambda: parallel.initialize(
+            flags.FLAGS.coordinator, flags.FLAGS.num_processes, flags.FLAGS.process_id))
     result = cli.run_or_explain(lambda: train(config, flags.FLAGS.workdir))
     if result.preempted:
         logging.warning('stopped at step %d; rerun the same command to resume', result.step)

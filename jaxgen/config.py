@@ -34,6 +34,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.checkpoint_every = 1000
     c.keep_checkpoints = 3
     c.eval_every = 0          # the model's own metrics on the test split; 0: never
+    c.steps_per_call = 1      # train steps fused into one compiled call (lax.scan)
+    c.num_devices = 0         # data-parallel over this many devices; 0: all of them
+    c.precision = 'float32'   # or 'bfloat16': compute in bf16, float32 params and optimizer
     c.data = ml_collections.ConfigDict({
         'name': 'mnist',
         # Folder with the original .gz files (or with <name>/ subfolders); when
@@ -63,10 +66,14 @@ def base_config() -> ml_collections.ConfigDict:
 def check(config: ml_collections.ConfigDict) -> None:
     """One-line errors for values no override type check can catch."""
     for field in ('num_steps', 'batch_size', 'log_every', 'sample_every',
-                  'checkpoint_every', 'keep_checkpoints'):
+                  'checkpoint_every', 'keep_checkpoints', 'steps_per_call'):
         value = config[field]
         if not isinstance(value, int) or value < 1:
             raise JaxgenError(f'config.{field} must be a positive integer, got {value!r}')
+    devices = config.get('num_devices', 0)
+    if not isinstance(devices, int) or devices < 0:
+        raise JaxgenError(f'config.num_devices must be 0 (all) or a positive integer, '
+                          f'got {devices!r}')
 
 
 def to_json(config: ml_collections.ConfigDict, **extra: Any) -> str:

@@ -12,14 +12,42 @@ code never repeats that bookkeeping:
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
 
 # PyTorch's BatchNorm momentum 0.1 is Flax's 0.9: GAN generators move fast, so
 # the running averages used for sampling must follow them closely.
 BatchNorm = functools.partial(nn.BatchNorm, momentum=0.9, epsilon=1e-5)
+
+
+_COMPUTE_DTYPE: list = []  # innermost compute_dtype() setting last
+
+
+@contextlib.contextmanager
+def compute_dtype(dtype) -> Iterator[None]:
+    """Within this context (at trace time), :func:`apply` computes in ``dtype``.
+
+    Mixed precision for any model: parameters and floating inputs are cast to
+    ``dtype`` on the way into a player's module, floating outputs back to
+    float32 on the way out, and BatchNorm averages keep their own dtype; the
+    float32 parameters receive float32 gradients through the casts.
+    """
+    _COMPUTE_DTYPE.append(jnp.dtype(dtype))
+    try:
+        yield
+    finally:
+        _COMPUTE_DTYPE.pop()
+
+
+def _cast(tree: Any, dtype) -> Any:
+    return jax.tree.map(lambda x: x.astype(dtype) if hasattr(x, 'dtype') and
+                        jnp.issubdtype(x.dtype, jnp.floating) and x.dtype != dtype
+                        else x, tree)
 
 
 def apply(module: nn.Module, variables: Mapping[str, Any], *args: Any,
@@ -28,7 +56,20 @@ def apply(module: nn.Module, variables: Mapping[str, Any], *args: Any,
 
     ``variables`` holds ``params`` and any other collections; the returned
     model state holds the non-``params`` collections, updated in train mode.
+    Inside :func:`compute_dtype` the module computes in that dtype.
     """
+    if _COMPUTE_DTYPE and _COMPUTE_DTYPE[-1] != jnp.float32:
+        low = _COMPUTE_DTYPE[-1]
+        state = {k: v for k, v in variables.items() if k != 'params'}
+        lowered = {**variables, 'params': _cast(variables['params'], low)}
+        _COMPUTE_DTYPE.append(jnp.dtype(jnp.float32))  # no recursion into the cast
+        try:
+            out, new_state = apply(module, lowered, *_cast(args, low), train=train,
+                                   **_cast(kwargs, low))
+        finally:
+            _COMPUTE_DTYPE.pop()
+        new_state = jax.tree.map(lambda new, old: new.astype(old.dtype), new_state, state)
+        return _cast(out, jnp.float32), new_state
     state = {k: v for k, v in variables.items() if k != 'params'}
     if train and state:
         out, new_state = module.apply(dict(variables), *args, train=True,

@@ -1,7 +1,7 @@
 """Objectives: a loss per player from weighted, composable terms."""
 
 from jaxgen import registry
-from jaxgen.objectives.base import Aux, Objective, WeightedTerm, empty
+from jaxgen.objectives.base import Aux, Objective, WeightedTerm, empty, in_precision
 
 
 def build(objective_config, model) -> Objective:
@@ -10,4 +10,4 @@ def build(objective_config, model) -> Objective:
     return module.build(objective_config, model)
 
 
-__all__ = ['Aux', 'Objective', 'WeightedTerm', 'build', 'empty']
+__all__ = ['Aux', 'Objective', 'WeightedTerm', 'build', 'empty', 'in_precision']

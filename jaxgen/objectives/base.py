@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxgen.models.layers import join_variables
+from jaxgen.models.layers import compute_dtype, join_variables
 
 Term = Callable[[Mapping[str, jax.Array]], tuple[jax.Array, Mapping[str, jax.Array]]]
 Forward = Callable[..., tuple[dict, dict]]
@@ -102,3 +102,20 @@ def empty(model, losses: tuple[str, ...] = ()) -> Objective:
     """The objective with no terms over ``model``'s players (and loss names)."""
     return Objective(forward=model.forward, players=tuple(model.players),
                      loss_names=tuple(losses))
+
+
+def in_precision(objective: Objective, dtype) -> Objective:
+    """``objective`` with its model computing in ``dtype`` (mixed precision).
+
+    Parameters, optimizer state and losses stay float32: only the players'
+    modules compute in ``dtype`` (see ``models.layers.compute_dtype``).
+    """
+    if jnp.dtype(dtype) == jnp.float32:
+        return objective
+    forward = objective.forward
+
+    def low_precision_forward(variables, batch, key, train=True):
+        with compute_dtype(dtype):
+            return forward(variables, batch, key, train=train)
+
+    return dataclasses.replace(objective, forward=low_precision_forward)

@@ -30,6 +30,18 @@ def _shapes(tree) -> dict[str, tuple]:
     return {_path_str(p): tuple(getattr(x, 'shape', np.shape(x))) for p, x in flat}
 
 
+def _with_sharding(template: Any) -> Any:
+    """``template`` with a sharding on every leaf: its own, else this process's
+    first device. A checkpoint saved on other devices (a pod slice, 8 GPUs)
+    then restores here, since Orbax reshards to the target it is given."""
+    default = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+
+    def leaf(x):
+        sharding = getattr(x, 'sharding', None) or default
+        return jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=sharding)
+    return jax.tree.map(leaf, template)
+
+
 class Checkpoints:
     """The checkpoints of one workdir. Creates nothing until the first save."""
 
@@ -82,6 +94,7 @@ class Checkpoints:
         the template and absent from the checkpoint (one written before the field
         existed, e.g. ``ema`` with no averaged players) is left empty."""
         manager = self._open(create=False)
+        template = _with_sharding(template)
         if not dataclasses.is_dataclass(template):
             return manager.restore(step, args=ocp.args.StandardRestore(template))
         fields = {f.name: getattr(template, f.name) for f in dataclasses.fields(template)}

@@ -17,6 +17,9 @@ import optax
 from jaxgen import models, objectives, rules
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import join_variables, split_variables
+from jaxgen.training import parallel
+
+PRECISIONS = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
 
 @flax.struct.dataclass
@@ -91,8 +94,13 @@ class Experiment:
                           # copies: the step donates the state, so no buffer may appear twice
                           ema={p: jax.tree.map(jnp.copy, params[p]) for p in averaged})
 
-    def abstract_state(self) -> TrainState:
-        return jax.eval_shape(self.init_state)
+    def abstract_state(self, sharding=None) -> TrainState:
+        """The state's shapes and dtypes (with ``sharding``, for restoring onto a mesh)."""
+        shapes = jax.eval_shape(self.init_state)
+        if sharding is None:
+            return shapes
+        return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+                            shapes)
 
     def variables(self, state: TrainState, ema: bool = True) -> dict:
         """Each player's Linen variables, for sampling and evaluation; a player's
@@ -101,15 +109,29 @@ class Experiment:
         params = {**state.params, **(state.ema if ema else {})}
         return {p: join_variables(params[p], state.model_state[p]) for p in params}
 
-    def make_train_step(self, draw: Callable, batch_size: int) -> Callable:
-        """The jitted step ``(state, arrays) -> (state, metrics)``; state donated."""
-        return jax.jit(self.train_step_fn(draw, batch_size), donate_argnums=0)
+    def make_train_step(self, draw: Callable, batch_size: int, mesh=None,
+                        steps: int = 1) -> Callable:
+        """The jitted ``(state, arrays) -> (state, metrics)`` running ``steps``
+        train steps in one call; the state is donated.
 
-    def train_step_fn(self, draw: Callable, batch_size: int) -> Callable:
+        With a ``mesh`` the state and data are replicated over it and each batch
+        is sharded along its ``'data'`` axis. ``steps > 1`` fuses the steps in a
+        ``lax.scan`` (batches are drawn on device), returning the last step's
+        metrics: the host is needed once per call, not once per step.
+        """
+        step_fn = self.train_step_fn(draw, batch_size, mesh)
+        fn = step_fn if steps == 1 else fuse(step_fn, steps)
+        if mesh is None:
+            return jax.jit(fn, donate_argnums=0)
+        everywhere = parallel.replicated(mesh)
+        return jax.jit(fn, donate_argnums=0, in_shardings=(everywhere, everywhere),
+                       out_shardings=(everywhere, everywhere))
+
+    def train_step_fn(self, draw: Callable, batch_size: int, mesh=None) -> Callable:
         """The pure step ``(state, arrays) -> (state, metrics)``, not yet jitted.
 
-        Batches are drawn inside the step from the device-resident ``arrays``;
-        each carries the current ``step``.
+        Batches are drawn inside the step from the device-resident ``arrays``
+        (sharded over ``mesh`` when given); each carries the current ``step``.
         """
         objective, rule, seed = self.objective, self.rule, self.seed
         decay, _ = self.ema
@@ -123,6 +145,9 @@ class Experiment:
             batches = [draw(arrays, data_key, first + i, batch_size)
                        for i in range(rule.num_batches)]
             batches = jax.tree.map(lambda *xs: jnp.stack(xs), *batches)
+            if mesh is not None:  # each device draws only its own rows
+                batches = jax.lax.with_sharding_constraint(
+                    batches, parallel.batch_sharding(mesh, leading=1))
             # The step travels with the batch, for schedules inside terms (KL warm-up).
             batches['step'] = jnp.full((rule.num_batches,), state.step)
             params, model_state, rule_state, metrics = rule.update(
@@ -138,6 +163,15 @@ class Experiment:
         return train_step
 
 
+def fuse(step_fn: Callable, steps: int) -> Callable:
+    """``steps`` applications of ``step_fn`` as one ``lax.scan``; last metrics."""
+    def fused(state, arrays):
+        state, metrics = jax.lax.scan(lambda s, _: step_fn(s, arrays), state,
+                                      length=steps)
+        return state, jax.tree.map(lambda m: m[-1], metrics)
+    return fused
+
+
 def ema_settings(config) -> tuple[float, tuple[str, ...]]:
     """``(decay, players)`` from ``config.ema``; no players when the decay is 0."""
     ema = config.get('ema') or {}
@@ -150,7 +184,11 @@ def ema_settings(config) -> tuple[float, tuple[str, ...]]:
 def build(config, data_info: Mapping[str, Any]) -> Experiment:
     """Builds every piece the config names, for data described by ``data_info``."""
     model = models.build(config.model, data_info)
-    objective = objectives.build(config.objective, model)
+    precision = config.get('precision', 'float32')
+    if precision not in PRECISIONS:
+        raise JaxgenError(f'config.precision={precision!r}; use one of {sorted(PRECISIONS)}')
+    objective = objectives.in_precision(objectives.build(config.objective, model),
+                                        PRECISIONS[precision])
     optimizers = build_optimizers(config.optimizers, tuple(model.players))
     rule = rules.build(config.rule, optimizers)
     _, averaged = ema_settings(config)

@@ -34,6 +34,7 @@ from jaxgen import visualisation
 from jaxgen.errors import JaxgenError
 from jaxgen.logging import Progress, SummaryWriter, read_scalars
 from jaxgen.training import experiment as experiment_lib
+from jaxgen.training import parallel
 from jaxgen.training.checkpoint import Checkpoints
 from jaxgen.visualisation.training import training_curves
 
@@ -79,7 +80,7 @@ def write_pictures(exp, state, examples, workdir: str, step: int,
     ``examples`` is a fixed batch of data (for reconstructions and the like).
     """
     key = jax.random.key(exp.seed + 1)  # fixed: the same latents at every step
-    pictures = exp.model.pictures(exp.variables(state), key, examples)
+    pictures = exp.model.pictures(parallel.to_host(exp.variables(state)), key, examples)
     for name, image in pictures.items():
         visualisation.save_png(os.path.join(workdir, 'pictures', f'{name}_{step:07d}.png'),
                                image)
@@ -98,7 +99,7 @@ def write_curves(workdir: str, writer: SummaryWriter) -> None:
 def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWriter) -> dict:
     """The model's own metrics on the test split, logged and written to eval.json."""
     init_key, _, _ = experiment_lib.root_keys(exp.seed)
-    results = exp.model.evaluate(exp.variables(state), test.arrays,
+    results = exp.model.evaluate(parallel.to_host(exp.variables(state)), test.arrays,
                                  jax.random.fold_in(init_key, 1))  # same codes at every eval
     results = {k: float(v) for k, v in results.items()}
     writer.scalars(step, {f'eval/{k}': v for k, v in results.items()})
@@ -119,6 +120,8 @@ def _check_finite(step: int, metrics: dict) -> None:
 def prepare(config, workdir: str):
     """Steps 1 and 2 above: everything that can fail before the workdir is touched."""
     config_lib.check(config)
+    mesh = parallel.make_mesh(config.get('num_devices', 0))
+    parallel.check_batch_size(config.batch_size, mesh)
     dataset = data.load(config.data, 'train')
     exp = experiment_lib.build(config, dataset.info)
     test = None
@@ -126,7 +129,7 @@ def prepare(config, workdir: str):
         test = data.load(config.data, 'test')
     checkpoints = Checkpoints(workdir, max_to_keep=config.keep_checkpoints)
     try:
-        template = exp.abstract_state()
+        template = exp.abstract_state(parallel.replicated(mesh))
     except (TypeError, ValueError) as e:  # a config value the model cannot use
         first = str(e).strip().splitlines()[0]
         raise JaxgenError(f'model {config.model.name!r} cannot be built from config.model '
@@ -135,7 +138,7 @@ def prepare(config, workdir: str):
     latest = checkpoints.latest_step()
     if latest is not None:
         checkpoints.check_fits(latest, template)
-    return dataset, test, exp, checkpoints, template, latest
+    return dataset, test, exp, checkpoints, template, latest, mesh
 
 
 class _Periodic:
@@ -145,13 +148,21 @@ class _Periodic:
         self.config, self.exp, self.workdir, self.test = config, exp, workdir, test
         self.examples = examples
         self.checkpoints = checkpoints
-        self.writer = SummaryWriter(os.path.join(workdir, 'tensorboard'),
-                                    enabled=jax.process_index() == 0)
+        self.main = parallel.is_main_process()  # the one process that writes files
+        self.writer = SummaryWriter(os.path.join(workdir, 'tensorboard'), enabled=self.main)
         self.progress: Progress | None = None
         self.metrics: dict = {}
 
     def _due(self, step: int, every: int) -> bool:
         return step % every == 0 or step == self.config.num_steps
+
+    def steps_to_next(self, step: int) -> int:
+        """Steps from ``step`` to the next one that logs, draws, evaluates or saves."""
+        c = self.config
+        periods = [c.log_every, c.sample_every, c.checkpoint_every]
+        if self.test is not None:
+            periods.append(c.eval_every)
+        return min([c.num_steps - step] + [p - step % p for p in periods])
 
     def after_step(self, step: int, state, step_metrics, started: float) -> None:
         c = self.config
@@ -165,13 +176,15 @@ class _Periodic:
             _check_finite(step, self.metrics)
             # The line shows the terms; their details and per-player totals go to TensorBoard.
             terms = {k: v for k, v in sorted(self.metrics.items()) if '/' not in k}
-            logging.info('%s', self.progress.update(step, terms))
+            line = self.progress.update(step, terms)
+            if self.main:
+                logging.info('%s', line)
             self.writer.scalars(step, {**self.metrics,
                                        'steps_per_sec': self.progress.steps_per_sec})
-        if self._due(step, c.sample_every):
+        if self.main and self._due(step, c.sample_every):
             write_pictures(self.exp, state, self.examples, self.workdir, step, self.writer)
             write_curves(self.workdir, self.writer)
-        if self.test is not None and self._due(step, c.eval_every):
+        if self.main and self.test is not None and self._due(step, c.eval_every):
             results = run_evaluation(self.exp, state, self.test, self.workdir, step, self.writer)
             self.metrics.update({f'eval/{k}': v for k, v in results.items()})
         if self._due(step, c.checkpoint_every):
@@ -198,29 +211,39 @@ def _write_config(workdir: str, config, data_info) -> None:
 
 def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     """Trains (or resumes) the experiment ``config`` describes in ``workdir``."""
-    dataset, test, exp, checkpoints, template, latest = prepare(config, workdir)
+    dataset, test, exp, checkpoints, template, latest, mesh = prepare(config, workdir)
     os.makedirs(workdir, exist_ok=True)
-    _write_config(workdir, config, dataset.info)
+    if parallel.is_main_process():
+        _write_config(workdir, config, dataset.info)
     if latest is not None:
         state = checkpoints.restore(latest, template)
         logging.info('resumed from %s/%d', checkpoints.directory, latest)
     else:
-        state = exp.init_state()
-    step, preempted = int(state.step), False
-    arrays = jax.device_put(dataset.arrays)
+        state = parallel.put_replicated(exp.init_state(), mesh)
+    logging.info('training on %s', parallel.describe(mesh))
+    step, preempted = int(parallel.to_host(state.step)), False
+    arrays = parallel.put_replicated(dataset.arrays, mesh)
     _, data_key, _ = experiment_lib.root_keys(exp.seed)
     num_examples = min(512, dataset.info.get('num_examples') or 512)  # for pictures
-    examples = jax.device_get(dataset.draw(arrays, data_key, 0, num_examples))
+    examples = jax.device_get(dataset.draw(dataset.arrays, data_key, 0, num_examples))
     periodic = _Periodic(config, exp, workdir, test, checkpoints, examples)
-    train_step = exp.make_train_step(dataset.draw, config.batch_size)
-    if step == 0:
+    single = exp.make_train_step(dataset.draw, config.batch_size, mesh)
+    fused_steps = config.get('steps_per_call', 1)
+    fused = (exp.make_train_step(dataset.draw, config.batch_size, mesh, steps=fused_steps)
+             if fused_steps > 1 else None)
+    if step == 0 and periodic.main:
         write_pictures(exp, state, examples, workdir, 0, periodic.writer)
     started = time.perf_counter()
     try:
         with _StopSignals() as stop:
             while step < config.num_steps:
-                state, step_metrics = train_step(state, arrays)
-                step += 1
+                # Fused calls while no periodic event falls inside them, then single steps.
+                if fused is not None and periodic.steps_to_next(step) >= fused_steps:
+                    state, step_metrics = fused(state, arrays)
+                    step += fused_steps
+                else:
+                    state, step_metrics = single(state, arrays)
+                    step += 1
                 periodic.after_step(step, state, step_metrics, started)
                 for hook in hooks:
                     hook(step, state)
