@@ -15,20 +15,16 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from configs import dcgan  # noqa: E402
 from jaxgen.training import train  # noqa: E402
+from tests.test_train import digits_dcgan_config  # noqa: E402
 
 
 def config(num_devices: int):
-    c = dcgan.get_config()
-    c.data.name = 'digits'
+    c = digits_dcgan_config()
     c.num_steps = 4
     c.batch_size = 16
-    c.log_every = 4
-    c.sample_every = 4
-    c.checkpoint_every = 4
+    c.log_every = c.sample_every = c.checkpoint_every = 4
     c.model.features = 8
-    c.model.latent_dim = 8
     c.num_devices = num_devices
     # SGD, not Adam: the biases in front of BatchNorm have a gradient of exactly
     # zero in exact arithmetic, i.e. rounding noise, which Adam would rescale to

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.errors import JaxgenError
+from jaxgen.models.deconv import ConvTranspose
 from jaxgen.models.gan import GAN
 from jaxgen.models.layers import BatchNorm
 
@@ -51,7 +52,7 @@ class DCGANGenerator(nn.Module):
         for i in range(n):
             last = i == n - 1
             out = channels if last else self.features * 2 ** (n - 2 - i)
-            h = nn.ConvTranspose(out, (4, 4), strides=(2, 2), padding='SAME',
+            h = ConvTranspose(out, (4, 4), strides=(2, 2), padding='SAME',
                                  kernel_init=INIT)(h)
             if last:
                 return jnp.tanh(h)

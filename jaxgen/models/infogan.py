@@ -24,6 +24,7 @@ from jaxgen.data.images import scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics.codes import code_correlations, hungarian_accuracy
 from jaxgen.models.dcgan import INIT
+from jaxgen.models.deconv import ConvTranspose
 from jaxgen.models.gan import real_data
 from jaxgen.models.latents import LatentCodes
 from jaxgen.models.layers import BatchNorm, apply
@@ -47,7 +48,7 @@ def Conv(features):  # noqa: N802
 
 
 def Deconv(features):  # noqa: N802
-    return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT)
+    return ConvTranspose(features, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT)
 
 
 def Norm(train):  # noqa: N802

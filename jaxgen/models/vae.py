@@ -27,6 +27,7 @@ import numpy as np
 from jaxgen.data.images import binarize_static, scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
+from jaxgen.models.deconv import ConvTranspose
 from jaxgen.models.gan import real_data
 from jaxgen.models.layers import apply
 from jaxgen.visualisation.samples import render_samples
@@ -97,8 +98,8 @@ class ConvDecoder(nn.Module):
         x = nn.relu(nn.Dense(256)(z))
         x = nn.relu(nn.Dense((h // 4) * (w // 4) * 2 * self.features)(x))
         x = x.reshape(z.shape[0], h // 4, w // 4, 2 * self.features)
-        x = nn.relu(nn.ConvTranspose(self.features, (4, 4), strides=(2, 2), padding='SAME')(x))
-        return nn.ConvTranspose(c * self.params_per_pixel, (4, 4), strides=(2, 2),
+        x = nn.relu(ConvTranspose(self.features, (4, 4), strides=(2, 2), padding='SAME')(x))
+        return ConvTranspose(c * self.params_per_pixel, (4, 4), strides=(2, 2),
                                 padding='SAME')(x)
 
 
