@@ -1,0 +1,138 @@
+"""Distances between two sets of features, on device: Fréchet distance and KID.
+
+* Fréchet distance (FID when the features are Inception's; here by default a
+  domain classifier's, TF-GAN's "Fréchet classifier distance"):
+  ``|mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2)``. Both square roots
+  are of symmetric positive semi-definite matrices, so both come from a
+  symmetric eigendecomposition (``eigh``): no ``scipy.linalg.sqrtm`` on the host,
+  no complex parts to discard.
+* Feature statistics stream: :class:`GaussianStats` merges per-batch means and
+  centred scatter matrices (Chan et al.'s parallel update), so any batching and
+  any order give the one-batch result up to rounding.
+* KID (Bińkowski et al., 2018): the unbiased estimate of the squared MMD with the
+  kernel ``k(x, y) = (x.y / d + 1)^3``, averaged over random subsets, with its
+  standard error over them.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Iterable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgen.errors import JaxgenError
+
+
+class GaussianStats(NamedTuple):
+    """Count, mean and centred scatter ``sum (x - mean)(x - mean)^T`` of features."""
+    count: jax.Array
+    mean: jax.Array
+    scatter: jax.Array
+
+    @classmethod
+    def empty(cls, dim: int) -> 'GaussianStats':
+        return cls(jnp.zeros((), jnp.float32), jnp.zeros((dim,), jnp.float32),
+                   jnp.zeros((dim, dim), jnp.float32))
+
+    @property
+    def covariance(self) -> jax.Array:
+        """The unbiased sample covariance (``n - 1`` in the denominator)."""
+        return self.scatter / (self.count - 1.0)
+
+
+@jax.jit
+def update_stats(stats: GaussianStats, features: jax.Array) -> GaussianStats:
+    """``stats`` merged with a batch of features ``[B, d]``."""
+    features = features.astype(jnp.float32)
+    n_b = jnp.asarray(features.shape[0], jnp.float32)
+    mean_b = jnp.mean(features, axis=0)
+    centred = features - mean_b
+    scatter_b = centred.T @ centred
+    n = stats.count + n_b
+    delta = mean_b - stats.mean
+    mean = stats.mean + delta * (n_b / n)
+    scatter = stats.scatter + scatter_b + jnp.outer(delta, delta) * (stats.count * n_b / n)
+    return GaussianStats(n, mean, scatter)
+
+
+def gaussian_stats(batches: Iterable[jax.Array]) -> GaussianStats:
+    """Streaming statistics over an iterable of feature batches."""
+    stats = None
+    for batch in batches:
+        batch = jnp.asarray(batch)
+        stats = GaussianStats.empty(batch.shape[-1]) if stats is None else stats
+        stats = update_stats(stats, batch)
+    if stats is None or float(stats.count) < 2:
+        raise JaxgenError('Fréchet distance needs at least 2 feature vectors per set')
+    return stats
+
+
+def _sqrt_psd(matrix: jax.Array) -> jax.Array:
+    values, vectors = jnp.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * jnp.sqrt(jnp.clip(values, 0.0))) @ vectors.T
+
+
+@jax.jit
+def frechet_distance_from_moments(mean1, cov1, mean2, cov2) -> jax.Array:
+    """The Fréchet distance between N(mean1, cov1) and N(mean2, cov2)."""
+    root1 = _sqrt_psd(cov1)
+    middle = root1 @ cov2 @ root1
+    values = jnp.linalg.eigvalsh((middle + middle.T) / 2)
+    trace_root = jnp.sum(jnp.sqrt(jnp.clip(values, 0.0)))
+    diff = mean1 - mean2
+    return diff @ diff + jnp.trace(cov1) + jnp.trace(cov2) - 2.0 * trace_root
+
+
+def frechet_distance(stats1: GaussianStats, stats2: GaussianStats) -> float:
+    """The Fréchet distance between two feature sets' Gaussian fits."""
+    return float(frechet_distance_from_moments(stats1.mean, stats1.covariance,
+                                               stats2.mean, stats2.covariance))
+
+
+def _kernel(x: jax.Array, y: jax.Array) -> jax.Array:
+    return (x @ y.T / x.shape[-1] + 1.0) ** 3
+
+
+@jax.jit
+def mmd2_unbiased(x: jax.Array, y: jax.Array) -> jax.Array:
+    """The unbiased estimate of MMD^2 with the cubic polynomial kernel."""
+    m, n = x.shape[0], y.shape[0]
+    kxx, kyy, kxy = _kernel(x, x), _kernel(y, y), _kernel(x, y)
+    sum_xx = (jnp.sum(kxx) - jnp.trace(kxx)) / (m * (m - 1))
+    sum_yy = (jnp.sum(kyy) - jnp.trace(kyy)) / (n * (n - 1))
+    return sum_xx + sum_yy - 2.0 * jnp.mean(kxy)
+
+
+@functools.partial(jax.jit, static_argnames=('num_subsets', 'subset_size', 'disjoint'))
+def _kid_subsets(x, y, key, num_subsets: int, subset_size: int, disjoint: bool) -> jax.Array:
+    def one(k):
+        if disjoint:  # one set: its two subsets must not share points
+            order = jax.random.permutation(k, x.shape[0])
+            return mmd2_unbiased(x[order[:subset_size]], y[order[subset_size:2 * subset_size]])
+        kx, ky = jax.random.split(k)
+        ix = jax.random.choice(kx, x.shape[0], (subset_size,), replace=False)
+        iy = jax.random.choice(ky, y.shape[0], (subset_size,), replace=False)
+        return mmd2_unbiased(x[ix], y[iy])
+    return jax.lax.map(one, jax.random.split(key, num_subsets))
+
+
+def kernel_inception_distance(x, y, key: jax.Array, num_subsets: int = 100,
+                              subset_size: int = 1000) -> tuple[float, float]:
+    """KID: the mean of the unbiased MMD^2 over random subsets, and its standard
+    error (standard deviation over subsets / sqrt(number of subsets)).
+
+    Given the same set twice (``x is y``), each pair of subsets is disjoint:
+    subsets sharing points would bias the estimate below 0.
+    """
+    disjoint = x is y
+    x, y = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
+    size = min(subset_size, x.shape[0] // 2 if disjoint else min(x.shape[0], y.shape[0]))
+    if size < 2:
+        raise JaxgenError('KID needs at least 2 feature vectors per set (4 for a set '
+                          'with itself)')
+    values = np.asarray(_kid_subsets(x, y, key, num_subsets, size, disjoint), np.float64)
+    error = values.std(ddof=1) / np.sqrt(num_subsets) if num_subsets > 1 else float('nan')
+    return float(values.mean()), float(error)
