@@ -1,11 +1,15 @@
-"""Evaluate a trained model from its checkpoint, with the model's own metrics.
+"""Evaluate a trained model from its checkpoint: its own metrics and the shared ones.
 
-    python -m jaxgen.evaluate --workdir runs/vae --set num_samples=5000   # IWAE NLL, k = 5000
-    python -m jaxgen.evaluate --workdir runs/infogan                      # code accuracy
+    python -m jaxgen.evaluate --workdir runs/dcgan                        # FD, KID, score, P/R
+    python -m jaxgen.evaluate --workdir runs/infogan                      # + code accuracy
+    python -m jaxgen.evaluate --workdir runs/vae --set num_samples=5000   # + IWAE NLL, k = 5000
 
-Loads ``<workdir>/config.json`` and the latest (or ``--step``) checkpoint, loads
-the test split, runs the model bundle's ``evaluate``, prints a table and writes
-``<workdir>/evaluation_<step>.json``.
+Loads ``<workdir>/config.json`` and the latest (or ``--step``) checkpoint (the
+generator's EMA weights when the run kept them), loads the test split, runs the
+model bundle's own ``evaluate`` and, for image models, the distribution metrics
+of ``--samples`` samples against the test split in the domain classifier's
+features (``jaxgen/metrics/suite.py``; the classifier is trained and cached on
+first use). Prints a table and writes ``<workdir>/evaluation_<step>.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from absl import app, flags, logging
 
 from jaxgen import cli, data
 from jaxgen.errors import JaxgenError
+from jaxgen.metrics import classifier, suite
 from jaxgen.training.restore import load
 
 
@@ -29,6 +34,8 @@ def define_flags() -> None:
     flags.DEFINE_multi_string('set', [], 'Keyword arguments of the model\'s evaluate, as '
                               'name=integer (e.g. num_samples=5000, num_examples=1000).')
     flags.DEFINE_integer('seed', 0, 'Seed of the evaluation\'s random draws.')
+    flags.DEFINE_integer('samples', 10000, 'Samples for the distribution metrics (FD, KID, '
+                         'classifier score, precision/recall); 0: skip them.')
     flags.mark_flags_as_required(['workdir'])
 
 
@@ -43,21 +50,32 @@ def parse_settings(settings: list[str]) -> dict[str, int]:
 
 
 def evaluate(workdir: str, step: int | None = None, settings: dict | None = None,
-             seed: int = 0) -> dict[str, float]:
+             seed: int = 0, samples: int = 10000) -> dict[str, float]:
     exp, state, step = load(workdir, step)
-    if not hasattr(exp.model, 'evaluate'):
+    image_model = len(exp.model.data_info.get('shape', ())) == 3
+    if not hasattr(exp.model, 'evaluate') and not (image_model and samples):
         raise JaxgenError(f'model {exp.config.model.name!r} defines no evaluation yet')
+    if settings and not hasattr(exp.model, 'evaluate'):
+        raise JaxgenError(f'--set: model {exp.config.model.name!r} has no evaluate of its own')
     test = data.load(exp.config.data, 'test')
     started = time.perf_counter()
-    try:
-        results = exp.model.evaluate(exp.variables(state), test.arrays, jax.random.key(seed),
-                                     **(settings or {}))
-    except TypeError as e:
-        raise JaxgenError(f'--set names an argument the model\'s evaluate does not take '
-                          f'({e})') from e
+    variables = exp.variables(state)  # the EMA weights where the run kept them
+    key, own_key = jax.random.split(jax.random.key(seed))
+    results = {}
+    if hasattr(exp.model, 'evaluate'):
+        try:
+            results = exp.model.evaluate(variables, test.arrays, own_key, **(settings or {}))
+        except TypeError as e:
+            raise JaxgenError(f'--set names an argument the model\'s evaluate does not take '
+                              f'({e})') from e
+    if image_model and samples:
+        extractor = extractor_for(exp.config.data, test.name)
+        results.update(suite.model_metrics(exp.model, variables, test.arrays, extractor, key,
+                                           samples))
+        results['classifier_test_accuracy'] = extractor.info['test_accuracy']
     results = {k: float(v) for k, v in results.items()}
     record = {'step': step, 'seconds': time.perf_counter() - started, 'settings': settings,
-              **results}
+              'samples': samples, 'ema': bool(state.ema), **results}
     path = os.path.join(workdir, f'evaluation_{step}.json')
     with open(path, 'w') as f:
         json.dump(record, f, indent=2)
@@ -67,11 +85,18 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
     return results
 
 
+def extractor_for(data_config, name: str):
+    """The domain classifier of dataset ``name`` (trained and cached on first use)."""
+    data_dir, cache_dir = data.data_dirs(data_config)
+    return classifier.for_data(name, cache_dir, data_dir)
+
+
 def main(argv):
     del argv
     cli.quiet_third_party_logs()
     f = flags.FLAGS
-    cli.run_or_explain(lambda: evaluate(f.workdir, f.step, parse_settings(f.set), f.seed))
+    cli.run_or_explain(lambda: evaluate(f.workdir, f.step, parse_settings(f.set), f.seed,
+                                        f.samples))
 
 
 if __name__ == '__main__':

@@ -22,7 +22,7 @@ from jaxgen.data import digits, images, mixtures
 from jaxgen.data.mixtures import mixture_centers
 from jaxgen.errors import JaxgenError
 
-__all__ = ['Dataset', 'NAMES', 'load', 'mixture_centers']
+__all__ = ['Dataset', 'NAMES', 'data_dirs', 'load', 'mixture_centers']
 
 NAMES = images.NAMES + ('digits',) + mixtures.NAMES
 
@@ -59,6 +59,11 @@ def _resolve_dirs(config: Any) -> tuple[str | None, str]:
                  or os.path.join('~', '.cache', 'jaxgen'))
     data_dir = os.path.expanduser(str(data_dir)) if data_dir else None
     return data_dir, os.path.expanduser(str(cache_dir))
+
+
+def data_dirs(config: Any) -> tuple[str | None, str]:
+    """(data folder, cache folder) for a data config, as :func:`load` resolves them."""
+    return _resolve_dirs(config)
 
 
 def _load_images(config: Any, name: str, split: str) -> tuple[str, dict, dict]:
