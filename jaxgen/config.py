@@ -34,6 +34,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.checkpoint_every = 1000
     c.keep_checkpoints = 3
     c.eval_every = 0          # the model's own metrics on the test split; 0: never
+    # FD, KID, classifier score, precision/recall of this many samples vs the test
+    # split, in the domain classifier's features, every metrics_every steps (0: never).
+    c.metrics_every = 0
+    c.metrics_samples = 2000
     c.steps_per_call = 1      # train steps fused into one compiled call (lax.scan)
     c.num_devices = 0         # data-parallel over this many devices; 0: all of them
     c.precision = 'float32'   # or 'bfloat16': compute in bf16, float32 params and optimizer
@@ -70,6 +74,10 @@ def check(config: ml_collections.ConfigDict) -> None:
         value = config[field]
         if not isinstance(value, int) or value < 1:
             raise JaxgenError(f'config.{field} must be a positive integer, got {value!r}')
+    for field in ('eval_every', 'metrics_every', 'metrics_samples'):
+        value = config.get(field, 0)
+        if not isinstance(value, int) or value < 0:
+            raise JaxgenError(f'config.{field} must be 0 or a positive integer, got {value!r}')
     devices = config.get('num_devices', 0)
     if not isinstance(devices, int) or devices < 0:
         raise JaxgenError(f'config.num_devices must be 0 (all) or a positive integer, '

@@ -85,3 +85,16 @@ def test_evaluate_command_writes_every_metric_for_a_checkpoint(tmp_path, monkeyp
     with open(os.path.join(workdir, 'evaluation_2.json')) as f:
         record = json.load(f)
     assert record['samples'] == 200 and record['num_fake'] == 200 and record['fd'] > 0
+
+
+def test_training_logs_the_distribution_metrics_at_their_interval(tmp_path, monkeypatch):
+    monkeypatch.setenv('JAXGEN_CACHE_DIR', str(tmp_path / 'cache'))
+    monkeypatch.setattr(classifier, 'EPOCHS', 2)
+    config = digits_dcgan_config()
+    config.num_steps, config.metrics_every, config.metrics_samples = 4, 2, 100
+    workdir = tmp_path / 'run'
+    train(config, str(workdir))
+    with open(workdir / 'eval.jsonl') as f:
+        records = [json.loads(line) for line in f]
+    assert [r['step'] for r in records] == [2, 4]
+    assert all(np.isfinite(r['fd']) and r['num_fake'] == 100 for r in records)

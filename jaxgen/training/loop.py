@@ -33,6 +33,7 @@ from jaxgen import data
 from jaxgen import visualisation
 from jaxgen.errors import JaxgenError
 from jaxgen.logging import Progress, SummaryWriter, read_scalars
+from jaxgen.metrics import suite
 from jaxgen.training import experiment as experiment_lib
 from jaxgen.training import parallel
 from jaxgen.training.checkpoint import Checkpoints
@@ -96,11 +97,21 @@ def write_curves(workdir: str, writer: SummaryWriter) -> None:
         visualisation.save_png(os.path.join(workdir, f'{name}.png'), image)
 
 
-def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWriter) -> dict:
-    """The model's own metrics on the test split, logged and written to eval.json."""
+def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWriter,
+                   own: bool = True, samples: int = 0) -> dict:
+    """Metrics on the test split, logged and appended to eval.jsonl: the model's own
+    (``own``) and the distribution metrics of ``samples`` samples (when > 0)."""
     init_key, _, _ = experiment_lib.root_keys(exp.seed)
-    results = exp.model.evaluate(parallel.to_host(exp.variables(state)), test.arrays,
-                                 jax.random.fold_in(init_key, 1))  # same codes at every eval
+    variables = parallel.to_host(exp.variables(state))
+    results = {}
+    if own:
+        results.update(exp.model.evaluate(variables, test.arrays,
+                                          jax.random.fold_in(init_key, 1)))  # same draws
+    if samples:
+        from jaxgen.evaluate import extractor_for  # pylint: disable=import-outside-toplevel
+        extractor = extractor_for(exp.config.data, test.name)
+        results.update(suite.model_metrics(exp.model, variables, test.arrays, extractor,
+                                           jax.random.fold_in(init_key, 2), samples))
     results = {k: float(v) for k, v in results.items()}
     writer.scalars(step, {f'eval/{k}': v for k, v in results.items()})
     logging.info('eval at step %d: %s', step,
@@ -125,7 +136,7 @@ def prepare(config, workdir: str):
     dataset = data.load(config.data, 'train')
     exp = experiment_lib.build(config, dataset.info)
     test = None
-    if config.eval_every and hasattr(exp.model, 'evaluate'):
+    if (config.eval_every and hasattr(exp.model, 'evaluate')) or config.get('metrics_every'):
         test = data.load(config.data, 'test')
     checkpoints = Checkpoints(workdir, max_to_keep=config.keep_checkpoints)
     try:
@@ -161,7 +172,7 @@ class _Periodic:
         c = self.config
         periods = [c.log_every, c.sample_every, c.checkpoint_every]
         if self.test is not None:
-            periods.append(c.eval_every)
+            periods += [p for p in (c.eval_every, c.get('metrics_every', 0)) if p]
         return min([c.num_steps - step] + [p - step % p for p in periods])
 
     def after_step(self, step: int, state, step_metrics, started: float) -> None:
@@ -184,8 +195,13 @@ class _Periodic:
         if self.main and self._due(step, c.sample_every):
             write_pictures(self.exp, state, self.examples, self.workdir, step, self.writer)
             write_curves(self.workdir, self.writer)
-        if self.main and self.test is not None and self._due(step, c.eval_every):
-            results = run_evaluation(self.exp, state, self.test, self.workdir, step, self.writer)
+        own = bool(c.eval_every) and hasattr(self.exp.model, 'evaluate') and self._due(
+            step, c.eval_every)
+        samples = c.get('metrics_samples', 0) if c.get('metrics_every') and self._due(
+            step, c.metrics_every) else 0
+        if self.main and self.test is not None and (own or samples):
+            results = run_evaluation(self.exp, state, self.test, self.workdir, step, self.writer,
+                                     own=own, samples=samples)
             self.metrics.update({f'eval/{k}': v for k, v in results.items()})
         if self._due(step, c.checkpoint_every):
             self.checkpoints.save(step, state)
