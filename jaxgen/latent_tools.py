@@ -146,7 +146,7 @@ def pictures(workdir: str, out: str, seed: int = 0, layer: str | None = None,
     for mode in ('lerp', 'slerp'):
         z = interpolation_latents(ends[0], ends[1], 10, mode).reshape(60, -1)
         save(f'interpolation_{mode}', visualisation.labelled_grid(
-            _grid(explorer.generate(z), 6, 10), title=f'{mode}: one row per pair of latents',
+            _grid(explorer.generate(z), 6, 10), title=f'{mode}: a pair of latents per row',
             cell_px=40))
 
     # Arithmetic: samples labelled by the domain classifier, split by stroke thickness.
@@ -173,7 +173,7 @@ def pictures(workdir: str, out: str, seed: int = 0, layer: str | None = None,
         save('arithmetic', visualisation.labelled_grid(
             _grid(grid, len(rows), 4), row_labels=names,
             col_labels=['thick A', 'thin A', 'thin C', 'A-B+C'],
-            title='mean latents: thick A - thin A + thin C = thick C?', cell_px=48))
+            title='thick A - thin A + thin C', cell_px=48))
 
     # Unit ablation.
     layer = layer or _default_layer(explorer)
@@ -183,7 +183,7 @@ def pictures(workdir: str, out: str, seed: int = 0, layer: str | None = None,
     highlighted = changed_pixels(before, after)
     save('ablation', visualisation.labelled_grid(
         np.stack([np.repeat(before, 3, -1), highlighted]), row_labels=['before', 'after'],
-        title=f'generator {layer} channel {channel} set to 0 (red: most changed pixels)',
+        title=f'{layer}[{channel}] = 0 (red: most changed)',
         cell_px=48))
     logging.info('wrote %s', ', '.join(sorted(written.values())))
     return written
