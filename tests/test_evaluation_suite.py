@@ -10,24 +10,42 @@ import pytest
 
 from jaxgen import data
 from jaxgen import evaluate as evaluate_lib
+from jaxgen import latent_tools
 from jaxgen.metrics import classifier, suite
 from jaxgen.training import train
 from tests.test_train import digits_dcgan_config
 
 DIGITS = {'name': 'digits'}
+# One worker runs the whole module (pytest -n 2 --dist loadgroup), so the
+# module fixture trains its classifier and its DCGAN once.
+pytestmark = pytest.mark.xdist_group('evaluation')
 
 
 @pytest.fixture(scope='module')
-def digits_classifier():
+def trained(tmp_path_factory):
+    """One digits DCGAN checkpoint and one digits classifier, cached where
+    ``JAXGEN_CACHE_DIR`` points for the module's tests."""
+    root = tmp_path_factory.mktemp('evaluation')
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv('JAXGEN_CACHE_DIR', str(root / 'cache'))
+        patch.setattr(classifier, 'EPOCHS', 20)
+        extractor = classifier.for_data('digits', str(root / 'cache'))
+        workdir = str(root / 'run')
+        train(digits_dcgan_config(), workdir)
+        yield extractor, workdir, root
+
+
+@pytest.fixture
+def cache_env(trained, monkeypatch):
+    monkeypatch.setenv('JAXGEN_CACHE_DIR', str(trained[2] / 'cache'))
+    return trained
+
+
+def test_classifier_learns_and_is_deterministic(trained):
+    extractor, _, _ = trained
+    assert extractor.info['test_accuracy'] >= 0.9 and extractor.info['epochs'] == 20
     train_split, test_split = data.load(DIGITS, 'train'), data.load(DIGITS, 'test')
-    return classifier.train_classifier(train_split.arrays, test_split.arrays, epochs=40), \
-        train_split, test_split
-
-
-def test_classifier_learns_and_is_deterministic(digits_classifier):
-    extractor, train_split, test_split = digits_classifier
-    assert extractor.info['test_accuracy'] >= 0.9
-    runs = [classifier.train_classifier(train_split.arrays, test_split.arrays, epochs=2)
+    runs = [classifier.train_classifier(train_split.arrays, test_split.arrays, epochs=1)
             for _ in range(2)]
     for a, b in zip(jax.tree.leaves(runs[0].params), jax.tree.leaves(runs[1].params)):
         np.testing.assert_array_equal(a, b)
@@ -42,25 +60,24 @@ def test_shift_moves_images_by_at_most_the_given_pixels():
     assert len({(r, c) for r, c in zip(rows, cols)}) > 10  # really random
 
 
-def test_classifier_cache_round_trip(tmp_path, monkeypatch):
-    train_split, test_split = data.load(DIGITS, 'train'), data.load(DIGITS, 'test')
-    monkeypatch.setattr(classifier, 'EPOCHS', 2)
-    first = classifier.load_or_train('digits', str(tmp_path), train_split.arrays,
-                                     test_split.arrays)
+def test_classifier_cache_round_trip(trained, monkeypatch):
+    extractor, _, root = trained
     name = f'digits_v{classifier.VERSION}'
-    assert sorted(os.listdir(tmp_path / 'classifier')) == [f'{name}.json', f'{name}.msgpack']
+    assert sorted(os.listdir(root / 'cache' / 'classifier')) == [f'{name}.json',
+                                                                 f'{name}.msgpack']
 
     def no_training(*args, **kwargs):
         raise AssertionError('trained again instead of loading the cache')
     monkeypatch.setattr(classifier, 'train_classifier', no_training)
-    cached = classifier.load_or_train('digits', str(tmp_path))
-    images = suite.real_images(test_split.arrays, 50)
-    np.testing.assert_array_equal(cached.features(images), first.features(images))
-    assert cached.info['test_accuracy'] == first.info['test_accuracy']
+    cached = classifier.load_or_train('digits', str(root / 'cache'))
+    images = suite.real_images(data.load(DIGITS, 'test').arrays, 50)
+    np.testing.assert_array_equal(cached.features(images), extractor.features(images))
+    assert cached.info['test_accuracy'] == extractor.info['test_accuracy']
 
 
-def test_suite_tells_data_from_noise(digits_classifier):
-    extractor, train_split, test_split = digits_classifier
+def test_suite_tells_data_from_noise(trained):
+    extractor = trained[0]
+    train_split, test_split = data.load(DIGITS, 'train'), data.load(DIGITS, 'test')
     real = suite.real_images(test_split.arrays, 300)
     same = suite.real_images(train_split.arrays, 300)
     noise = np.random.default_rng(0).uniform(-1, 1, real.shape).astype(np.float32)
@@ -73,11 +90,8 @@ def test_suite_tells_data_from_noise(digits_classifier):
     assert data_vs_data['classifier_score'] > data_vs_noise['classifier_score']
 
 
-def test_evaluate_command_writes_every_metric_for_a_checkpoint(tmp_path, monkeypatch):
-    monkeypatch.setenv('JAXGEN_CACHE_DIR', str(tmp_path / 'cache'))
-    monkeypatch.setattr(classifier, 'EPOCHS', 2)
-    workdir = str(tmp_path / 'run')
-    train(digits_dcgan_config(), workdir)
+def test_evaluate_command_writes_every_metric_for_a_checkpoint(cache_env):
+    _, workdir, _ = cache_env
     results = evaluate_lib.evaluate(workdir, samples=200)
     for name in ('fd', 'kid', 'kid_error', 'classifier_score', 'precision', 'recall',
                  'classifier_test_accuracy'):
@@ -87,9 +101,15 @@ def test_evaluate_command_writes_every_metric_for_a_checkpoint(tmp_path, monkeyp
     assert record['samples'] == 200 and record['num_fake'] == 200 and record['fd'] > 0
 
 
-def test_training_logs_the_distribution_metrics_at_their_interval(tmp_path, monkeypatch):
-    monkeypatch.setenv('JAXGEN_CACHE_DIR', str(tmp_path / 'cache'))
-    monkeypatch.setattr(classifier, 'EPOCHS', 2)
+def test_latent_tool_pictures_from_a_checkpoint(cache_env, tmp_path):
+    _, workdir, _ = cache_env
+    written = latent_tools.pictures(workdir, str(tmp_path / 'out'), num=200)
+    for name in ('interpolation_lerp', 'interpolation_slerp', 'ablation'):
+        assert (tmp_path / 'out' / f'{name}.png').is_file(), name
+    assert set(written) >= {'interpolation_lerp', 'interpolation_slerp', 'ablation'}
+
+
+def test_training_logs_the_distribution_metrics_at_their_interval(cache_env, tmp_path):
     config = digits_dcgan_config()
     config.num_steps, config.metrics_every, config.metrics_samples = 4, 2, 100
     workdir = tmp_path / 'run'

@@ -8,9 +8,7 @@ import pytest
 
 from jaxgen import latent_tools
 from jaxgen.errors import JaxgenError
-from jaxgen.metrics import classifier
 from jaxgen.training import train
-from tests.test_train import digits_dcgan_config
 
 
 def test_interpolations_start_and_end_at_the_latents():
@@ -72,17 +70,6 @@ def test_changed_pixels_are_marked_red():
     assert marked.shape == (1, 4, 4, 3)
     red = np.all(marked == np.array([1.0, -1.0, -1.0]), axis=-1)
     assert red.sum() == 1 and red[0, 1, 2]
-
-
-def test_pictures_from_a_checkpoint(tmp_path, monkeypatch):
-    monkeypatch.setenv('JAXGEN_CACHE_DIR', str(tmp_path / 'cache'))
-    monkeypatch.setattr(classifier, 'EPOCHS', 2)
-    workdir = str(tmp_path / 'run')
-    train(digits_dcgan_config(), workdir)
-    written = latent_tools.pictures(workdir, str(tmp_path / 'out'), num=200)
-    for name in ('interpolation_lerp', 'interpolation_slerp', 'ablation'):
-        assert (tmp_path / 'out' / f'{name}.png').is_file(), name
-    assert set(written) >= {'interpolation_lerp', 'interpolation_slerp', 'ablation'}
 
 
 def test_latent_tools_refuse_a_model_without_a_gaussian_image_generator(tmp_path):

@@ -28,7 +28,7 @@ def _env(devices: int) -> dict:
 
 
 def test_eight_devices_match_one_device_with_global_batchnorm(tmp_path):
-    """The digits DCGAN (BatchNorm in G and D), 4 steps on 1 and on 8 devices.
+    """The digits DCGAN (BatchNorm in G and D), 3 steps on 1 and on 8 devices.
 
     Per-device BatchNorm statistics would change every loss; global ones agree
     to float rounding. (SGD here: Adam would blow the rounding noise in the

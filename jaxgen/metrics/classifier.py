@@ -83,8 +83,10 @@ def shift(images: jax.Array, key: jax.Array, pixels: int = SHIFT) -> jax.Array:
 
 
 def train_classifier(train_arrays: dict, test_arrays: dict, classes: int = 10,
-                     epochs: int = EPOCHS, seed: int = SEED) -> Extractor:
-    """Trains the domain classifier from scratch, deterministically."""
+                     epochs: int | None = None, seed: int = SEED) -> Extractor:
+    """Trains the domain classifier from scratch, deterministically (``EPOCHS`` epochs
+    unless given)."""
+    epochs = EPOCHS if epochs is None else epochs
     net = DomainNet(classes)
     images = jnp.asarray(train_arrays['image'])
     labels = jnp.asarray(train_arrays['label'])
