@@ -102,17 +102,21 @@ def changed_pixels(before: np.ndarray, after: np.ndarray, top: float = 0.05) -> 
 # -- from a checkpoint ---------------------------------------------------------------
 
 
+def check_generator(model, name: str) -> None:
+    """One line when ``model`` has no Gaussian latent mapped to images."""
+    if not hasattr(model, 'sample_latent') or len(model.data_info['shape']) != 3:
+        raise JaxgenError(f'the latent tools need a Gaussian-latent image generator '
+                          f'(dcgan); model {name!r} is not one')
+
+
 class Explorer:
     """A checkpoint's generator, as ``generate(z)`` and ``sample_latent(key, n)``."""
 
     def __init__(self, workdir: str, step: int | None = None):
         from jaxgen.training.restore import load  # pylint: disable=import-outside-toplevel
         self.exp, state, self.step = load(workdir, step)
-        model = self.exp.model
-        if not hasattr(model, 'sample_latent') or len(model.data_info['shape']) != 3:
-            raise JaxgenError(f'the latent tools need a Gaussian-latent image generator '
-                              f'(dcgan); model {self.exp.config.model.name!r} is not one')
-        self.model = model
+        check_generator(self.exp.model, self.exp.config.model.name)
+        self.model = self.exp.model
         self.variables = self.exp.variables(state)['generator']
         self.generate = jax.jit(self._generate)
 

@@ -21,9 +21,9 @@ from tests.test_train import digits_dcgan_config  # noqa: E402
 
 def config(num_devices: int):
     c = digits_dcgan_config()
-    c.num_steps = 3
+    c.num_steps = 2
     c.batch_size = 16
-    c.log_every = c.sample_every = c.checkpoint_every = 3
+    c.log_every = c.sample_every = c.checkpoint_every = 2
     c.model.features = 8
     c.num_devices = num_devices
     # SGD, not Adam: the biases in front of BatchNorm have a gradient of exactly

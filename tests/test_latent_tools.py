@@ -8,7 +8,6 @@ import pytest
 
 from jaxgen import latent_tools
 from jaxgen.errors import JaxgenError
-from jaxgen.training import train
 
 
 def test_interpolations_start_and_end_at_the_latents():
@@ -72,9 +71,11 @@ def test_changed_pixels_are_marked_red():
     assert red.sum() == 1 and red[0, 1, 2]
 
 
-def test_latent_tools_refuse_a_model_without_a_gaussian_image_generator(tmp_path):
+def test_latent_tools_refuse_a_model_without_a_gaussian_image_generator():
+    from jaxgen import data  # pylint: disable=import-outside-toplevel
+    from jaxgen.training import experiment  # pylint: disable=import-outside-toplevel
     from tests.test_train import ring_config  # pylint: disable=import-outside-toplevel
-    workdir = str(tmp_path / 'ring')
-    train(ring_config(), workdir)
+    config = ring_config()
+    model = experiment.build(config, data.load(config.data).info).model
     with pytest.raises(JaxgenError, match='need a Gaussian-latent image generator'):
-        latent_tools.Explorer(workdir)
+        latent_tools.check_generator(model, 'mlp')
