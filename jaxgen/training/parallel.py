@@ -18,7 +18,6 @@ logs and pictures, and every process takes part in an Orbax checkpoint.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import jax
@@ -91,10 +90,7 @@ def put_replicated(tree: Any, mesh: Mesh) -> Any:
     sharding = replicated(mesh)
 
     def put(x):
-        x = np.asarray(x) if not isinstance(x, jax.Array) else x
-        if isinstance(x, jax.Array) and getattr(x, 'sharding', None) == sharding:
-            return x
-        x = np.asarray(jax.device_get(x)) if isinstance(x, jax.Array) else x
+        x = np.asarray(jax.device_get(x))
         return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
 
     return jax.tree.map(put, tree)
@@ -110,8 +106,3 @@ def describe(mesh: Mesh) -> str:
     kinds = sorted({d.platform for d in mesh.devices.flat})
     return (f'{mesh.size} {"/".join(kinds)} device(s) over {jax.process_count()} '
             f'process(es), batch sharded along {AXIS!r}')
-
-
-def environment_process_count() -> int:
-    """How many processes the environment announces (1 when none)."""
-    return int(os.environ.get('JAX_NUM_PROCESSES', '1') or 1)
