@@ -23,9 +23,9 @@ import jax
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks import report  # noqa: E402
 from jaxgen import data  # noqa: E402
-from jaxgen.evaluate import extractor_for  # noqa: E402
-from jaxgen.metrics import suite  # noqa: E402
+from jaxgen.metrics import classifier, suite  # noqa: E402
 from jaxgen.training.restore import load  # noqa: E402
 
 COLUMNS = ('fd', 'kid', 'classifier_score', 'precision', 'recall')
@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     config = {'name': args.data, 'fallback': False}
     train, test = data.load(config, 'train'), data.load(config, 'test')
-    extractor = extractor_for(config, test.name)
+    extractor = classifier.for_config(config, test.name)
     real = suite.real_images(test.arrays, len(test.arrays['image']))
     rows = []
     for num in args.samples:
@@ -61,19 +61,14 @@ def main() -> None:
                          'ema': bool(state.ema), 'seconds': round(time.time() - start, 1),
                          **metrics})
             print(json.dumps(rows[-1]), flush=True)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, 'results.json'), 'w') as f:
-        json.dump({'classifier': extractor.info, 'rows': rows}, f, indent=2)
-    lines = ['| model | checkpoint step | N | FD | KID (± s.e.) | classifier score | '
-             'precision | recall |', '|---|---|---|---|---|---|---|---|']
-    for r in rows:
-        lines.append(f"| {r['name']} | {r['step'] or '-'} | {r['samples']} | {r['fd']:.3f} | "
-                     f"{r['kid']:.4f} ± {r['kid_error']:.4f} | "
-                     f"{r['classifier_score']:.2f} ± {r['classifier_score_std']:.2f} | "
-                     f"{r['precision']:.3f} | {r['recall']:.3f} |")
-    with open(os.path.join(args.out, 'table.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
+    report.write_json(args.out, {'classifier': extractor.info, 'rows': rows})
+    report.write_table(
+        args.out, ['model', 'checkpoint step', 'N', 'FD', 'KID (± s.e.)', 'classifier score',
+                   'precision', 'recall'],
+        [[r['name'], r['step'] or '-', r['samples'], f"{r['fd']:.3f}",
+          f"{r['kid']:.4f} ± {r['kid_error']:.4f}",
+          f"{r['classifier_score']:.2f} ± {r['classifier_score_std']:.2f}",
+          f"{r['precision']:.3f}", f"{r['recall']:.3f}"] for r in rows])
 
 
 if __name__ == '__main__':

@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks import report  # noqa: E402
 from configs import fgan  # noqa: E402
 from jaxgen import visualisation  # noqa: E402
 from jaxgen.losses.fgan import DIVERGENCES  # noqa: E402
@@ -67,8 +68,7 @@ def main():
             centers = np.asarray(exp.data_info['centers'])
         else:
             images.append((divergence, samples))
-    with open(os.path.join(args.out, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=2)
+    report.write_json(args.out, results)
     path = os.path.join(args.out, f'fgan_{args.data}.png')
     if points and panels:
         visualisation.save_png(path, visualisation.scatter_panels(

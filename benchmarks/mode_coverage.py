@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks import report  # noqa: E402
 from configs import gan_ring, unrolled_gan  # noqa: E402
 from jaxgen import visualisation  # noqa: E402
 from jaxgen.training import train  # noqa: E402
@@ -93,25 +94,21 @@ def main():
     for setting in settings:
         results[setting] = [run(setting, s, args.steps, args.out, args.snapshots)
                             for s in range(args.seeds)]
-        with open(os.path.join(args.out, 'results.json'), 'w') as f:
-            json.dump(results, f, indent=2)
-    rows = ['| setting | modes (mean ± sd) | high quality (mean ± sd) | reverse KL | '
-            'per seed (modes) | wall time / run | published (VEEGAN Table 1) |',
-            '|---|---|---|---|---|---|---|']
+        report.write_json(args.out, results)
+    rows = []
     for setting, runs in results.items():
         modes = np.array([r['modes_covered'] for r in runs])
         hq = 100 * np.array([r['high_quality'] for r in runs])
         kl = np.array([r['reverse_kl'] for r in runs])
         secs = np.mean([r['seconds'] for r in runs])
         pub = PUBLISHED.get(setting, ('-', '-'))
-        rows.append(f'| {setting} | {modes.mean():.1f} ± {modes.std():.1f} | '
-                    f'{hq.mean():.1f}% ± {hq.std():.1f} | {kl.mean():.3f} | '
-                    f'{", ".join(f"{m:g}" for m in modes)} | {secs:.0f} s | '
-                    f'{pub[0]} / {pub[1]} |')
-    table = '\n'.join(rows)
-    print(table)
-    with open(os.path.join(args.out, 'table.md'), 'w') as f:
-        f.write(table + '\n')
+        rows.append([setting, f'{modes.mean():.1f} ± {modes.std():.1f}',
+                     f'{hq.mean():.1f}% ± {hq.std():.1f}', f'{kl.mean():.3f}',
+                     ', '.join(f'{m:g}' for m in modes), f'{secs:.0f} s',
+                     f'{pub[0]} / {pub[1]}'])
+    report.write_table(args.out, ['setting', 'modes (mean ± sd)', 'high quality (mean ± sd)',
+                                  'reverse KL', 'per seed (modes)', 'wall time / run',
+                                  'published (VEEGAN Table 1)'], rows)
     for data in ('ring', 'grid', 'ringrelu'):
         pair = [f'{data}_standard', f'{data}_unrolled']
         if all(p in results for p in pair):

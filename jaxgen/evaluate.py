@@ -69,7 +69,7 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
             raise JaxgenError(f'--set names an argument the model\'s evaluate does not take '
                               f'({e})') from e
     if image_model and samples:
-        extractor = extractor_for(exp.config.data, test.name)
+        extractor = classifier.for_config(exp.config.data, test.name)
         results.update(suite.model_metrics(exp.model, variables, test.arrays, extractor, key,
                                            samples))
         results['classifier_test_accuracy'] = extractor.info['test_accuracy']
@@ -83,12 +83,6 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
         print(f'{name:24s} {value:.4f}')
     logging.info('wrote %s (%.0fs)', path, record['seconds'])
     return results
-
-
-def extractor_for(data_config, name: str):
-    """The domain classifier of dataset ``name`` (trained and cached on first use)."""
-    data_dir, cache_dir = data.data_dirs(data_config)
-    return classifier.for_data(name, cache_dir, data_dir)
 
 
 def main(argv):

@@ -29,6 +29,7 @@ from absl import app, flags, logging
 
 from jaxgen import cli, visualisation
 from jaxgen.errors import JaxgenError
+from jaxgen.metrics import classifier
 
 
 def lerp(a: jax.Array, b: jax.Array, t: jax.Array) -> jax.Array:
@@ -134,7 +135,6 @@ def _grid(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
 def pictures(workdir: str, out: str, seed: int = 0, layer: str | None = None,
              channel: int = 0, num: int = 2000) -> dict[str, str]:
     """Interpolation, arithmetic and ablation pictures from ``workdir``, as PNG in ``out``."""
-    from jaxgen.evaluate import extractor_for  # pylint: disable=import-outside-toplevel
     explorer = Explorer(workdir)
     key = jax.random.key(seed)
     k1, k2, k3 = jax.random.split(key, 3)
@@ -156,7 +156,7 @@ def pictures(workdir: str, out: str, seed: int = 0, layer: str | None = None,
     # Arithmetic: samples labelled by the domain classifier, split by stroke thickness.
     z = explorer.model.sample_latent(k2, num)
     images = np.asarray(explorer.generate(z))
-    extractor = extractor_for(explorer.exp.config.data, explorer.exp.data_info['name'])
+    extractor = classifier.for_config(explorer.exp.config.data, explorer.exp.data_info['name'])
     labels = np.argmax(extractor.logits(images), -1)
     thick = stroke_thickness(images)
     rows, names = [], []

@@ -28,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from benchmarks import report  # noqa: E402
 from configs import dcgan, infogan  # noqa: E402
 from jaxgen import data  # noqa: E402
 from jaxgen.training import experiment, parallel  # noqa: E402
@@ -123,16 +124,12 @@ def main() -> None:
             run['ratio'] = round(run['jaxgen_images_per_s'] / run['torch_images_per_s'], 3)
             results['runs'].append(run)
             print(json.dumps(run), flush=True)
-    with open(os.path.join(args.out, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    lines = ['| model | batch | jaxgen images/s | PyTorch eager images/s | ratio | '
-             'jaxgen compile s |', '|---|---|---|---|---|---|']
-    for r in results['runs']:
-        lines.append(f"| {r['model']} | {r['batch_size']} | {r['jaxgen_images_per_s']} | "
-                     f"{r['torch_images_per_s']} | {r['ratio']} | {r['jaxgen_compile_s']} |")
-    with open(os.path.join(args.out, 'table.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
+    report.write_json(args.out, results)
+    report.write_table(
+        args.out, ['model', 'batch', 'jaxgen images/s', 'PyTorch eager images/s', 'ratio',
+                   'jaxgen compile s'],
+        [[r['model'], r['batch_size'], r['jaxgen_images_per_s'], r['torch_images_per_s'],
+          r['ratio'], r['jaxgen_compile_s']] for r in results['runs']])
 
 
 if __name__ == '__main__':

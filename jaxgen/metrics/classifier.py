@@ -166,3 +166,10 @@ def for_data(name: str, cache_dir: str, data_dir: str | None = None) -> Extracto
     config = {'name': name, 'cache_dir': cache_dir, 'data_dir': data_dir, 'fallback': False}
     return load_or_train(name, cache_dir, data.load(config, 'train').arrays,
                          data.load(config, 'test').arrays)
+
+
+def for_config(data_config: Any, name: str) -> Extractor:
+    """The classifier of dataset ``name``, with the folders a data config resolves to."""
+    from jaxgen import data  # pylint: disable=import-outside-toplevel
+    data_dir, cache_dir = data.data_dirs(data_config)
+    return for_data(name, cache_dir, data_dir)

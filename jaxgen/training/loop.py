@@ -33,7 +33,7 @@ from jaxgen import data
 from jaxgen import visualisation
 from jaxgen.errors import JaxgenError
 from jaxgen.logging import Progress, SummaryWriter, read_scalars
-from jaxgen.metrics import suite
+from jaxgen.metrics import classifier, suite
 from jaxgen.training import experiment as experiment_lib
 from jaxgen.training import parallel
 from jaxgen.training.checkpoint import Checkpoints
@@ -108,8 +108,7 @@ def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWri
         results.update(exp.model.evaluate(variables, test.arrays,
                                           jax.random.fold_in(init_key, 1)))  # same draws
     if samples:
-        from jaxgen.evaluate import extractor_for  # pylint: disable=import-outside-toplevel
-        extractor = extractor_for(exp.config.data, test.name)
+        extractor = classifier.for_config(exp.config.data, test.name)
         results.update(suite.model_metrics(exp.model, variables, test.arrays, extractor,
                                            jax.random.fold_in(init_key, 2), samples))
     results = {k: float(v) for k, v in results.items()}
@@ -163,17 +162,29 @@ class _Periodic:
         self.writer = SummaryWriter(os.path.join(workdir, 'tensorboard'), enabled=self.main)
         self.progress: Progress | None = None
         self.metrics: dict = {}
+        self.periods = self._periods()
 
-    def _due(self, step: int, every: int) -> bool:
-        return step % every == 0 or step == self.config.num_steps
+    def _periods(self) -> dict[str, int]:
+        """Each periodic event's interval in steps (events that cannot happen left out)."""
+        c = self.config
+        periods = {'log': c.log_every, 'pictures': c.sample_every,
+                   'checkpoint': c.checkpoint_every}
+        if self.test is not None:
+            if c.eval_every and hasattr(self.exp.model, 'evaluate'):
+                periods['eval'] = c.eval_every
+            if c.get('metrics_every') and c.get('metrics_samples'):
+                periods['metrics'] = c.metrics_every
+        return periods
+
+    def due(self, step: int) -> set[str]:
+        """The events that happen after ``step``: every one at its period and at the end."""
+        return {name for name, every in self.periods.items()
+                if step % every == 0 or step == self.config.num_steps}
 
     def steps_to_next(self, step: int) -> int:
         """Steps from ``step`` to the next one that logs, draws, evaluates or saves."""
-        c = self.config
-        periods = [c.log_every, c.sample_every, c.checkpoint_every]
-        if self.test is not None:
-            periods += [p for p in (c.eval_every, c.get('metrics_every', 0)) if p]
-        return min([c.num_steps - step] + [p - step % p for p in periods])
+        return min([self.config.num_steps - step] +
+                   [every - step % every for every in self.periods.values()])
 
     def after_step(self, step: int, state, step_metrics, started: float) -> None:
         c = self.config
@@ -182,7 +193,8 @@ class _Periodic:
             logging.info('compiled and ran the first step in %.1fs',
                          time.perf_counter() - started)
             self.progress = Progress(c.num_steps, step)
-        if self._due(step, c.log_every):
+        due = self.due(step)
+        if 'log' in due:
             self.metrics = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
             _check_finite(step, self.metrics)
             # The line shows the terms; their details and per-player totals go to TensorBoard.
@@ -192,18 +204,15 @@ class _Periodic:
                 logging.info('%s', line)
             self.writer.scalars(step, {**self.metrics,
                                        'steps_per_sec': self.progress.steps_per_sec})
-        if self.main and self._due(step, c.sample_every):
+        if self.main and 'pictures' in due:
             write_pictures(self.exp, state, self.examples, self.workdir, step, self.writer)
             write_curves(self.workdir, self.writer)
-        own = bool(c.eval_every) and hasattr(self.exp.model, 'evaluate') and self._due(
-            step, c.eval_every)
-        samples = c.get('metrics_samples', 0) if c.get('metrics_every') and self._due(
-            step, c.metrics_every) else 0
-        if self.main and self.test is not None and (own or samples):
+        if self.main and due & {'eval', 'metrics'}:
+            samples = c.metrics_samples if 'metrics' in due else 0
             results = run_evaluation(self.exp, state, self.test, self.workdir, step, self.writer,
-                                     own=own, samples=samples)
+                                     own='eval' in due, samples=samples)
             self.metrics.update({f'eval/{k}': v for k, v in results.items()})
-        if self._due(step, c.checkpoint_every):
+        if 'checkpoint' in due:
             self.checkpoints.save(step, state)
 
     def close(self) -> None:
