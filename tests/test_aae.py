@@ -15,6 +15,7 @@ from jaxgen.models import priors
 from jaxgen.models.layers import split_variables
 from jaxgen.rules.phased import parse_phases, phased
 from jaxgen.training import train
+from tests import helpers
 
 INFO = {'shape': [28, 28, 1], 'scale': 'unit', 'binarize': 'dynamic'}
 BATCHES = {'image': (jax.random.uniform(jax.random.key(1), (1, 8, 28, 28, 1)) > 0.5).astype(
@@ -41,7 +42,7 @@ def test_latent_discriminator_update_leaves_encoder_and_decoder_unchanged():
     opts = {p: optax.adam(1e-3) for p in model.players}
     opt_state = {p: opts[p].init(params[p]) for p in opts}
     batch = jax.tree.map(lambda x: x[0], BATCHES)
-    new_params, new_state, new_opt, _ = rules.apply_phase(
+    new_params, new_state, new_opt, _ = helpers.apply_phase(
         objective, opts, {'discriminator': 'discriminator'}, params, state, opt_state, batch,
         jax.random.key(2))
     assert changed(new_params['discriminator'], params['discriminator'])
@@ -66,7 +67,7 @@ def test_three_phases_move_the_encoder_twice_and_the_decoder_once():
     batch = jax.tree.map(lambda x: x[0], BATCHES)
     for i, phase in enumerate(parse_phases(config.rule.phases)):
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(3), i), 0)
-        p, _, o, _ = rules.apply_phase(objective, opts, phase, p, state, o, batch, key)
+        p, _, o, _ = helpers.apply_phase(objective, opts, phase, p, state, o, batch, key)
     chex.assert_trees_all_close(new_params, p, rtol=1e-5, atol=1e-7)
     # Without the generator phase the encoder would end elsewhere.
     two = phased(opts, config.rule.phases[:2])
@@ -79,7 +80,7 @@ def test_reconstruction_gradient_skips_the_discriminator_and_gan_losses_skip_the
     _, model, objective, params, state = setup()
     batch = jax.tree.map(lambda x: x[0], BATCHES)
     phase = {'encoder': 'generator', 'decoder': 'generator', 'discriminator': 'reconstruction'}
-    grads, _, _ = rules.player_grads(objective, phase, params, state, batch, jax.random.key(4))
+    grads, _, _ = helpers.player_grads(objective, phase, params, state, batch, jax.random.key(4))
     assert all(float(jnp.max(jnp.abs(g))) == 0 for g in jax.tree.leaves(grads['decoder']))
     assert all(float(jnp.max(jnp.abs(g))) == 0 for g in jax.tree.leaves(grads['discriminator']))
     assert any(float(jnp.max(jnp.abs(g))) > 0 for g in jax.tree.leaves(grads['encoder']))

@@ -9,13 +9,14 @@ import pytest
 
 from configs import cgan, fgan, unrolled_gan
 from configs import dcgan as dcgan_config
-from jaxgen import models, objectives, rules
+from jaxgen import models
 from jaxgen.objectives import fgan as fgan_objective, gan as gan_objective
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import fgan as fgan_losses
 from jaxgen.metrics.modes import mode_coverage
 from jaxgen.data.mixtures import mixture_centers
 from jaxgen.training import experiment, train
+from tests import helpers
 from tests.test_rules import setup, tree_equal
 from tests.test_train import ring_config
 
@@ -59,13 +60,13 @@ def test_loss_families_and_penalties_train_the_right_player(loss, extra):
     objective = gan_objective.gan_objective(model, loss=loss, **extra)
     batch = jax.tree.map(lambda x: x[0], batches)
     phase = {'generator': 'generator', 'discriminator': 'discriminator'}
-    grads, losses, aux = rules.player_grads(objective, phase, params, state, batch,
+    grads, losses, aux = helpers.player_grads(objective, phase, params, state, batch,
                                             jax.random.key(2))
     chex.assert_tree_all_finite((grads, losses))
     for name in extra:  # penalties: weighted for the discriminator alone, and non-zero
         assert float(aux.metrics[name]) > 0
         pen = gan_objective.gan_objective(model, loss=loss)
-        g0, _, _ = rules.player_grads(pen, phase, params, state, batch, jax.random.key(2))
+        g0, _, _ = helpers.player_grads(pen, phase, params, state, batch, jax.random.key(2))
         assert tree_equal(g0['generator'], grads['generator'])
         assert not tree_equal(g0['discriminator'], grads['discriminator'])
 
@@ -158,9 +159,10 @@ def test_conditional_gan_shapes_gradients_and_label_dependence(conditioning):
     x0, x1 = model.generate(variables, z, labels), model.generate(variables, z, labels + 1)
     chex.assert_shape(x0, (6, 28, 28, 1))
     assert not np.allclose(x0, x1)              # so does G
-    outputs, _ = model.forward(variables, {'image': images, 'label': labels},
-                               jax.random.key(1))
-    chex.assert_shape([outputs['real_logits'], outputs['fake_logits']], (6,))
+    logits = jax.jit(lambda v, b, k: [model.forward(v, b, k)[0][name] for name in
+                                      ('real_logits', 'fake_logits')])(
+        variables, {'image': images, 'label': labels}, jax.random.key(1))
+    chex.assert_shape(logits, (6,))
     picture = model.pictures(variables, jax.random.key(2))['samples']
     assert picture.ndim == 3 and picture.dtype == np.uint8
     with pytest.raises(JaxgenError, match='conditioning'):
@@ -193,7 +195,7 @@ def test_every_f_divergence_gives_finite_gradients_to_both_players(divergence):
     model, _, params, state, batches = setup()
     objective = fgan_objective.fgan_objective(model, divergence=divergence)
     phase = {'generator': 'generator', 'discriminator': 'discriminator'}
-    grads, losses, aux = rules.player_grads(objective, phase, params, state,
+    grads, losses, aux = helpers.player_grads(objective, phase, params, state,
                                             jax.tree.map(lambda x: x[0], batches),
                                             jax.random.key(2))
     chex.assert_tree_all_finite((grads, losses, aux.metrics))

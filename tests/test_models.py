@@ -29,19 +29,27 @@ def test_generator_and_discriminator_shapes(config, shape):
     batch = 3
     z = model.sample_latent(jax.random.key(1), batch)
     chex.assert_shape(z, (batch, config.latent_dim))
-    for train in (True, False):
-        x, _ = apply(model.generator, variables['generator'], z, train=train)
+    data = {'x' if len(shape) == 1 else 'image': jnp.zeros((batch, *shape))}
+
+    def run(variables, z, key):  # one compiled program, not op by op
+        players = {}
+        for train in (True, False):
+            x, _ = apply(model.generator, variables['generator'], z, train=train)
+            logits, _ = apply(model.discriminator, variables['discriminator'], x, train=train)
+            players[train] = (x, logits)
+        outputs, new_state = model.forward(variables, data, key, train=True)
+        return players, [outputs[k] for k in ('real_logits', 'fake_logits', 'fake')], new_state
+
+    players, (real_logits, fake_logits, fake), new_state = jax.jit(run)(
+        variables, z, jax.random.key(2))
+    for x, logits in players.values():
         chex.assert_shape(x, (batch, *shape))
-        logits, _ = apply(model.discriminator, variables['discriminator'], x, train=train)
         chex.assert_shape(logits, (batch,))
         chex.assert_tree_all_finite((x, logits))
     if len(shape) == 3:  # tanh output
         assert float(jnp.max(jnp.abs(x))) <= 1.0
-    outputs, new_state = model.forward(variables, {'x' if len(shape) == 1 else 'image':
-                                                   jnp.zeros((batch, *shape))},
-                                       jax.random.key(2), train=True)
-    chex.assert_shape([outputs['real_logits'], outputs['fake_logits']], (batch,))
-    chex.assert_shape(outputs['fake'], (batch, *shape))
+    chex.assert_shape([real_logits, fake_logits], (batch,))
+    chex.assert_shape(fake, (batch, *shape))
     assert set(new_state) == {'generator', 'discriminator'}
     samples = model.sample(variables, jax.random.key(3), 5)
     chex.assert_shape(samples, (5, *shape))

@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _env(devices: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(('JAX_', 'XLA_'))
-           or k.startswith(('JAX_COMPILATION_CACHE', 'JAX_PERSISTENT_CACHE'))}
+           or k.startswith(('JAX_COMPILATION_CACHE', 'JAX_PERSISTENT_CACHE', 'XLA_FLAGS'))}
     return {**env, 'JAX_NUM_CPU_DEVICES': str(devices), 'JAX_PLATFORMS': 'cpu',
             'PYTHONPATH': ROOT}
 

@@ -11,6 +11,7 @@ import pytest
 from jaxgen import models, objectives, rules
 from jaxgen.models.layers import split_variables
 from jaxgen.objectives.gan import gan_objective
+from tests import helpers
 
 MLP = ml_collections.ConfigDict(dict(name='mlp', latent_dim=4, g_hidden=(16,),
                                      d_hidden=(16,)))
@@ -39,7 +40,7 @@ def test_player_gradients_are_finite_nonzero_and_reach_only_their_player():
     _, objective, params, state, batches = setup()
     batch = jax.tree.map(lambda x: x[0], batches)
     phase = {'generator': 'generator', 'discriminator': 'discriminator'}
-    grads, losses, _ = rules.player_grads(objective, phase, params, state, batch,
+    grads, losses, _ = helpers.player_grads(objective, phase, params, state, batch,
                                           jax.random.key(2))
     chex.assert_tree_all_finite(grads)
     for player in phase:
@@ -59,7 +60,7 @@ def test_a_player_update_never_changes_another_players_parameters(mover):
     batch = jax.tree.map(lambda x: x[0], batches)
     opts = {'generator': optax.adam(1e-2), 'discriminator': optax.adam(1e-2)}
     opt_state = {p: opts[p].init(params[p]) for p in opts}
-    new_params, new_state, new_opt, metrics = rules.apply_phase(
+    new_params, new_state, new_opt, metrics = helpers.apply_phase(
         objective, opts, {mover: mover}, params, state, opt_state, batch, jax.random.key(3))
     other = 'discriminator' if mover == 'generator' else 'generator'
     assert tree_equal(new_params[other], params[other])
@@ -101,7 +102,7 @@ def test_simultaneous_takes_both_gradients_at_the_same_point():
     key = jax.random.key(5)
     got, _, _, _ = rule.update(objective, params, state, rule.init(params), batches, key)
     batch = jax.tree.map(lambda x: x[0], batches)
-    grads, _, _ = rules.player_grads(
+    grads, _, _ = helpers.player_grads(
         objective, {'generator': 'generator', 'discriminator': 'discriminator'}, params,
         state, batch, jax.random.fold_in(jax.random.fold_in(key, 0), 0))
     for p in opts:
@@ -121,7 +122,7 @@ def test_k_discriminator_steps_use_k_batches_and_one_generator_step():
         batch = jax.tree.map(lambda x, j=j: x[j], batches)
         k = jax.random.fold_in(jax.random.fold_in(key, 0), j)
         opt_state = {'discriminator': opts['discriminator'].init(p['discriminator'])}
-        p, _, _, _ = rules.apply_phase(objective, opts, {'discriminator': 'discriminator'},
+        p, _, _, _ = helpers.apply_phase(objective, opts, {'discriminator': 'discriminator'},
                                        p, state, opt_state, batch, k)
     chex.assert_trees_all_close(got['discriminator'], p['discriminator'], rtol=1e-5,
                                 atol=1e-7)
@@ -151,13 +152,13 @@ def test_a_term_reaches_exactly_the_players_it_is_weighted_for():
     extra = objective.with_term('pull', lambda o: (jnp.mean(o['fake'] ** 2), {}),
                                 discriminator=1.0)
     phase = {'generator': 'generator', 'discriminator': 'discriminator'}
-    base, _, _ = rules.player_grads(objective, phase, params, state, batch, jax.random.key(8))
-    more, _, _ = rules.player_grads(extra, phase, params, state, batch, jax.random.key(8))
+    base, _, _ = helpers.player_grads(objective, phase, params, state, batch, jax.random.key(8))
+    more, _, _ = helpers.player_grads(extra, phase, params, state, batch, jax.random.key(8))
     chex.assert_trees_all_equal(base['generator'], more['generator'])
     chex.assert_trees_all_equal(base['discriminator'], more['discriminator'])  # D(.) unaffected
     gen_weighted = objective.with_term('pull', lambda o: (jnp.mean(o['fake'] ** 2), {}),
                                        generator=1.0)
-    moved, _, _ = rules.player_grads(gen_weighted, phase, params, state, batch,
+    moved, _, _ = helpers.player_grads(gen_weighted, phase, params, state, batch,
                                      jax.random.key(8))
     assert not tree_equal(moved['generator'], base['generator'])
     with pytest.raises(ValueError, match='unknown players'):

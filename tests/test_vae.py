@@ -11,11 +11,12 @@ import pytest
 from configs import ae as ae_config
 from configs import iwae as iwae_config
 from configs import vae as vae_config
-from jaxgen import models, objectives, rules
+from jaxgen import models, objectives
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
 from jaxgen.models.layers import split_variables
 from jaxgen.training import train
+from tests import helpers
 
 INFO = {'shape': [28, 28, 1], 'scale': 'unit', 'binarize': 'dynamic'}
 
@@ -53,7 +54,7 @@ def test_encoder_decoder_and_sample_shapes(overrides):
         chex.assert_shape([mean, log_var], (6, 5))
     else:
         chex.assert_shape(encoded, (6, 5))
-    outputs, _ = model.forward(variables, BATCH, jax.random.key(2))
+    outputs, _ = jax.jit(model.forward)(variables, BATCH, jax.random.key(2))
     k = model.num_samples
     chex.assert_shape(outputs['z'], (k, 6, 5))
     per_pixel = 2 if model.likelihood == 'gaussian' else 1
@@ -80,7 +81,7 @@ def test_reparameterised_gradients_reach_the_encoder_through_the_reconstruction(
     params, state = init(model)
     recon_only = objectives.empty(model).with_term(
         'reconstruction', objectives.vae.reconstruction_term, encoder=1.0, decoder=1.0)
-    grads, _, _ = rules.player_grads(recon_only, {'encoder': 'encoder', 'decoder': 'decoder'},
+    grads, _, _ = helpers.player_grads(recon_only, {'encoder': 'encoder', 'decoder': 'decoder'},
                                      params, state, BATCH, jax.random.key(4))
     chex.assert_tree_all_finite(grads)
     # Both encoder heads (mean and log-variance) receive gradient through z = mu + sigma * eps.

@@ -21,7 +21,7 @@ import numpy as np
 from jaxgen.errors import JaxgenError
 from jaxgen.models import priors, vae
 from jaxgen.models.gan import real_data
-from jaxgen.models.layers import apply
+from jaxgen.models.layers import apply, compiled
 from jaxgen.models.mlp import MLPDiscriminator
 from jaxgen.visualisation.samples import render_samples
 from jaxgen.visualisation.latents import latent_scatter
@@ -42,6 +42,7 @@ class AAE:
     def latent_dim(self) -> int:
         return self.autoencoder.latent_dim
 
+    @compiled()
     def init(self, key: jax.Array) -> dict:
         ka, kd = jax.random.split(key)
         return {**self.autoencoder.init(ka),
@@ -59,6 +60,7 @@ class AAE:
                        prior_codes=prior_codes)
         return outputs, {**state, 'discriminator': d_state}
 
+    @compiled(2)
     def sample(self, variables, key, num: int) -> jax.Array:
         z = priors.sample(self.prior, key, num, self.latent_dim)
         return self.autoencoder.mean_image(self.autoencoder.decode(variables, z)[0])

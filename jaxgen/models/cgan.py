@@ -23,7 +23,7 @@ import numpy as np
 from jaxgen.errors import JaxgenError
 from jaxgen.models.dcgan import INIT, DCGANGenerator, num_upsamplings
 from jaxgen.models.gan import GAN, critic_outputs
-from jaxgen.models.layers import BatchNorm, apply
+from jaxgen.models.layers import BatchNorm, apply, compiled
 from jaxgen.visualisation.grid import labelled_grid
 
 CONDITIONING = ('concat', 'projection')
@@ -60,6 +60,7 @@ class ConditionalDiscriminator(nn.Module):
 class ConditionalGAN(GAN):
     num_classes: int = 10
 
+    @compiled()
     def init(self, key):
         kg, kd = jax.random.split(key)
         z = jnp.zeros((2, self.latent_dim + self.num_classes), jnp.float32)
@@ -94,6 +95,7 @@ class ConditionalGAN(GAN):
         return self.generator.apply(dict(variables['generator']),
                                     self.generator_input(z, labels), train=False)
 
+    @compiled(2)
     def sample(self, variables, key, num: int):
         kz, ky = jax.random.split(key)
         labels = jax.random.randint(ky, (num,), 0, self.num_classes)

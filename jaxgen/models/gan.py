@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgen.metrics.modes import mode_coverage
-from jaxgen.models.layers import apply
+from jaxgen.models.layers import apply, compiled
 from jaxgen.visualisation.samples import render_samples
 
 Variables = Mapping[str, Any]
@@ -64,6 +64,7 @@ class GAN:
     def sample_latent(self, key: jax.Array, num: int) -> jax.Array:
         return jax.random.normal(key, (num, self.latent_dim), jnp.float32)
 
+    @compiled()
     def init(self, key: jax.Array) -> dict[str, Variables]:
         kg, kd = jax.random.split(key)
         z = jnp.zeros((2, self.latent_dim), jnp.float32)
@@ -90,6 +91,7 @@ class GAN:
                                                     train=train)[0], real.shape[0], key)}
         return outputs, {'generator': g_state, 'discriminator': d_state}
 
+    @compiled(2)
     def sample(self, variables: Mapping[str, Variables], key: jax.Array,
                num: int) -> jax.Array:
         z = self.sample_latent(key, num)

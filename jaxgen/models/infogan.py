@@ -27,7 +27,7 @@ from jaxgen.models.dcgan import INIT
 from jaxgen.models.deconv import ConvTranspose
 from jaxgen.models.gan import real_data
 from jaxgen.models.latents import LatentCodes
-from jaxgen.models.layers import BatchNorm, apply
+from jaxgen.models.layers import BatchNorm, apply, compiled
 from jaxgen.visualisation.grid import labelled_grid
 
 SLOPE = 0.1  # leaky ReLU slope of the paper
@@ -105,6 +105,7 @@ class InfoGAN:
     def players(self) -> dict[str, nn.Module]:
         return {'generator': self.generator, 'discriminator': self.discriminator, 'q': self.q}
 
+    @compiled()
     def init(self, key: jax.Array) -> dict:
         kg, kd, kq = jax.random.split(key, 3)
         x = jnp.zeros((2, *self.data_info['shape']), jnp.float32)
@@ -138,6 +139,7 @@ class InfoGAN:
                                                train=False)
         return self.q.apply(dict(variables['q']), features, train=False)
 
+    @compiled(2)
     def sample(self, variables, key, num: int) -> jax.Array:
         return self.generate(variables, self.codes.sample(key, num))
 
@@ -149,22 +151,24 @@ class InfoGAN:
         k = self.codes.categorical[0]
         rows, cols = k, len(values)
         base = self.codes.sample(key, 1)
-        cat = jnp.zeros((rows, cols, len(self.codes.categorical)), jnp.int32)
-        cat = cat.at[:, :, 0].set(jnp.arange(rows)[:, None]).reshape(rows * cols, -1)
-        cont = jnp.zeros((rows * cols, self.codes.continuous))
-        cont = cont.at[:, index].set(jnp.tile(jnp.asarray(values, jnp.float32), rows))
-        codes = {'z': jnp.repeat(base['z'], rows * cols, axis=0), 'cat': cat, 'cont': cont}
-        images = self.generate(variables, codes)
+        # Codes built on the host: one compiled program (the generator) per picture.
+        cat = np.zeros((rows, cols, len(self.codes.categorical)), np.int32)
+        cat[:, :, 0] = np.arange(rows)[:, None]
+        cont = np.zeros((rows * cols, self.codes.continuous), np.float32)
+        cont[:, index] = np.tile(np.asarray(values, np.float32), rows)
+        codes = {'z': np.repeat(np.asarray(base['z']), rows * cols, axis=0),
+                 'cat': cat.reshape(rows * cols, -1), 'cont': cont}
+        images = self._generate_jit(variables, codes)
         return np.asarray(images).reshape(rows, cols, *images.shape[1:])
 
     def pictures(self, variables, key, examples=None) -> dict[str, np.ndarray]:
         k = self.codes.categorical[0]
         kz, kt = jax.random.split(key)
         # Samples: row = category, columns = different noise (continuous codes at 0).
-        codes = self.codes.sample(kz, k * 10)
-        codes['cat'] = codes['cat'].at[:, 0].set(jnp.repeat(jnp.arange(k), 10))
-        codes['cont'] = jnp.zeros_like(codes['cont'])
-        images = np.asarray(self.generate(variables, codes)).reshape(k, 10, 28, 28, -1)
+        codes = {name: np.array(c) for name, c in self.codes.sample(kz, k * 10).items()}
+        codes['cat'][:, 0] = np.repeat(np.arange(k), 10)
+        codes['cont'][:] = 0.0
+        images = np.asarray(self._generate_jit(variables, codes)).reshape(k, 10, 28, 28, -1)
         rows = [f'c1={i}' for i in range(k)]
         out = {'samples': labelled_grid(images, row_labels=rows, title='rows: categorical code c1; '
                                         'columns: noise z', cell_px=40)}
@@ -183,6 +187,14 @@ class InfoGAN:
         return jax.jit(self.recognise)
 
     @functools.cached_property
+    def _categories_jit(self):
+        """uint8 images -> Q's most likely value of the first categorical code."""
+        def categories(variables, images):
+            q = self.recognise(variables, scale_images(images, self.data_info.get('scale', 'tanh')))
+            return jnp.argmax(q['cat_logits'][:, :self.codes.categorical[0]], axis=-1)
+        return jax.jit(categories)
+
+    @functools.cached_property
     def _generate_jit(self):
         return jax.jit(self.generate)
 
@@ -191,13 +203,9 @@ class InfoGAN:
         """Categorical-code accuracy on labelled test images (Hungarian matching of
         Q's most likely category to the labels), and the correlation between
         sampled continuous codes and Q's estimates on generated images."""
-        predictions = []
         images = arrays['image']
-        for start in range(0, len(images), 1000):
-            batch = scale_images(images[start:start + 1000], self.data_info.get('scale', 'tanh'))
-            q = self._recognise_jit(variables, batch)
-            predictions.append(np.asarray(jnp.argmax(q['cat_logits'][:, :self.codes.categorical[0]],
-                                                     axis=-1)))
+        predictions = [np.asarray(self._categories_jit(variables, images[start:start + 1000]))
+                       for start in range(0, len(images), 1000)]
         metrics = {'cat_accuracy': hungarian_accuracy(np.concatenate(predictions),
                                                       np.asarray(arrays['label']))}
         if self.codes.continuous:

@@ -9,6 +9,7 @@ z ~ N(0, I) instead). The generator's input is ``[z, one_hot(c_cat), c_cont]``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Mapping
 
@@ -45,6 +46,7 @@ class LatentCodes:
     def input_dim(self) -> int:
         return self.noise_dim + sum(self.categorical) + self.continuous
 
+    @functools.partial(jax.jit, static_argnums=(0, 2))  # one program when called eagerly
     def sample(self, key: jax.Array, num: int) -> dict[str, jax.Array]:
         """``{'z': [n, noise], 'cat': [n, n_cat] int32, 'cont': [n, n_cont]}``."""
         kz, kc, ku = jax.random.split(key, 3)

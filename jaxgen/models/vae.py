@@ -29,7 +29,7 @@ from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
 from jaxgen.models.deconv import ConvTranspose
 from jaxgen.models.gan import real_data
-from jaxgen.models.layers import apply
+from jaxgen.models.layers import apply, compiled
 from jaxgen.visualisation.samples import render_samples
 from jaxgen.visualisation.grid import image_grid
 from jaxgen.visualisation.latents import latent_scatter, manifold_codes
@@ -119,6 +119,7 @@ class VAE:
     def players(self) -> dict[str, nn.Module]:
         return {'encoder': self.encoder, 'decoder': self.decoder}
 
+    @compiled()
     def init(self, key: jax.Array) -> dict:
         ke, kd = jax.random.split(key)
         x = jnp.zeros((2, *self.data_info['shape']), jnp.float32)
@@ -157,6 +158,7 @@ class VAE:
             return jax.nn.sigmoid(decoded)
         return decoded[..., :decoded.shape[-1] // 2]
 
+    @compiled(2)
     def sample(self, variables, key, num: int) -> jax.Array:
         """Decoded draws from the prior N(0, I), as mean images."""
         z = jax.random.normal(key, (num, self.latent_dim))

@@ -83,6 +83,11 @@ class Experiment:
         return ema_settings(self.config)
 
     def init_state(self) -> TrainState:
+        """The state at step 0 (one compiled program: op by op, initialisation
+        compiles every layer's every operation separately, slow on CPU)."""
+        return jax.jit(self._init_state)()
+
+    def _init_state(self) -> TrainState:
         init_key, _, _ = root_keys(self.seed)
         variables = self.model.init(init_key)
         params, model_state = {}, {}
