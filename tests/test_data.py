@@ -231,7 +231,7 @@ def test_real_files_match_published_checksums(name):
     images.verify_files(real_folder(name), name)
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def mnist_cache(tmp_path_factory) -> str:
     real_folder('mnist')
     cache_dir = str(tmp_path_factory.mktemp('mnist_cache'))

@@ -16,12 +16,13 @@ from jaxgen.training import train
 from tests.test_train import digits_dcgan_config
 
 DIGITS = {'name': 'digits'}
-# One worker runs the whole module (pytest -n 2 --dist loadgroup), so the
-# module fixture trains its classifier and its DCGAN once.
+# One worker runs the whole module (pytest -n 2 --dist loadgroup), and the fixture
+# is session-scoped (a module-scoped one is torn down whenever the worker's order
+# interleaves another module's tests), so the classifier and the DCGAN train once.
 pytestmark = pytest.mark.xdist_group('evaluation')
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def trained(tmp_path_factory):
     """One digits DCGAN checkpoint and one digits classifier, cached where
     ``JAXGEN_CACHE_DIR`` points for the module's tests."""
@@ -34,7 +35,7 @@ def trained(tmp_path_factory):
         config = digits_dcgan_config()
         config.metrics_every, config.metrics_samples = 1, 100  # steps 1 and 2
         train(config, workdir)
-        yield extractor, workdir, root
+    return extractor, workdir, root  # the patches end here: other modules share the worker
 
 
 @pytest.fixture

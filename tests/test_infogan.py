@@ -27,7 +27,7 @@ MODEL = ml_collections.ConfigDict(dict(name='infogan', noise_dim=62, categorical
 INFO = {'shape': [28, 28, 1], 'scale': 'tanh'}
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def setup():
     model = models.build(MODEL, INFO)
     variables = jax.jit(model.init)(jax.random.key(0))

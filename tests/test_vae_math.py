@@ -164,7 +164,7 @@ def _make_ppca():
                 post_log_var=post_log_var.copy())
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def ppca():
     return _make_ppca()
 
