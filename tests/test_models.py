@@ -1,4 +1,8 @@
-"""Every model's output shapes, and BatchNorm in train vs sampling mode."""
+"""Every model's output shapes, BatchNorm in train vs sampling mode, and a bundle's
+init and sample compiled whole."""
+
+import logging
+import re
 
 import chex
 import jax
@@ -88,3 +92,26 @@ def test_batchnorm_train_updates_statistics_and_sampling_uses_them():
     train_alone, _ = apply(model.generator, trained, z[:2], train=True)
     train_in_batch, _ = apply(model.generator, trained, z, train=True)
     assert not np.allclose(train_alone[:1], train_in_batch[:1], atol=1e-3)
+
+
+def _lowered(caplog, fn):
+    """``fn()`` and the names of the programs JAX lowered (compiled) while it ran."""
+    caplog.clear()
+    with jax.log_compiles(True), caplog.at_level(logging.DEBUG):
+        out = jax.block_until_ready(fn())
+    return out, re.findall(r'MLIR module conversion jit\((\w+)\)', caplog.text)
+
+
+def test_init_and_sample_run_as_one_compiled_program_per_model(caplog):
+    """From the host, a bundle's init and sample are one program each, not one per
+    operation of every layer, and compile once per model and shape."""
+    model = models.build(DCGAN, {'shape': [28, 28, 1]})
+    key = jax.random.key(0)
+    variables, names = _lowered(caplog, lambda: model.init(key))
+    assert names == ['init']
+    assert _lowered(caplog, lambda: model.init(jax.random.key(1)))[1] == []
+    _, names = _lowered(caplog, lambda: model.sample(variables, key, 5))
+    assert names == ['sample']
+    assert _lowered(caplog, lambda: model.sample(variables, jax.random.key(2), 5))[1] == []
+    chex.assert_shape(model.sample(variables, key, num=5), (5, 28, 28, 1))  # still static
+    assert _lowered(caplog, lambda: model.sample(variables, key, 6))[1] == ['sample']

@@ -12,7 +12,6 @@ real/fake head); ``q`` (the recognition head on the trunk's features).
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, Mapping
 
 import flax.linen as nn
@@ -129,10 +128,12 @@ class InfoGAN:
                    'codes': codes, **{f'q_{k}': v for k, v in q.items()}}
         return outputs, {'generator': g_state, 'discriminator': d_state, 'q': q_state}
 
+    @compiled()
     def generate(self, variables, codes) -> jax.Array:
         return self.generator.apply(dict(variables['generator']), self.codes.to_input(codes),
                                     train=False)
 
+    @compiled()
     def recognise(self, variables, images) -> dict[str, jax.Array]:
         """Q's code estimates for ``images`` (eval mode)."""
         _, features = self.discriminator.apply(dict(variables['discriminator']), images,
@@ -151,14 +152,14 @@ class InfoGAN:
         k = self.codes.categorical[0]
         rows, cols = k, len(values)
         base = self.codes.sample(key, 1)
-        # Codes built on the host: one compiled program (the generator) per picture.
+        # Codes built on the host: the picture is one compiled program, the generator's.
         cat = np.zeros((rows, cols, len(self.codes.categorical)), np.int32)
         cat[:, :, 0] = np.arange(rows)[:, None]
         cont = np.zeros((rows * cols, self.codes.continuous), np.float32)
         cont[:, index] = np.tile(np.asarray(values, np.float32), rows)
         codes = {'z': np.repeat(np.asarray(base['z']), rows * cols, axis=0),
                  'cat': cat.reshape(rows * cols, -1), 'cont': cont}
-        images = self._generate_jit(variables, codes)
+        images = self.generate(variables, codes)
         return np.asarray(images).reshape(rows, cols, *images.shape[1:])
 
     def pictures(self, variables, key, examples=None) -> dict[str, np.ndarray]:
@@ -168,7 +169,7 @@ class InfoGAN:
         codes = {name: np.array(c) for name, c in self.codes.sample(kz, k * 10).items()}
         codes['cat'][:, 0] = np.repeat(np.arange(k), 10)
         codes['cont'][:] = 0.0
-        images = np.asarray(self._generate_jit(variables, codes)).reshape(k, 10, 28, 28, -1)
+        images = np.asarray(self.generate(variables, codes)).reshape(k, 10, 28, 28, -1)
         rows = [f'c1={i}' for i in range(k)]
         out = {'samples': labelled_grid(images, row_labels=rows, title='rows: categorical code c1; '
                                         'columns: noise z', cell_px=40)}
@@ -182,21 +183,11 @@ class InfoGAN:
 
     # -- evaluation ---------------------------------------------------------------
 
-    @functools.cached_property
-    def _recognise_jit(self):
-        return jax.jit(self.recognise)
-
-    @functools.cached_property
-    def _categories_jit(self):
+    @compiled()
+    def categories(self, variables, images) -> jax.Array:
         """uint8 images -> Q's most likely value of the first categorical code."""
-        def categories(variables, images):
-            q = self.recognise(variables, scale_images(images, self.data_info.get('scale', 'tanh')))
-            return jnp.argmax(q['cat_logits'][:, :self.codes.categorical[0]], axis=-1)
-        return jax.jit(categories)
-
-    @functools.cached_property
-    def _generate_jit(self):
-        return jax.jit(self.generate)
+        q = self.recognise(variables, scale_images(images, self.data_info.get('scale', 'tanh')))
+        return jnp.argmax(q['cat_logits'][:, :self.codes.categorical[0]], axis=-1)
 
     def evaluate(self, variables, arrays: Mapping[str, np.ndarray], key: jax.Array,
                  num_codes: int = 5000) -> dict[str, float]:
@@ -204,13 +195,13 @@ class InfoGAN:
         Q's most likely category to the labels), and the correlation between
         sampled continuous codes and Q's estimates on generated images."""
         images = arrays['image']
-        predictions = [np.asarray(self._categories_jit(variables, images[start:start + 1000]))
+        predictions = [np.asarray(self.categories(variables, images[start:start + 1000]))
                        for start in range(0, len(images), 1000)]
         metrics = {'cat_accuracy': hungarian_accuracy(np.concatenate(predictions),
                                                       np.asarray(arrays['label']))}
         if self.codes.continuous:
             codes = self.codes.sample(key, num_codes)
-            estimates = self._recognise_jit(variables, self._generate_jit(variables, codes))
+            estimates = self.recognise(variables, self.generate(variables, codes))
             for j, r in enumerate(code_correlations(np.asarray(codes['cont']),
                                                     np.asarray(estimates['cont_mean']))):
                 metrics[f'cont_corr_c{j + 2}'] = r

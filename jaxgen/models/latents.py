@@ -9,7 +9,6 @@ z ~ N(0, I) instead). The generator's input is ``[z, one_hot(c_cat), c_cont]``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from typing import Mapping
 
@@ -17,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.errors import JaxgenError
+from jaxgen.models.layers import compiled
 
 
 NOISE = {
@@ -46,7 +46,7 @@ class LatentCodes:
     def input_dim(self) -> int:
         return self.noise_dim + sum(self.categorical) + self.continuous
 
-    @functools.partial(jax.jit, static_argnums=(0, 2))  # one program when called eagerly
+    @compiled(1)
     def sample(self, key: jax.Array, num: int) -> dict[str, jax.Array]:
         """``{'z': [n, noise], 'cat': [n, n_cat] int32, 'cont': [n, n_cont]}``."""
         kz, kc, ku = jax.random.split(key, 3)

@@ -96,18 +96,18 @@ def compiled(*static_argnums: int):
     compiles every operation of every layer on its own: seconds on a CPU for a
     program that compiles whole in a fraction of that. The compiled function is
     kept per model object and compute dtype; ``static_argnums`` count the
-    method's arguments after ``self`` (e.g. a sample count). Inside a trace the
-    method inlines as usual.
+    method's arguments after ``self`` (e.g. a sample count; passed by keyword
+    they stay static). Inside a trace the call nests in the caller's program.
     """
     def decorate(method):
         @functools.wraps(method)
-        def wrapper(self, *args):
+        def wrapper(self, *args, **kwargs):
             dtype = _COMPUTE_DTYPE[-1] if _COMPUTE_DTYPE else jnp.dtype(jnp.float32)
             cache = self.__dict__.setdefault('_compiled', {})  # frozen dataclasses too
             key = (method.__qualname__, str(dtype))
             if key not in cache:
                 cache[key] = jax.jit(functools.partial(method, self),
                                      static_argnums=static_argnums)
-            return cache[key](*args)
+            return cache[key](*args, **kwargs)
         return wrapper
     return decorate
