@@ -34,6 +34,24 @@ def test_frechet_distance_matches_scipy_in_float64(dim, shift, scale):
     np.testing.assert_allclose(ours, _reference_fd(x, y), rtol=1e-3)
 
 
+def test_frechet_distance_stays_accurate_in_float32_for_ill_conditioned_features():
+    """Real feature covariances (ReLU units, 256-d) have a few large and many
+    near-zero eigenvalues, and two sets from one distribution give a small FD
+    beside traces in the thousands. Square roots of eigenvalues of S1^1/2 S2 S1^1/2
+    turn float32 rounding into errors of several units here (the earlier formula
+    gave -14.0 for a true 8.09); the singular values of S1^1/2 S2^1/2 do not."""
+    rng = np.random.default_rng(11)
+    dim, n = 128, 6000
+    basis = np.linalg.qr(rng.normal(size=(dim, dim)))[0]
+    spectrum = np.concatenate([np.logspace(3, -1, 32), np.full(dim - 32, 1e-4)])
+    mix = basis * np.sqrt(spectrum)
+    x = (rng.normal(size=(n, dim)) @ mix.T + 5.0).astype(np.float32)
+    y = (rng.normal(size=(n, dim)) @ mix.T + 5.0).astype(np.float32)
+    ours = distances.frechet_distance(distances.gaussian_stats(np.array_split(x, 6)),
+                                      distances.gaussian_stats(np.array_split(y, 6)))
+    np.testing.assert_allclose(ours, _reference_fd(x, y), rtol=1e-3)
+
+
 def test_frechet_distance_closed_form_for_known_gaussians():
     """Commuting covariances: |m1 - m2|^2 + sum (sqrt a_i - sqrt b_i)^2."""
     a, b = np.array([1.0, 4.0, 9.0, 0.25]), np.array([4.0, 1.0, 9.0, 1.0])
@@ -119,6 +137,18 @@ def test_precision_recall_one_for_identical_sets_and_falling_with_a_shift(monkey
     clusters = np.concatenate([real[:400], real[400:] + 50.0])
     precision, recall = manifold.precision_recall(clusters, clusters[:400])
     assert precision == 1.0 and recall == 400 / 700
+
+
+def test_knn_radii_match_a_sorted_float64_reference_with_duplicates(monkeypatch):
+    monkeypatch.setattr(manifold, 'BLOCK', 64)
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(150, 5)).astype(np.float32)
+    x[100:110] = x[0]  # ties: eleven copies of one point, so its 3rd neighbour is at 0
+    d2 = ((x[:, None, :].astype(np.float64) - x[None, :, :]) ** 2).sum(-1)
+    for k in (1, 3, 5):
+        expected = np.sort(d2, axis=1)[:, k]
+        np.testing.assert_allclose(manifold.knn_radii(x, k), expected, rtol=1e-4, atol=1e-4)
+    assert manifold.knn_radii(x, 3)[0] == 0.0
 
 
 def test_precision_recall_invariant_to_order():

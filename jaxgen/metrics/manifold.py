@@ -28,8 +28,14 @@ def _squared_distances(a: jax.Array, b: jax.Array) -> jax.Array:
 
 @functools.partial(jax.jit, static_argnames='k')
 def _kth_block(rows: jax.Array, points: jax.Array, k: int) -> jax.Array:
-    # The (k+1)-th smallest includes the point itself at distance 0.
-    return -jax.lax.top_k(-_squared_distances(rows, points), k + 1)[0][:, k]
+    # The (k+1)-th smallest includes the point itself at distance 0. k rounds of
+    # "mask the row minimum" then a min: exact (ties count once each, as in a
+    # sort) and ~10x faster than lax.top_k on the CPU for 50k-wide rows.
+    d2 = _squared_distances(rows, points)
+    index = jnp.arange(d2.shape[0])
+    for _ in range(k):
+        d2 = d2.at[index, jnp.argmin(d2, axis=1)].set(jnp.inf)
+    return jnp.min(d2, axis=1)
 
 
 @jax.jit
