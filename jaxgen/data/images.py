@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgen.data import shuffle
 from jaxgen.errors import JaxgenError
 
 SPLITS = ('train', 'test')
@@ -209,7 +210,8 @@ def image_draw(scale: str = 'tanh', binarize: str | None = None) -> Callable:
 
     Batches are drawn without replacement, epoch by epoch, entirely inside jit: epoch
     ``step // (N // batch_size)`` is a permutation of the N examples seeded by
-    ``fold_in(key, epoch)``, and ``step`` picks its ``(step % steps_per_epoch)``-th slice.
+    ``fold_in(key, epoch)``, and ``step`` picks its ``(step % steps_per_epoch)``-th slice
+    (``shuffle.epoch_batch``: O(batch) work per step, not a sort of all N).
     ``key`` MUST be the same data key at every step (pass ``step`` to move on); a new key
     per step would sample with replacement. ``batch_size`` is a static Python int; ``step``
     may be a traced int32 scalar. Returns ``{'image': float32 [B,28,28,1], 'label': int32 [B]}``
@@ -229,8 +231,7 @@ def image_draw(scale: str = 'tanh', binarize: str | None = None) -> Callable:
                 f'batch size {batch_size} is larger than the {n} examples of this split; '
                 f'use a batch size of at most {n}')
         step = jnp.asarray(step, jnp.int32)
-        perm = jax.random.permutation(jax.random.fold_in(key, step // steps_per_epoch), n)
-        idx = jax.lax.dynamic_slice(perm, ((step % steps_per_epoch) * batch_size,), (batch_size,))
+        idx = shuffle.epoch_batch(key, step, n, batch_size)
         x = scale_images(images[idx], scale)
         if binarize == 'dynamic':  # a fresh Bernoulli draw each time an example is seen
             bin_key = jax.random.fold_in(jax.random.split(key)[1], step)  # its own stream
