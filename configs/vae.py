@@ -3,6 +3,12 @@
     python train.py --config configs/vae.py --workdir runs/vae
     python train.py --config configs/vae.py:conv --workdir runs/vae_conv
     python train.py --config configs/vae.py:latent2 --workdir runs/vae2d   # 2-D latent space
+    python train.py --config configs/vae.py:burda --workdir runs/vae_burda # 3,280 epochs
+    python train.py --config configs/vae.py:burda400 --workdir runs/vae_b400 # same, shrunk
+
+``burda`` is Burda et al.'s schedule: Adam, learning rate 1e-3 * 10^(-i/7) for 3^i
+epochs, i = 0..7 (3,280 epochs in all); ``burda<E>`` shrinks every stage by the same
+factor to E epochs in all (their batch is 20, ours stays 100).
 
 The loss is the negative ELBO = reconstruction + KL(q(z|x) || N(0, I)), both
 logged; --config.objective.beta and --config.objective.warmup_steps give a
@@ -11,6 +17,7 @@ estimated with the IWAE bound (k = model.eval_samples).
 """
 
 from jaxgen.config import base_config
+from jaxgen.errors import JaxgenError
 
 
 def vae_base(arg: str | None = None):
@@ -36,10 +43,36 @@ def vae_base(arg: str | None = None):
     c.objective.beta = 1.0
     c.objective.warmup_steps = 0
     c.rule.name = 'simultaneous'
-    c.optimizers.encoder = {'name': 'adam', 'learning_rate': 1e-3, 'b1': 0.9, 'b2': 0.999,
-                            'eps': 1e-4}
+    learning_rate = 1e-3
+    if arg and arg.startswith('burda'):
+        epochs = arg[len('burda'):] or str(BURDA_EPOCHS)
+        if not epochs.isdigit() or int(epochs) < 1:
+            raise JaxgenError(f'configs/vae.py:{arg}: write burda or burda<epochs>, e.g. '
+                              'burda400')
+        c.num_steps = int(epochs) * (60000 // c.batch_size)
+        learning_rate = burda_schedule(1e-3, c.num_steps)
+        c.eval_every = c.checkpoint_every = c.sample_every = max(5000, c.num_steps // 10)
+    elif arg not in (None, 'conv', 'latent2'):
+        raise JaxgenError(f'configs/vae.py:{arg}: unknown variant; use conv, latent2, burda '
+                          'or burda<epochs>')
+    c.optimizers.encoder = {'name': 'adam', 'learning_rate': learning_rate, 'b1': 0.9,
+                            'b2': 0.999, 'eps': 1e-4}
     c.optimizers.decoder = dict(c.optimizers.encoder)
     return c
+
+
+BURDA_EPOCHS = sum(3 ** i for i in range(8))  # 3,280
+
+
+def burda_schedule(init_value: float, total_steps: int) -> dict:
+    """Burda et al.'s 8 stages (3^i epochs at init * 10^(-i/7)), spread over
+    ``total_steps``: an ``optax.piecewise_constant_schedule`` config."""
+    boundaries, epochs = {}, 0
+    for i in range(7):
+        epochs += 3 ** i
+        boundaries[str(round(total_steps * epochs / BURDA_EPOCHS))] = 10 ** (-1 / 7)
+    return {'name': 'piecewise_constant_schedule', 'init_value': init_value,
+            'boundaries_and_scales': boundaries}
 
 
 def get_config(arg: str | None = None):

@@ -7,6 +7,8 @@ import signal
 
 import chex
 import jax
+import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -132,6 +134,11 @@ def _assert_untouched(workdir, before):
     (lambda c: setattr(c.model, 'name', 'resnet'), "unknown model 'resnet'"),
     (lambda c: setattr(c.rule, 'name', 'gradient_descent_ascent'), 'unknown update rule'),
     (lambda c: setattr(c.optimizers.generator, 'name', 'adamm'), 'not an optax optimizer'),
+    (lambda c: setattr(c.optimizers, 'generator', {
+        'name': 'adam', 'learning_rate': {'name': 'cosine'}}), 'not an optax schedule'),
+    (lambda c: setattr(c.optimizers, 'generator', {
+        'name': 'adam', 'learning_rate': {'name': 'exponential_decay', 'init': 1e-3}}),
+     'rejects'),
 ])
 def test_bad_config_is_one_clear_line_and_creates_no_workdir(tmp_path, change, message):
     config = ring_config()
@@ -189,3 +196,18 @@ def test_divergence_stops_with_one_line_and_keeps_the_last_checkpoint(tmp_path):
         train(config, workdir)
     assert '\n' not in str(info.value)
     assert Checkpoints(workdir).latest_step() == 6
+
+
+def test_a_learning_rate_schedule_from_the_config_counts_the_players_updates():
+    """Burda et al.'s step decay, written as a config: lr 1.0, then x0.1 from
+    update 2 on (string keys, as a ConfigDict stores them)."""
+    config = ml_collections.ConfigDict({'name': 'sgd', 'learning_rate': {
+        'name': 'piecewise_constant_schedule', 'init_value': 1.0,
+        'boundaries_and_scales': {'2': 0.1}}})
+    opt = experiment.build_optimizer('encoder', config)
+    params = {'w': jnp.zeros(())}
+    state, steps = opt.init(params), []
+    for _ in range(4):
+        updates, state = opt.update({'w': jnp.ones(())}, state, params)
+        steps.append(float(updates['w']))
+    np.testing.assert_allclose(steps, [-1.0, -1.0, -0.1, -0.1], rtol=1e-6)

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 import pytest
 
 from configs import ae as ae_config
@@ -15,7 +16,7 @@ from jaxgen import models, objectives
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
 from jaxgen.models.layers import split_variables
-from jaxgen.training import train
+from jaxgen.training import experiment, train
 from tests import helpers
 
 INFO = {'shape': [28, 28, 1], 'scale': 'unit', 'binarize': 'dynamic'}
@@ -175,3 +176,22 @@ def test_two_d_latents_draw_the_manifold_and_evaluate_cli_gives_the_nll(tmp_path
     assert (workdir / 'evaluation_2.json').exists()
     with pytest.raises(JaxgenError, match='name=integer'):
         parse_settings(['k'])
+
+
+def test_burda_schedule_config_builds_eight_stages_and_rejects_bad_variants():
+    """configs/vae.py:burda<E>: Burda et al.'s 3^i-epoch stages at 1e-3 * 10^(-i/7),
+    shrunk to E epochs; the optimizer the trainer builds follows it."""
+    config = vae_config.get_config('burda328')   # a tenth of 3,280 epochs
+    assert config.num_steps == 328 * 600
+    schedule = config.optimizers.encoder.learning_rate
+    boundaries = sorted(int(b) for b in schedule.boundaries_and_scales)
+    expected_epochs = np.cumsum([3 ** i for i in range(7)]) / 10  # 0.1, 0.4, ..., 109.3
+    np.testing.assert_allclose(np.array(boundaries) / 600, expected_epochs, atol=1 / 600)
+    lr = optax.piecewise_constant_schedule(
+        schedule.init_value, {int(k): v for k, v in schedule.boundaries_and_scales.items()})
+    np.testing.assert_allclose(float(lr(config.num_steps - 1)), 1e-3 * 10 ** (-1.0), rtol=1e-5)
+    np.testing.assert_allclose(float(lr(0)), 1e-3)
+    experiment.build_optimizer('encoder', config.optimizers.encoder)  # the trainer accepts it
+    for bad in ('burda0', 'burdaX', 'mlp2'):
+        with pytest.raises(JaxgenError, match='configs/vae.py'):
+            vae_config.get_config(bad)

@@ -31,10 +31,33 @@ class TrainState:
     ema: dict = dataclasses.field(default_factory=dict)  # player -> averaged params
 
 
+def _schedule(player: str, lr_config) -> optax.Schedule:
+    """``optax.<name>(**rest)`` from ``{name: 'exponential_decay', init_value: ...}``."""
+    kwargs = dict(lr_config)
+    name = kwargs.pop('name', None)
+    factory = getattr(optax.schedules, str(name), None)
+    if not (callable(factory) and str(name).endswith(('schedule', 'decay'))):
+        raise JaxgenError(f'config.optimizers.{player}.learning_rate.name={name!r} is not an '
+                          'optax schedule; use e.g. exponential_decay, cosine_decay_schedule, '
+                          'piecewise_constant_schedule, warmup_cosine_decay_schedule')
+    if 'boundaries_and_scales' in kwargs:  # config keys are strings; optax wants step ints
+        kwargs['boundaries_and_scales'] = {int(k): float(v) for k, v in
+                                           dict(kwargs['boundaries_and_scales']).items()}
+    try:
+        return factory(**kwargs)
+    except TypeError as e:
+        raise JaxgenError(f'config.optimizers.{player}.learning_rate: optax.{name} rejects '
+                          f'{sorted(kwargs)} ({e})') from e
+
+
 def build_optimizer(player: str, opt_config) -> optax.GradientTransformation:
-    """``optax.<name>(**rest)`` from ``{name: ..., learning_rate: ..., ...}``."""
+    """``optax.<name>(**rest)`` from ``{name: ..., learning_rate: ..., ...}``; the
+    learning rate is a number or a schedule ``{name: <optax schedule>, ...}``, which
+    counts this player's own updates."""
     kwargs = dict(opt_config)
     name = kwargs.pop('name', None)
+    if hasattr(kwargs.get('learning_rate'), 'keys'):
+        kwargs['learning_rate'] = _schedule(player, kwargs['learning_rate'])
     factory = getattr(optax, str(name), None)
     if not callable(factory):
         raise JaxgenError(f'config.optimizers.{player}.name={name!r} is not an optax '
