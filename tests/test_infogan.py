@@ -16,6 +16,7 @@ from configs import infogan as infogan_config
 from jaxgen import models, rules
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import code_correlations, hungarian_accuracy
+from jaxgen.metrics.codes import hungarian_matching
 from jaxgen.models.latents import LatentCodes
 from jaxgen.models.layers import apply, split_variables
 from jaxgen.objectives.gan import gan_objective
@@ -190,3 +191,16 @@ def test_weights_start_at_the_authors_scale():
     scale = variables['generator']['params']['BatchNorm_0']['scale']
     assert float(jnp.mean(scale)) == pytest.approx(1.0, abs=0.005)
     assert 0.01 < float(jnp.std(scale)) < 0.03
+
+
+def test_hungarian_matching_recovers_the_permutation_and_counts_the_confusions():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 10, 5000)
+    permutation = rng.permutation(10)
+    predicted = permutation[labels]
+    predicted[labels == 9] = permutation[4]  # every 9 lands in the category of 4
+    counts, mapping = hungarian_matching(predicted, labels)
+    assert all(mapping[int(permutation[d])] == d for d in range(9) if d != 4)
+    assert {mapping[int(permutation[4])], mapping[int(permutation[9])]} == {4, 9}
+    assert counts[permutation[4], 9] == (labels == 9).sum()
+    assert counts.sum() == 5000

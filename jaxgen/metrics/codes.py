@@ -13,8 +13,9 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 
-def hungarian_accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
-    """Accuracy of ``predicted`` cluster ids under the best one-to-one map to ``labels``."""
+def hungarian_matching(predicted: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, dict]:
+    """``(counts, mapping)``: ``counts[c, l]`` test items with cluster id ``c`` and label
+    ``l``, and the one-to-one ``{c: l}`` map with the most items on its pairs."""
     predicted = np.asarray(predicted, np.int64).ravel()
     labels = np.asarray(labels, np.int64).ravel()
     if predicted.shape != labels.shape or predicted.size == 0:
@@ -24,7 +25,13 @@ def hungarian_accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
     counts = np.zeros((size, size), np.int64)
     np.add.at(counts, (predicted, labels), 1)
     rows, cols = linear_sum_assignment(counts, maximize=True)
-    return float(counts[rows, cols].sum() / labels.size)
+    return counts, dict(zip(rows.tolist(), cols.tolist()))
+
+
+def hungarian_accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy of ``predicted`` cluster ids under the best one-to-one map to ``labels``."""
+    counts, mapping = hungarian_matching(predicted, labels)
+    return float(sum(counts[c, l] for c, l in mapping.items()) / counts.sum())
 
 
 def code_correlations(codes: np.ndarray, estimates: np.ndarray) -> list[float]:

@@ -31,7 +31,7 @@ class TrainState:
     ema: dict = dataclasses.field(default_factory=dict)  # player -> averaged params
 
 
-def _schedule(player: str, lr_config) -> optax.Schedule:
+def build_schedule(player: str, lr_config) -> optax.Schedule:
     """``optax.<name>(**rest)`` from ``{name: 'exponential_decay', init_value: ...}``."""
     kwargs = dict(lr_config)
     name = kwargs.pop('name', None)
@@ -57,7 +57,7 @@ def build_optimizer(player: str, opt_config) -> optax.GradientTransformation:
     kwargs = dict(opt_config)
     name = kwargs.pop('name', None)
     if hasattr(kwargs.get('learning_rate'), 'keys'):
-        kwargs['learning_rate'] = _schedule(player, kwargs['learning_rate'])
+        kwargs['learning_rate'] = build_schedule(player, kwargs['learning_rate'])
     factory = getattr(optax, str(name), None)
     if not callable(factory):
         raise JaxgenError(f'config.optimizers.{player}.name={name!r} is not an optax '
