@@ -15,21 +15,12 @@ import os
 import sys
 
 import numpy as np
-import scipy.linalg
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import report  # noqa: E402
 from jaxgen import data  # noqa: E402
 from jaxgen.metrics import classifier, distances, suite  # noqa: E402
-
-
-def scipy_fd(x: np.ndarray, y: np.ndarray) -> float:
-    """The usual float64 computation (``sqrtm`` of S1 S2)."""
-    x, y = np.float64(x), np.float64(y)
-    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
-    root = scipy.linalg.sqrtm(s1 @ s2).real
-    return float(((x.mean(0) - y.mean(0)) ** 2).sum() + np.trace(s1 + s2 - 2 * root))
 
 
 def main() -> None:
@@ -48,7 +39,7 @@ def main() -> None:
         ours = distances.frechet_distance(
             distances.gaussian_stats(np.array_split(real, 40)),
             distances.gaussian_stats(np.array_split(fake, max(1, num // 250))))
-        reference = scipy_fd(real, fake)
+        reference = distances.frechet_distance_scipy(real, fake)
         rows.append({'samples': num, 'jaxgen_float32': ours, 'scipy_float64': reference,
                      'relative_error': abs(ours - reference) / reference})
     report.write_json(args.out, {'trace': float(spectrum.sum()),

@@ -98,6 +98,17 @@ def frechet_distance(stats1: GaussianStats, stats2: GaussianStats) -> float:
                                                stats2.mean, stats2.covariance))
 
 
+def frechet_distance_scipy(x, y) -> float:
+    """The usual host computation in float64 (``scipy.linalg.sqrtm`` of S1 S2),
+    from two sets of feature rows: the reference the on-device formula is
+    checked against (tests, ``benchmarks/fd_precision.py``)."""
+    import scipy.linalg  # host-only reference; the on-device path needs no SciPy
+    x, y = np.float64(x), np.float64(y)
+    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    root = scipy.linalg.sqrtm(s1 @ s2).real
+    return float(((x.mean(0) - y.mean(0)) ** 2).sum() + np.trace(s1 + s2 - 2 * root))
+
+
 def _kernel(x: jax.Array, y: jax.Array) -> jax.Array:
     return (x @ y.T / x.shape[-1] + 1.0) ** 3
 
