@@ -117,4 +117,5 @@ def test_training_logs_the_distribution_metrics_at_their_interval(trained):
     with open(os.path.join(workdir, 'eval.jsonl')) as f:
         records = [json.loads(line) for line in f]
     assert [r['step'] for r in records] == [1, 2]
+    assert 0.0 < records[0]['wall_s'] < records[1]['wall_s']  # seconds since train() began
     assert all(np.isfinite(r['fd']) and r['num_fake'] == 100 for r in records)

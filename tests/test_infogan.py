@@ -165,6 +165,7 @@ def test_infogan_config_trains_evaluates_and_draws_the_paper_figure(tmp_path):
     with open(os.path.join(workdir, 'eval.jsonl')) as f:
         evals = [json.loads(line) for line in f]
     assert evals[-1]['step'] == 2 and 0.0 <= evals[-1]['cat_accuracy'] <= 1.0
+    assert 0.0 < evals[-1]['wall_s'] < 600.0  # time to result, compilation included
     for name in ('traversal_c2.png', 'traversal_c3.png', 'samples.png', 'information.png',
                  'losses.png'):
         assert os.path.getsize(os.path.join(workdir, name)) > 1000, name

@@ -85,10 +85,18 @@ def main() -> None:
                         help='jaxgen steps fused per compiled call')
     parser.add_argument('--torch-compile', action='store_true',
                         help='also time the reference under torch.compile')
+    parser.add_argument('--torch-device', default=None,
+                        help="the reference's device (default: 'cuda' when PyTorch sees a GPU)")
     args = parser.parse_args()
 
     import torch  # pylint: disable=import-outside-toplevel
     import torch_reference  # pylint: disable=import-outside-toplevel
+
+    torch_device = args.torch_device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    if torch_device.startswith('cuda'):
+        # XLA's default float32 precision on GPUs uses TF32 for matmuls and convolutions;
+        # give the reference the same (PyTorch's cuDNN convolutions already use it).
+        torch.set_float32_matmul_precision('high')
 
     dataset = data.load(infogan.get_config().data, 'train')
     images = torch.from_numpy(np.ascontiguousarray(
@@ -100,15 +108,17 @@ def main() -> None:
                           f'{os.cpu_count()} cores',
                'jax_device': f'{jax.device_count()} x {device.device_kind}',
                'jax': jax.__version__, 'torch': torch.__version__,
-               'torch_threads': torch.get_num_threads(), 'data': dataset.name,
+               'torch_threads': torch.get_num_threads(), 'torch_device': torch_device,
+               'torch_float32_matmul_precision': torch.get_float32_matmul_precision(),
+               'data': dataset.name,
                'steps_per_call': args.steps_per_call, 'runs': []}
     for model in args.models:
         for batch in args.batch_sizes:
             jstep = JaxStep(model, batch, dataset, args.steps_per_call)
-            tstep = torch_reference.STEPS[model](images, batch)
+            tstep = torch_reference.STEPS[model](images, batch, device=torch_device)
             contenders = {'jaxgen': (jstep, args.steps_per_call), 'torch': (tstep, 1)}
             if args.torch_compile:
-                compiled = torch_reference.STEPS[model](images, batch)
+                compiled = torch_reference.STEPS[model](images, batch, device=torch_device)
                 torch_reference.compile_modules(compiled)
                 contenders['torch.compile'] = (compiled, 1)
             rates = {name: [] for name in contenders}

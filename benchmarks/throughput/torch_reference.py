@@ -9,7 +9,9 @@ weights), with the same optimizers (Adam, beta1 0.5; InfoGAN D 2e-4, G and Q
 the real and a detached fake batch (InfoGAN: plus lambda times the information
 term, which trains the shared trunk), then the generator (and Q) step against
 the updated discriminator. Batches come from a uint8 tensor in memory, scaled
-to [-1, 1] inside the step, as jaxgen draws them inside its step.
+to [-1, 1] inside the step, as jaxgen draws them inside its step. ``device``
+('cpu' or 'cuda') holds the images, the networks and the random draws; each step
+ends by reading the loss back (``float``), so a step is timed to completion.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ def _adam(module, lr):
 
 
 def _batch(images: torch.Tensor, batch_size: int, generator: torch.Generator):
-    idx = torch.randint(0, images.shape[0], (batch_size,), generator=generator)
+    idx = torch.randint(0, images.shape[0], (batch_size,), generator=generator,
+                        device=images.device)
     return images[idx].float().div_(127.5).sub_(1.0)
 
 
@@ -117,18 +120,20 @@ class InfoGANStep:
     """One InfoGAN train step, PyTorch eager: D (+ trunk via the info term), then G and Q."""
 
     def __init__(self, images: torch.Tensor, batch_size: int, seed: int = 0,
-                 noise_dim: int = 62, categories: int = 10, continuous: int = 2):
+                 noise_dim: int = 62, categories: int = 10, continuous: int = 2,
+                 device: str = 'cpu'):
         torch.manual_seed(seed)
-        self.images, self.batch_size = images, batch_size
+        self.images, self.batch_size, self.device = images.to(device), batch_size, device
         self.noise_dim, self.k, self.c = noise_dim, categories, continuous
         self.g = InfoGANGenerator(noise_dim + categories + continuous)
         self.d = InfoGANDiscriminator()
         self.q = QHead(categories, continuous)
         for m in (self.g, self.d, self.q):
             _init(m)
+            m.to(device)
         self.opt_d, self.opt_g, self.opt_q = _adam(self.d, 2e-4), _adam(self.g, 1e-3), \
             _adam(self.q, 1e-3)
-        self.rng = torch.Generator().manual_seed(seed)
+        self.rng = torch.Generator(device).manual_seed(seed)
 
     def _info(self, logits, mean, cat, cont):
         # -L_I up to the constant H(c): cross-entropy + Gaussian NLL with std 1.
@@ -138,11 +143,12 @@ class InfoGANStep:
     def __call__(self) -> float:
         b = self.batch_size
         real = _batch(self.images, b, self.rng)
-        z = torch.rand(b, self.noise_dim, generator=self.rng) * 2 - 1
-        cat = torch.randint(0, self.k, (b,), generator=self.rng)
-        cont = torch.rand(b, self.c, generator=self.rng) * 2 - 1
+        dev = self.device
+        z = torch.rand(b, self.noise_dim, generator=self.rng, device=dev) * 2 - 1
+        cat = torch.randint(0, self.k, (b,), generator=self.rng, device=dev)
+        cont = torch.rand(b, self.c, generator=self.rng, device=dev) * 2 - 1
         fake = self.g(torch.cat([z, F.one_hot(cat, self.k).float(), cont], 1))
-        ones, zeros = torch.ones(b), torch.zeros(b)
+        ones, zeros = torch.ones(b, device=dev), torch.zeros(b, device=dev)
         # Discriminator (and the trunk through the information term).
         self.opt_d.zero_grad(set_to_none=True)
         real_logits, _ = self.d(real)
@@ -170,20 +176,23 @@ class DCGANStep:
     """One DCGAN train step, PyTorch eager: D, then G (non-saturating)."""
 
     def __init__(self, images: torch.Tensor, batch_size: int, seed: int = 0,
-                 latent_dim: int = 100, features: int = 64):
+                 latent_dim: int = 100, features: int = 64, device: str = 'cpu'):
         torch.manual_seed(seed)
-        self.images, self.batch_size, self.latent_dim = images, batch_size, latent_dim
+        self.images, self.batch_size, self.device = images.to(device), batch_size, device
+        self.latent_dim = latent_dim
         self.g, self.d = DCGANGenerator(latent_dim, features), DCGANDiscriminator(features)
         for m in (self.g, self.d):
             _init(m)
+            m.to(device)
         self.opt_d, self.opt_g = _adam(self.d, 2e-4), _adam(self.g, 2e-4)
-        self.rng = torch.Generator().manual_seed(seed)
+        self.rng = torch.Generator(device).manual_seed(seed)
 
     def __call__(self) -> float:
         b = self.batch_size
         real = _batch(self.images, b, self.rng)
-        fake = self.g(torch.randn(b, self.latent_dim, generator=self.rng))
-        ones, zeros = torch.ones(b), torch.zeros(b)
+        dev = self.device
+        fake = self.g(torch.randn(b, self.latent_dim, generator=self.rng, device=dev))
+        ones, zeros = torch.ones(b, device=dev), torch.zeros(b, device=dev)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss = (F.binary_cross_entropy_with_logits(self.d(real), ones)
                   + F.binary_cross_entropy_with_logits(self.d(fake.detach()), zeros))

@@ -98,9 +98,11 @@ def write_curves(workdir: str, writer: SummaryWriter) -> None:
 
 
 def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWriter,
-                   own: bool = True, samples: int = 0) -> dict:
+                   own: bool = True, samples: int = 0, wall_s: float | None = None) -> dict:
     """Metrics on the test split, logged and appended to eval.jsonl: the model's own
-    (``own``) and the distribution metrics of ``samples`` samples (when > 0)."""
+    (``own``) and the distribution metrics of ``samples`` samples (when > 0). The
+    record also holds ``wall_s`` when given: seconds since this process began
+    training, compilation and earlier evaluations included (time to result)."""
     init_key, _, _ = experiment_lib.root_keys(exp.seed)
     variables = parallel.to_host(exp.variables(state))
     results = {}
@@ -116,7 +118,8 @@ def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWri
     logging.info('eval at step %d: %s', step,
                  '  '.join(f'{k} {v:.4f}' for k, v in sorted(results.items())))
     with open(os.path.join(workdir, 'eval.jsonl'), 'a') as f:
-        f.write(json.dumps({'step': step, **results}) + '\n')
+        timing = {} if wall_s is None else {'wall_s': round(wall_s, 2)}
+        f.write(json.dumps({'step': step, **results, **timing}) + '\n')
     return results
 
 
@@ -154,8 +157,10 @@ def prepare(config, workdir: str):
 class _Periodic:
     """What happens between steps: logs, pictures, evaluation, checkpoints."""
 
-    def __init__(self, config, exp, workdir: str, test, checkpoints: Checkpoints, examples):
+    def __init__(self, config, exp, workdir: str, test, checkpoints: Checkpoints, examples,
+                 began: float):
         self.config, self.exp, self.workdir, self.test = config, exp, workdir, test
+        self.began = began  # perf_counter() when train() was called
         self.examples = examples
         self.checkpoints = checkpoints
         self.main = parallel.is_main_process()  # the one process that writes files
@@ -209,8 +214,10 @@ class _Periodic:
             write_curves(self.workdir, self.writer)
         if self.main and due & {'eval', 'metrics'}:
             samples = c.metrics_samples if 'metrics' in due else 0
+            jax.block_until_ready(state)
             results = run_evaluation(self.exp, state, self.test, self.workdir, step, self.writer,
-                                     own='eval' in due, samples=samples)
+                                     own='eval' in due, samples=samples,
+                                     wall_s=time.perf_counter() - self.began)
             self.metrics.update({f'eval/{k}': v for k, v in results.items()})
         if 'checkpoint' in due:
             self.checkpoints.save(step, state)
@@ -236,6 +243,7 @@ def _write_config(workdir: str, config, data_info) -> None:
 
 def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     """Trains (or resumes) the experiment ``config`` describes in ``workdir``."""
+    began = time.perf_counter()
     dataset, test, exp, checkpoints, template, latest, mesh = prepare(config, workdir)
     os.makedirs(workdir, exist_ok=True)
     if parallel.is_main_process():
@@ -251,7 +259,7 @@ def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     _, data_key, _ = experiment_lib.root_keys(exp.seed)
     num_examples = min(512, dataset.info.get('num_examples') or 512)  # for pictures
     examples = jax.device_get(dataset.draw(dataset.arrays, data_key, 0, num_examples))
-    periodic = _Periodic(config, exp, workdir, test, checkpoints, examples)
+    periodic = _Periodic(config, exp, workdir, test, checkpoints, examples, began)
     single = exp.make_train_step(dataset.draw, config.batch_size, mesh)
     fused_steps = config.get('steps_per_call', 1)
     fused = (exp.make_train_step(dataset.draw, config.batch_size, mesh, steps=fused_steps)
