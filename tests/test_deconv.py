@@ -51,13 +51,13 @@ def _convolutions(jaxpr):
 def test_kernel_gradient_is_no_input_dilated_convolution():
     """XLA's CPU backend runs a convolution over an input dilated by the stride
     slowly (12 s vs 0.2 s at DCGAN's batch-256 shapes); Flax's kernel gradient is
-    one, ours is an ordinary strided convolution's kernel gradient."""
+    one, ours is an ordinary strided convolution's kernel gradient: of the
+    gradient program's convolutions only the forward pass dilates its input."""
     x = jnp.ones((2, 7, 7, 8))
 
-    def kernel_gradient_dilations(layer):
+    def input_dilated_convolutions(layer):
         v = layer.init(jax.random.key(0), x)
         jaxpr = jax.make_jaxpr(jax.grad(lambda v: layer.apply(v, x).sum()))(v).jaxpr
-        return {tuple(e.params['lhs_dilation']) for e in _convolutions(jaxpr)
-                if e.outvars[0].aval.shape[:2] == (4, 4)}
-    assert kernel_gradient_dilations(nn.ConvTranspose(4, (4, 4), (2, 2))) == {(2, 2)}
-    assert kernel_gradient_dilations(ConvTranspose(4, (4, 4), (2, 2))) == {(1, 1)}
+        return sum(tuple(e.params['lhs_dilation']) != (1, 1) for e in _convolutions(jaxpr))
+    assert input_dilated_convolutions(nn.ConvTranspose(4, (4, 4), (2, 2))) == 2
+    assert input_dilated_convolutions(ConvTranspose(4, (4, 4), (2, 2))) == 1

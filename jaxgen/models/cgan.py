@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgen.errors import JaxgenError
+from jaxgen.models.conv import Conv
 from jaxgen.models.dcgan import INIT, DCGANGenerator, num_upsamplings
 from jaxgen.models.gan import GAN, critic_outputs
 from jaxgen.models.layers import BatchNorm, apply, compiled
@@ -43,8 +44,8 @@ class ConditionalDiscriminator(nn.Module):
             tiled = jnp.broadcast_to(one_hot[:, None, None, :], (*x.shape[:3], self.num_classes))
             h = jnp.concatenate([x, tiled], axis=-1)
         for i in range(num_upsamplings(x.shape[1])):
-            h = nn.Conv(self.features * 2 ** i, (4, 4), strides=(2, 2), padding='SAME',
-                        kernel_init=INIT)(h)
+            h = Conv(self.features * 2 ** i, (4, 4), strides=(2, 2), padding='SAME',
+                     kernel_init=INIT)(h)
             if i > 0:
                 h = BatchNorm(use_running_average=not train)(h)
             h = nn.leaky_relu(h, 0.2)

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.errors import JaxgenError
+from jaxgen.models.conv import Conv
 from jaxgen.models.deconv import ConvTranspose
 from jaxgen.models.gan import GAN
 from jaxgen.models.layers import BatchNorm
@@ -75,8 +76,8 @@ class DCGANDiscriminator(nn.Module):
         n = num_upsamplings(x.shape[1])
         h = x
         for i in range(n):
-            h = layer(nn.Conv(self.features * 2 ** i, (4, 4), strides=(2, 2),
-                              padding='SAME', kernel_init=INIT), h)
+            h = layer(Conv(self.features * 2 ** i, (4, 4), strides=(2, 2),
+                           padding='SAME', kernel_init=INIT), h)
             if i > 0 and not self.spectral_norm:
                 h = BatchNorm(use_running_average=not train)(h)
             h = nn.leaky_relu(h, 0.2)

@@ -7,7 +7,9 @@ generic path: for DCGAN's 7x7x128 -> 14x14x64 layer at batch 256 it took 12 s,
 against 0.12 s for the forward pass (docs/RESULTS.md, throughput).
 
 The same kernel gradient is, flipped, the kernel gradient of an ordinary strided
-convolution of the output cotangent, which every backend runs fast. This module
+convolution of the output cotangent, which every backend runs fast (written in the
+canonical layout of :func:`jaxgen.models.conv.kernel_gradient`, so that it stays
+fast inside the loops of fused train steps too). This module
 computes the forward pass exactly as ``lax.conv_transpose`` does and the
 backward pass that way (a ``jax.custom_vjp``). Parameters are named and shaped
 as Flax's (``kernel`` [kh, kw, in, out], ``bias``), and the class is named
@@ -24,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+
+from jaxgen.models.conv import input_gradient, kernel_gradient
 
 DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
 
@@ -64,8 +68,12 @@ def _fwd(strides, padding, x, w):
 
 def _bwd(strides, padding, residuals, g):
     x, w = residuals
-    _, pull_x = jax.vjp(lambda x_: _forward(x_, w, strides, padding), x)
-    dx, = pull_x(g)
+    forward_pads = tuple(transpose_padding(k, s, padding) for k, s in zip(w.shape[:2], strides))
+    dx = input_gradient(g, w.astype(g.dtype), x.shape[1:3], (1, 1), forward_pads, strides)
+    if dx is None:
+        _, pull_x = jax.vjp(lambda x_: _forward(x_, w, strides, padding), x)
+        dx, = pull_x(g)
+    dx = dx.astype(x.dtype)
     # y[p] = sum_{q,k: p = s q + a - k} x[q] w[k], so dw[k] = sum_q x[q] g[s q + a - k]:
     # with k' = K - 1 - k that is the kernel gradient of conv(g, stride s, low pad
     # K - 1 - a) against the output cotangent x, then flipped and in/out swapped.
@@ -78,10 +86,8 @@ def _bwd(strides, padding, residuals, g):
     if min(min(p) for p in pads) < 0:  # unusual geometry: autodiff's own rule
         _, pull_w = jax.vjp(lambda w_: _forward(x, w_, strides, padding), w)
         return dx, pull_w(g)[0]
-    probe = jnp.zeros(w.shape[:2] + (w.shape[3], w.shape[2]), w.dtype)
-    _, pull_k = jax.vjp(lambda k_: lax.conv_general_dilated(
-        g, k_, strides, pads, dimension_numbers=DIMENSIONS), probe)
-    dk, = pull_k(x.astype(g.dtype))
+    # In the canonical layout of jaxgen.models.conv, which stays fast inside loops.
+    dk = kernel_gradient(g, x.astype(g.dtype), w.shape[:2], strides, tuple(pads))
     dw = jnp.flip(dk, (0, 1)).transpose(0, 1, 3, 2).astype(w.dtype)
     return dx, dw
 

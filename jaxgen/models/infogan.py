@@ -23,6 +23,7 @@ from jaxgen.data.images import scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics.codes import code_correlations, hungarian_accuracy
 from jaxgen.models.dcgan import INIT
+from jaxgen.models import conv
 from jaxgen.models.deconv import ConvTranspose
 from jaxgen.models.gan import real_data
 from jaxgen.models.latents import LatentCodes
@@ -43,7 +44,7 @@ def Dense(features):  # noqa: N802 - a layer constructor
 
 
 def Conv(features):  # noqa: N802
-    return nn.Conv(features, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT)
+    return conv.Conv(features, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT)
 
 
 def Deconv(features):  # noqa: N802

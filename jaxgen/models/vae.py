@@ -27,6 +27,7 @@ import numpy as np
 from jaxgen.data.images import binarize_static, scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
+from jaxgen.models.conv import Conv
 from jaxgen.models.deconv import ConvTranspose
 from jaxgen.models.gan import real_data
 from jaxgen.models.layers import apply, compiled
@@ -78,8 +79,8 @@ class ConvEncoder(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False):
         del train
-        h = nn.relu(nn.Conv(self.features, (4, 4), strides=(2, 2), padding='SAME')(x))
-        h = nn.relu(nn.Conv(2 * self.features, (4, 4), strides=(2, 2), padding='SAME')(h))
+        h = nn.relu(Conv(self.features, (4, 4), strides=(2, 2), padding='SAME')(x))
+        h = nn.relu(Conv(2 * self.features, (4, 4), strides=(2, 2), padding='SAME')(h))
         h = nn.relu(nn.Dense(256)(h.reshape(x.shape[0], -1)))
         if not self.stochastic:
             return nn.Dense(self.latent_dim)(h)
