@@ -12,7 +12,8 @@
 # plus $OUT/<part>.log.
 set -uo pipefail
 part=${1:?usage: run.sh infogan|throughput}
-STEPS=${STEPS:-5000}  # the paper's 5,000 InfoGAN steps; fewer for a smoke test
+STEPS=${STEPS:-5000}    # the paper's 5,000 InfoGAN steps; fewer for a smoke test
+SEEDS=${SEEDS:-"0 1 2"}
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu_out}
 work=/tmp/gpu_work/$part
@@ -25,7 +26,7 @@ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 python3 -c 'import jax, flax, optax, torch; print("jax", jax.__version__, jax.devices(), "flax", flax.__version__, "optax", optax.__version__, "torch", torch.__version__)'
 case $part in
   infogan)
-    for seed in 0 1 2; do
+    for seed in $SEEDS; do
       start=$(date +%s.%N)
       python3 train.py --config configs/infogan.py --workdir "$work/infogan_s$seed" \
         --config.seed=$seed --config.num_steps=$STEPS --config.eval_every=100 \
