@@ -85,6 +85,14 @@ def test_labelled_grid():
     _assert_rgb(plain, 100)
 
 
+@pytest.mark.parametrize('label', ['kl', 'squared_hellinger', 'a much longer row label here'])
+def test_labelled_grid_leaves_room_for_long_row_labels(label):
+    """The row labels end inside the picture: its left edge stays background."""
+    img = labelled_grid(np.ones((2, 3, 8, 8, 1)), row_labels=[label, 'b'], cell_px=40)
+    assert (img[:, :3] == 255).all(), 'a row label is cut at the left edge'
+    assert (img[:, :-3] < 128).any()  # and the label was drawn at all
+
+
 def test_scatter_2d_draws_points(tmp_path):
     angles = np.arange(8) * 2 * np.pi / 8
     centers = 2 * np.stack([np.cos(angles), np.sin(angles)], axis=1)

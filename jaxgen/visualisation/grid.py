@@ -142,7 +142,10 @@ def labelled_grid(
     grid = _tile(to_uint8(arr.reshape(rows * cols, h, w, c), value_range), cols, pad, 255)
     zoom = cell_px / max(h, w)
     dpi = 100
-    left = 0.9 if (row_labels is not None or ylabel) else 0.2
+    # Room for the longest row label (8 pt text, about 0.065 in per character).
+    longest = max((len(str(s)) for s in row_labels), default=0) if row_labels is not None else 0
+    left = max(0.9 if (row_labels is not None or ylabel) else 0.2,
+               0.2 + 0.065 * longest + (0.3 if ylabel else 0.0))
     top = (0.3 if col_labels is not None else 0.1) + (0.35 if title else 0.0)
     bottom = 0.45 if xlabel else 0.15
     grid_w, grid_h = grid.shape[1] * zoom / dpi, grid.shape[0] * zoom / dpi
