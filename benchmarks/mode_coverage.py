@@ -85,6 +85,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default='runs/modes')
     parser.add_argument('--seeds', type=int, default=5)
+    parser.add_argument('--first-seed', type=int, default=0,
+                        help='seeds first-seed .. first-seed + seeds - 1 (to split runs)')
     parser.add_argument('--steps', type=int, default=10000)
     parser.add_argument('--snapshots', type=int, default=4)
     parser.add_argument('--settings', default=','.join(SETTINGS))
@@ -93,7 +95,7 @@ def main():
     results = {}
     for setting in settings:
         results[setting] = [run(setting, s, args.steps, args.out, args.snapshots)
-                            for s in range(args.seeds)]
+                            for s in range(args.first_seed, args.first_seed + args.seeds)]
         report.write_json(args.out, results)
     rows = []
     for setting, runs in results.items():
