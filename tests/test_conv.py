@@ -9,12 +9,12 @@ import re
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 from jax import lax
 
 from jaxgen.models.conv import Conv, input_gradient
 from jaxgen.models.deconv import ConvTranspose
+from tests import helpers
 
 
 @pytest.mark.parametrize('size, cin, cout, kernel, stride, padding', [
@@ -30,20 +30,7 @@ def test_matches_flax_conv_forward_and_backward(size, cin, cout, kernel, stride,
     x = jax.random.normal(jax.random.key(0), (3, size, size, cin))
     flax_layer = nn.Conv(cout, (kernel, kernel), (stride, stride), padding)
     ours = Conv(cout, (kernel, kernel), (stride, stride), padding)
-    variables = flax_layer.init(jax.random.key(1), x)
-    assert (jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x))
-            == jax.tree.map(jnp.shape, variables))  # checkpoints load either way
-    y = flax_layer.apply(variables, x)
-    np.testing.assert_array_equal(ours.apply(variables, x), y)
-
-    cotangent = jax.random.normal(jax.random.key(2), y.shape)
-
-    def grads(layer):
-        return jax.grad(lambda v, x: jnp.sum(layer.apply(v, x) * cotangent), (0, 1))(
-            variables, x)
-    expected, got = grads(flax_layer), grads(ours)
-    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(jnp.abs(b).max()))
+    helpers.assert_layer_matches_flax(flax_layer, ours, x)
 
 
 def test_input_gradient_declines_cropping_geometries():

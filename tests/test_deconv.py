@@ -4,10 +4,10 @@ forward and to float rounding backward, for every geometry jaxgen uses and more.
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 from jaxgen.models.deconv import ConvTranspose
+from tests import helpers
 
 
 @pytest.mark.parametrize('size, cin, cout, kernel, stride, padding', [
@@ -21,20 +21,7 @@ def test_matches_flax_conv_transpose_forward_and_backward(size, cin, cout, kerne
     x = jax.random.normal(jax.random.key(0), (3, size, size, cin))
     flax_layer = nn.ConvTranspose(cout, (kernel, kernel), (stride, stride), padding)
     ours = ConvTranspose(cout, (kernel, kernel), (stride, stride), padding)
-    variables = flax_layer.init(jax.random.key(1), x)
-    assert (jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x))
-            == jax.tree.map(jnp.shape, variables))  # checkpoints load either way
-    y = flax_layer.apply(variables, x)
-    np.testing.assert_array_equal(ours.apply(variables, x), y)
-
-    cotangent = jax.random.normal(jax.random.key(2), y.shape)
-
-    def grads(layer):
-        return jax.grad(lambda v, x: jnp.sum(layer.apply(v, x) * cotangent), (0, 1))(
-            variables, x)
-    expected, got = grads(flax_layer), grads(ours)
-    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(jnp.abs(b).max()))
+    helpers.assert_layer_matches_flax(flax_layer, ours, x)
 
 
 def _convolutions(jaxpr):

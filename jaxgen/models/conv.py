@@ -19,7 +19,7 @@ into the other) that uses it.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import flax.linen as nn
 import jax
@@ -83,19 +83,18 @@ def explicit_pads(input_hw: Sequence[int], kernel_size: Sequence[int],
     return tuple((int(lo), int(hi)) for lo, hi in padding)
 
 
+def _forward(x, w, strides, pads):
+    return lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=DIMENSIONS)
+
+
 def conv(x: jax.Array, w: jax.Array, strides: Sequence[int] = (1, 1),
          padding='SAME') -> jax.Array:
     """``lax.conv_general_dilated(x, w, strides, padding)`` (NHWC, HWIO), with the
-    kernel gradient of :func:`kernel_gradient`."""
+    gradients of :func:`input_gradient` and :func:`kernel_gradient`."""
     pads = explicit_pads(x.shape[1:3], w.shape[:2], strides, padding)
     if min(min(p) for p in pads) < 0:  # cropping pads: autodiff's own rule
-        return lax.conv_general_dilated(x, w, tuple(strides), pads,
-                                        dimension_numbers=DIMENSIONS)
+        return _forward(x, w, tuple(strides), pads)
     return _conv(tuple(strides), pads, x, w)
-
-
-def _forward(x, w, strides, pads):
-    return lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=DIMENSIONS)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
@@ -120,8 +119,10 @@ def _bwd(strides, pads, residuals, g):
 _conv.defvjp(_fwd, _bwd)
 
 
-class Conv(nn.Module):
-    """Drop-in for ``nn.Conv(features, kernel_size, strides, padding)`` on NHWC images."""
+class Convolution(nn.Module):
+    """A Flax layer around ``operation(x, kernel, strides, padding)``: the HWIO
+    ``kernel`` and ``bias`` params of Flax's own layers, inputs promoted to a
+    common dtype. Subclasses name the operation and their defaults."""
     features: int
     kernel_size: Sequence[int] = (3, 3)
     strides: Sequence[int] = (1, 1)
@@ -129,13 +130,19 @@ class Conv(nn.Module):
     use_bias: bool = True
     kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
     bias_init: Callable[..., Any] = nn.initializers.zeros_init()
+    operation: ClassVar[Callable[..., jax.Array]]
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         kernel = self.param('kernel', self.kernel_init,
                             (*self.kernel_size, x.shape[-1], self.features))
         x, kernel = nn.dtypes.promote_dtype(x, kernel)
-        y = conv(x, kernel, self.strides, self.padding)
+        y = type(self).operation(x, kernel, self.strides, self.padding)
         if self.use_bias:
             y = y + self.param('bias', self.bias_init, (self.features,)).astype(y.dtype)
         return y
+
+
+class Conv(Convolution):
+    """Drop-in for ``nn.Conv(features, kernel_size, strides, padding)`` on NHWC images."""
+    operation = staticmethod(conv)

@@ -19,17 +19,14 @@ as Flax's (``kernel`` [kh, kw, in, out], ``bias``), and the class is named
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxgen.models.conv import input_gradient, kernel_gradient
-
-DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
+from jaxgen.models.conv import DIMENSIONS, Convolution, input_gradient, kernel_gradient
 
 
 def transpose_padding(kernel: int, stride: int, padding: str) -> tuple[int, int]:
@@ -95,22 +92,8 @@ def _bwd(strides, padding, residuals, g):
 _conv_transpose.defvjp(_fwd, _bwd)
 
 
-class ConvTranspose(nn.Module):
+class ConvTranspose(Convolution):
     """Drop-in for ``nn.ConvTranspose(features, kernel_size, strides, padding)``."""
-    features: int
     kernel_size: Sequence[int] = (4, 4)
     strides: Sequence[int] = (2, 2)
-    padding: str = 'SAME'
-    use_bias: bool = True
-    kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
-    bias_init: Callable[..., Any] = nn.initializers.zeros_init()
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        kernel = self.param('kernel', self.kernel_init,
-                            (*self.kernel_size, x.shape[-1], self.features))
-        x, kernel = nn.dtypes.promote_dtype(x, kernel)
-        y = conv_transpose(x, kernel, self.strides, self.padding)
-        if self.use_bias:
-            y = y + self.param('bias', self.bias_init, (self.features,)).astype(y.dtype)
-        return y
+    operation = staticmethod(conv_transpose)
