@@ -7,16 +7,27 @@
 #                                           # accuracy and wall_s (time to 95%) per eval
 #   bash benchmarks/gpu/run.sh throughput   # jaxgen vs PyTorch eager and torch.compile,
 #                                           # InfoGAN and DCGAN, batch 64 and 256
+#   bash benchmarks/gpu/run.sh probe        # steps/s of the VAE and IWAE (k = 50) alone
+#   bash benchmarks/gpu/run.sh launch JOBS  # each line of the file JOBS as a background
+#                                           # job (setsid: it outlives the call while the
+#                                           # machine stays held); no-op if already launched
+#   bash benchmarks/gpu/run.sh wait SECONDS # until the launched jobs end or SECONDS pass,
+#                                           # then pack what they wrote so far
+#
+# Parts run one after another in one call share the GPU with nothing else; launched
+# jobs share it with each other (XLA_PYTHON_CLIENT_MEM_FRACTION per job).
 #
 # Everything lands in $OUT/<part>.tar.gz (the tool brings back at most 8 files)
 # plus $OUT/<part>.log.
 set -uo pipefail
-part=${1:?usage: run.sh infogan|throughput}
+part=${1:?usage: run.sh infogan|throughput|probe|launch JOBS|wait SECONDS}
 STEPS=${STEPS:-5000}    # the paper's 5,000 InfoGAN steps; fewer for a smoke test
 SEEDS=${SEEDS:-"0 1 2"}
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu_out}
-work=/tmp/gpu_work/$part
+name=$part
+case $part in launch|wait) name=jobs ;; esac   # launch and wait share one folder
+work=/tmp/gpu_work/$name
 mkdir -p "$OUT" "$work"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
   --target /tmp/site .gpu/whl/*.whl || exit 1
@@ -35,8 +46,42 @@ case $part in
       tail -n 3 "$work/infogan_s$seed/eval.jsonl"
     done ;;
   throughput)
-    python3 benchmarks/throughput/run.py --out "$work" --seconds 5 --rounds 2 --torch-compile ;;
+    python3 benchmarks/throughput/run.py --out "$work" --seconds ${SECONDS_PER_ROUND:-5} \
+      --rounds 2 --torch-compile ;;
+  probe)
+    for model in vae iwae; do
+      python3 train.py --config configs/$model.py --workdir "$work/$model" --config.num_steps=20000 \
+        --config.steps_per_call=500 --config.log_every=5000 --config.eval_every=0 \
+        --config.sample_every=20000 --config.checkpoint_every=20000
+      grep -h steps_per_sec "$work/$model/tensorboard/metrics.jsonl" | tail -n 2
+    done ;;
+  launch)
+    jobs=${2:?usage: run.sh launch JOBS_FILE}
+    if [ -e "$work/pids" ]; then echo "already launched: $(cat "$work/pids")"; else
+      n=0
+      while IFS= read -r line; do
+        case $line in ''|'#'*) continue ;; esac
+        n=$((n + 1)); job=${line%%:*}; cmd=${line#*:}
+        W=$work setsid bash -c "cd $PWD && $cmd" > "$work/$job.log" 2>&1 < /dev/null &
+        echo "$! $job" >> "$work/pids"
+      done < "$jobs"
+      echo "launched $n jobs:"; cat "$work/pids"
+    fi ;;
+  wait)
+    deadline=$(( $(date +%s) + ${2:?usage: run.sh wait SECONDS} ))
+    while [ "$(date +%s)" -lt $deadline ]; do
+      alive=$(while read -r pid job; do kill -0 $pid 2>/dev/null && echo $job; done < "$work/pids")
+      [ -z "$alive" ] && break
+      sleep 10
+    done
+    echo "still running: ${alive:-none}"
+    for f in "$work"/*.log; do echo "== $f"; tail -n 4 "$f"; done ;;
   *) echo "unknown part $part"; exit 1 ;;
 esac
 date -u
-tar czf "$OUT/$part.tar.gz" --exclude=checkpoints -C /tmp/gpu_work "$part"
+[ $part = launch ] && exit 0
+tar czf "$OUT/$name.tar.gz" --exclude=checkpoints -C /tmp/gpu_work "$name"
+# the small VAE checkpoints (not InfoGAN's 170 MB ones) come back for evaluation here
+vae=$(cd /tmp/gpu_work && ls -d "$name"/*vae*/checkpoints "$name"/*iwae*/checkpoints 2>/dev/null)
+[ -n "$vae" ] && tar czf "$OUT/$name-vae-checkpoints.tar.gz" -C /tmp/gpu_work $vae
+exit 0
