@@ -14,7 +14,8 @@
 #   bash benchmarks/gpu/run.sh wait SECONDS # until the launched jobs end or SECONDS pass,
 #                                           # then pack what they wrote so far
 #
-# Parts run one after another in one call share the GPU with nothing else; launched
+# LIMIT=<seconds> bounds the part's training or timing command (it is killed, the rest
+# of the part still packs what it wrote). Parts run one after another in one call share the GPU with nothing else; launched
 # jobs share it with each other (XLA_PYTHON_CLIENT_MEM_FRACTION per job).
 #
 # Everything lands in $OUT/<part>.tar.gz (the tool brings back at most 8 files)
@@ -39,18 +40,18 @@ case $part in
   infogan)
     for seed in $SEEDS; do
       start=$(date +%s.%N)
-      python3 train.py --config configs/infogan.py --workdir "$work/infogan_s$seed" \
+      timeout ${LIMIT:-0} python3 train.py --config configs/infogan.py --workdir "$work/infogan_s$seed" \
         --config.seed=$seed --config.num_steps=$STEPS --config.eval_every=100 \
         --config.steps_per_call=50 --config.sample_every=$STEPS --config.checkpoint_every=$STEPS
       python3 -c "print('seed $seed: process wall', round($(date +%s.%N) - $start, 1), 's')"
       tail -n 3 "$work/infogan_s$seed/eval.jsonl"
     done ;;
   throughput)
-    python3 benchmarks/throughput/run.py --out "$work" --seconds ${SECONDS_PER_ROUND:-5} \
+    timeout ${LIMIT:-0} python3 benchmarks/throughput/run.py --out "$work" --seconds ${SECONDS_PER_ROUND:-5} \
       --rounds 2 --torch-compile ;;
   probe)
     for model in vae iwae; do
-      python3 train.py --config configs/$model.py --workdir "$work/$model" --config.num_steps=20000 \
+      timeout ${LIMIT:-0} python3 train.py --config configs/$model.py --workdir "$work/$model" --config.num_steps=20000 \
         --config.steps_per_call=500 --config.log_every=5000 --config.eval_every=0 \
         --config.sample_every=20000 --config.checkpoint_every=20000
       grep -h steps_per_sec "$work/$model/tensorboard/metrics.jsonl" | tail -n 2
