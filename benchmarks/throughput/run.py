@@ -85,6 +85,9 @@ def main() -> None:
                         help='jaxgen steps fused per compiled call')
     parser.add_argument('--torch-compile', action='store_true',
                         help='also time the reference under torch.compile')
+    parser.add_argument('--no-layout-optimization', action='store_true',
+                        help="torch.compile without Inductor's layout optimization (which "
+                             'failed on the InfoGAN step on an H100, torch 2.11)')
     parser.add_argument('--torch-device', default=None,
                         help="the reference's device (default: 'cuda' when PyTorch sees a GPU)")
     args = parser.parse_args()
@@ -92,6 +95,9 @@ def main() -> None:
     import torch  # pylint: disable=import-outside-toplevel
     import torch_reference  # pylint: disable=import-outside-toplevel
 
+    if args.no_layout_optimization:
+        import torch._inductor.config  # pylint: disable=import-outside-toplevel
+        torch._inductor.config.layout_optimization = False
     torch_device = args.torch_device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if torch_device.startswith('cuda'):
         # XLA's default float32 precision on GPUs uses TF32 for matmuls and convolutions;
@@ -117,10 +123,15 @@ def main() -> None:
             jstep = JaxStep(model, batch, dataset, args.steps_per_call)
             tstep = torch_reference.STEPS[model](images, batch, device=torch_device)
             contenders = {'jaxgen': (jstep, args.steps_per_call), 'torch': (tstep, 1)}
+            errors = {}
             if args.torch_compile:
                 compiled = torch_reference.STEPS[model](images, batch, device=torch_device)
                 torch_reference.compile_modules(compiled)
-                contenders['torch.compile'] = (compiled, 1)
+                try:  # compiles forward and backward: a failure is a result, not a crash
+                    compiled()
+                    contenders['torch.compile'] = (compiled, 1)
+                except Exception as e:  # pylint: disable=broad-except
+                    errors['torch.compile_error'] = f'{type(e).__name__}: {str(e).splitlines()[0]}'
             rates = {name: [] for name in contenders}
             for _ in range(args.rounds):
                 for name, (step, n) in contenders.items():
@@ -130,16 +141,21 @@ def main() -> None:
                    'jaxgen_compile_s': round(jstep.compile_seconds, 2),
                    **{f'{name}_images_per_s': round(float(np.median(r)), 1)
                       for name, r in rates.items()},
-                   'rounds': {name: [round(x, 1) for x in r] for name, r in rates.items()}}
+                   'rounds': {name: [round(x, 1) for x in r] for name, r in rates.items()},
+                   **errors}
             run['ratio'] = round(run['jaxgen_images_per_s'] / run['torch_images_per_s'], 3)
             results['runs'].append(run)
             print(json.dumps(run), flush=True)
     report.write_json(args.out, results)
+    compiled = ['torch.compile images/s'] if args.torch_compile else []
     report.write_table(
         args.out, ['model', 'batch', 'jaxgen images/s', 'PyTorch eager images/s', 'ratio',
-                   'jaxgen compile s'],
+                   *compiled, 'jaxgen compile s'],
         [[r['model'], r['batch_size'], r['jaxgen_images_per_s'], r['torch_images_per_s'],
-          r['ratio'], r['jaxgen_compile_s']] for r in results['runs']])
+          r['ratio'],
+          *([r.get('torch.compile_images_per_s', r.get('torch.compile_error'))]
+            if compiled else []),
+          r['jaxgen_compile_s']] for r in results['runs']])
 
 
 if __name__ == '__main__':
