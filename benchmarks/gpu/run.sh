@@ -15,8 +15,14 @@
 #                                           # then pack what they wrote so far
 #
 # LIMIT=<seconds> bounds the part's training or timing command (it is killed, the rest
-# of the part still packs what it wrote). Parts run one after another in one call share the GPU with nothing else; launched
-# jobs share it with each other (XLA_PYTHON_CLIENT_MEM_FRACTION per job).
+# of the part still packs what it wrote).
+#
+# Parts run one after another in one call share the GPU with nothing else; launched
+# jobs share it with each other (XLA_PYTHON_CLIENT_MEM_FRACTION per job). Sharing is
+# slow for small steps: on an H100 the VAE ran at 880 steps/s beside other processes and
+# 6,000 alone (the GPU time-slices between processes), so launch only what must overlap
+# and time nothing while jobs run. The machine goes back 30 s after a call returns,
+# taking launched jobs with it: call `wait` at once.
 #
 # Everything lands in $OUT/<part>.tar.gz (the tool brings back at most 8 files)
 # plus $OUT/<part>.log.
@@ -47,8 +53,10 @@ case $part in
       tail -n 3 "$work/infogan_s$seed/eval.jsonl"
     done ;;
   throughput)
+    # --no-layout-optimization: with it on, torch.compile crashed on the InfoGAN step's
+    # backward pass on an H100 (PyTorch 2.11; docs/RESULTS.md)
     timeout ${LIMIT:-0} python3 benchmarks/throughput/run.py --out "$work" --seconds ${SECONDS_PER_ROUND:-5} \
-      --rounds 2 --torch-compile ;;
+      --rounds 2 --torch-compile --no-layout-optimization ;;
   probe)
     for model in vae iwae; do
       timeout ${LIMIT:-0} python3 train.py --config configs/$model.py --workdir "$work/$model" --config.num_steps=20000 \
@@ -81,7 +89,9 @@ case $part in
 esac
 date -u
 [ $part = launch ] && exit 0
-tar czf "$OUT/$name.tar.gz" --exclude=checkpoints -C /tmp/gpu_work "$name"
+# what comes back is at most 16 MB a file: no checkpoints, event files or per-step pictures
+tar czf "$OUT/$name.tar.gz" --exclude=checkpoints --exclude='events.out*' --exclude=pictures \
+  -C /tmp/gpu_work "$name"
 # the small VAE checkpoints (not InfoGAN's 170 MB ones) come back for evaluation here
 vae=$(cd /tmp/gpu_work && ls -d "$name"/*vae*/checkpoints "$name"/*iwae*/checkpoints 2>/dev/null)
 [ -n "$vae" ] && tar czf "$OUT/$name-vae-checkpoints.tar.gz" -C /tmp/gpu_work $vae
