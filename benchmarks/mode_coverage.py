@@ -8,7 +8,7 @@ modes within 3 std, high-quality fraction, reverse KL of the mode histogram) at
 the end, and writes ``results.json``, a markdown table, and ``mode_collapse_<data>.png``:
 samples over the true modes at several points in training, standard and
 unrolled side by side (seed 0). The default length is the authors' demo's 25,000 steps
-(at 10,000 the unrolled GAN covered 10.6 of the grid's 25 modes, at 25,000 about 25;
+(at 10,000 the unrolled GAN covered 10.6 of the grid's 25 modes, at 25,000 24.8;
 docs/RESULTS.md).
 """
 
