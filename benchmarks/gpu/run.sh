@@ -78,9 +78,9 @@ case $part in
     fi ;;
   wait)
     deadline=$(( $(date +%s) + ${2:?usage: run.sh wait SECONDS} ))
-    while [ "$(date +%s)" -lt $deadline ]; do
+    while :; do
       alive=$(while read -r pid job; do kill -0 $pid 2>/dev/null && echo $job; done < "$work/pids")
-      [ -z "$alive" ] && break
+      { [ -z "$alive" ] || [ "$(date +%s)" -ge $deadline ]; } && break
       sleep 10
     done
     echo "still running: ${alive:-none}"

@@ -147,14 +147,14 @@ def main() -> None:
             results['runs'].append(run)
             print(json.dumps(run), flush=True)
     report.write_json(args.out, results)
-    compiled = ['torch.compile images/s'] if args.torch_compile else []
+    compile_column = ['torch.compile images/s'] if args.torch_compile else []
     report.write_table(
         args.out, ['model', 'batch', 'jaxgen images/s', 'PyTorch eager images/s', 'ratio',
-                   *compiled, 'jaxgen compile s'],
+                   *compile_column, 'jaxgen compile s'],
         [[r['model'], r['batch_size'], r['jaxgen_images_per_s'], r['torch_images_per_s'],
           r['ratio'],
           *([r.get('torch.compile_images_per_s', r.get('torch.compile_error'))]
-            if compiled else []),
+            if compile_column else []),
           r['jaxgen_compile_s']] for r in results['runs']])
 
 
