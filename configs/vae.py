@@ -5,10 +5,14 @@
     python train.py --config configs/vae.py:latent2 --workdir runs/vae2d   # 2-D latent space
     python train.py --config configs/vae.py:burda --workdir runs/vae_burda # 3,280 epochs
     python train.py --config configs/vae.py:burda400 --workdir runs/vae_b400 # same, shrunk
+    python train.py --config configs/vae.py:burda_b20 --workdir runs/vae_b20 # their batch
 
 ``burda`` is Burda et al.'s schedule: Adam, learning rate 1e-3 * 10^(-i/7) for 3^i
 epochs, i = 0..7 (3,280 epochs in all); ``burda<E>`` shrinks every stage by the same
-factor to E epochs in all (their batch is 20, ours stays 100).
+factor to E epochs in all. The batch is 100 unless a suffix ``_b<B>`` sets it
+(``burda_b20``: their batch of 20, five times the updates per epoch). Set the batch
+this way, not with --config.batch_size, which would leave the steps and the
+schedule's stage boundaries counted for batch 100.
 
 The loss is the negative ELBO = reconstruction + KL(q(z|x) || N(0, I)), both
 logged; --config.objective.beta and --config.objective.warmup_steps give a
@@ -45,10 +49,13 @@ def vae_base(arg: str | None = None):
     c.rule.name = 'simultaneous'
     learning_rate = 1e-3
     if arg and arg.startswith('burda'):
-        epochs = arg[len('burda'):] or str(BURDA_EPOCHS)
-        if not epochs.isdigit() or int(epochs) < 1:
-            raise JaxgenError(f'configs/vae.py:{arg}: write burda or burda<epochs>, e.g. '
-                              'burda400')
+        epochs, _, batch = arg[len('burda'):].partition('_b')
+        epochs = epochs or str(BURDA_EPOCHS)
+        if (not epochs.isdigit() or int(epochs) < 1
+                or '_b' in arg and not (batch.isdigit() and int(batch) > 0)):
+            raise JaxgenError(f'configs/vae.py:{arg}: write burda[<epochs>][_b<batch>], '
+                              'e.g. burda400 or burda_b20')
+        c.batch_size = int(batch) if batch else c.batch_size
         c.num_steps = int(epochs) * (60000 // c.batch_size)
         learning_rate = burda_schedule(1e-3, c.num_steps)
         c.eval_every = c.checkpoint_every = c.sample_every = max(5000, c.num_steps // 10)

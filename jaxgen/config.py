@@ -39,6 +39,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.metrics_every = 0
     c.metrics_samples = 2000
     c.steps_per_call = 1      # train steps fused into one compiled call (lax.scan)
+    c.scan_unroll = 1         # steps per iteration of that scan's loop (fewer loop trips)
     c.num_devices = 0         # data-parallel over this many devices; 0: all of them
     c.precision = 'float32'   # or 'bfloat16': compute in bf16, float32 params and optimizer
     c.data = ml_collections.ConfigDict({
@@ -70,8 +71,8 @@ def base_config() -> ml_collections.ConfigDict:
 def check(config: ml_collections.ConfigDict) -> None:
     """One-line errors for values no override type check can catch."""
     for field in ('num_steps', 'batch_size', 'log_every', 'sample_every',
-                  'checkpoint_every', 'keep_checkpoints', 'steps_per_call'):
-        value = config[field]
+                  'checkpoint_every', 'keep_checkpoints', 'steps_per_call', 'scan_unroll'):
+        value = config.get(field, 1)
         if not isinstance(value, int) or value < 1:
             raise JaxgenError(f'config.{field} must be a positive integer, got {value!r}')
     for field in ('eval_every', 'metrics_every', 'metrics_samples'):

@@ -96,10 +96,10 @@ def test_two_processes_train_checkpoint_resume_and_match_one(tmp_path):
 
 
 def test_fused_calls_match_single_steps_and_stop_short_of_periodic_events(tmp_path):
-    def run(steps_per_call, name):
+    def run(steps_per_call, name, unroll=1):
         seen = []
         c = ring_config(num_steps=12, log_every=6, sample_every=12, checkpoint_every=5,
-                        steps_per_call=steps_per_call)
+                        steps_per_call=steps_per_call, scan_unroll=unroll)
         c.ema.decay = 0.9
         result = train(c, str(tmp_path / name), hooks=[lambda step, _: seen.append(step)])
         return result, seen
@@ -113,6 +113,11 @@ def test_fused_calls_match_single_steps_and_stop_short_of_periodic_events(tmp_pa
     assert sorted(os.listdir(tmp_path / 'fused' / 'checkpoints')) == ['10', '12', '5']
     assert single.metrics == fused.metrics
     for a, b in zip(jax.tree.leaves(single.state), jax.tree.leaves(fused.state)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # Two steps per loop iteration (and a 4-step scan): the same run.
+    unrolled, unrolled_steps = run(4, 'unrolled', unroll=2)
+    assert unrolled_steps == fused_steps and unrolled.metrics == single.metrics
+    for a, b in zip(jax.tree.leaves(single.state), jax.tree.leaves(unrolled.state)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
@@ -147,6 +152,7 @@ def test_bfloat16_computes_in_bfloat16_and_keeps_float32_state():
     (dict(num_devices=2), 'config.num_devices=2 but 1 device(s) are visible'),
     (dict(num_devices=-1), 'config.num_devices must be 0 (all) or a positive integer'),
     (dict(steps_per_call=0), 'config.steps_per_call must be a positive integer'),
+    (dict(scan_unroll=0), 'config.scan_unroll must be a positive integer'),
     (dict(precision='float16'), "config.precision='float16'; use one of"),
 ])
 def test_bad_parallel_settings_are_one_clear_line(tmp_path, change, message):

@@ -190,6 +190,12 @@ def test_burda_schedule_config_builds_eight_stages_and_rejects_bad_variants():
     np.testing.assert_allclose(float(lr(config.num_steps - 1)), 1e-3 * 10 ** (-1.0), rtol=1e-5)
     np.testing.assert_allclose(float(lr(0)), 1e-3)
     experiment.build_optimizer('encoder', config.optimizers.encoder)  # with Adam too
-    for bad in ('burda0', 'burdaX', 'mlp2'):
+    # Their batch of 20: five times the steps, the same stages in epochs.
+    b20 = vae_config.get_config('burda328_b20')
+    assert b20.batch_size == 20 and b20.num_steps == 328 * 3000
+    boundaries = sorted(int(b) for b in b20.optimizers.encoder.learning_rate.boundaries_and_scales)
+    np.testing.assert_allclose(np.array(boundaries) / 3000, expected_epochs, atol=1 / 3000)
+    assert vae_config.get_config('burda_b20').num_steps == 3280 * 3000
+    for bad in ('burda0', 'burdaX', 'mlp2', 'burda_b', 'burda_b0', 'burda10_bx'):
         with pytest.raises(JaxgenError, match='configs/vae.py'):
             vae_config.get_config(bad)

@@ -8,6 +8,13 @@
 #   bash benchmarks/gpu/run.sh throughput   # jaxgen vs PyTorch eager and torch.compile,
 #                                           # InfoGAN and DCGAN, batch 64 and 256
 #   bash benchmarks/gpu/run.sh probe        # steps/s of the VAE and IWAE (k = 50) alone
+#   bash benchmarks/gpu/run.sh vaeprobe     # steps/s of the VAE at batch 20 per VARIANTS
+#                                           # line 'XLA_FLAGS|scan_unroll'
+#   bash benchmarks/gpu/run.sh train NAME ARGS  # one resumable run: train.py ARGS into
+#                                           # NAME; starts from .gpu/state/NAME.tar.gz when
+#                                           # carried, and packs its latest checkpoint back
+#                                           # (LIMIT cuts it: SIGTERM saves a checkpoint);
+#                                           # EVAL_K=5000 evaluates it once it is complete
 #   bash benchmarks/gpu/run.sh launch JOBS  # each line of the file JOBS as a background
 #                                           # job (setsid: it outlives the call while the
 #                                           # machine stays held); no-op if already launched
@@ -46,11 +53,12 @@ case $part in
   infogan)
     for seed in $SEEDS; do
       start=$(date +%s.%N)
-      timeout ${LIMIT:-0} python3 train.py --config configs/infogan.py --workdir "$work/infogan_s$seed" \
-        --config.seed=$seed --config.num_steps=$STEPS --config.eval_every=100 \
-        --config.steps_per_call=50 --config.sample_every=$STEPS --config.checkpoint_every=$STEPS
-      python3 -c "print('seed $seed: process wall', round($(date +%s.%N) - $start, 1), 's')"
-      tail -n 3 "$work/infogan_s$seed/eval.jsonl"
+      # TAG names a variant, EXTRA holds its config overrides
+      timeout ${LIMIT:-0} python3 train.py --config configs/infogan.py --workdir "$work/infogan${TAG:-}_s$seed" \
+        --config.seed=$seed --config.num_steps=$STEPS --config.eval_every=${EVAL_EVERY:-100} \
+        --config.steps_per_call=50 --config.sample_every=$STEPS --config.checkpoint_every=$STEPS ${EXTRA:-}
+      python3 -c "print('seed $seed${TAG:-}: process wall', round($(date +%s.%N) - $start, 1), 's')"
+      tail -n 3 "$work/infogan${TAG:-}_s$seed/eval.jsonl"
     done ;;
   throughput)
     # --no-layout-optimization: with it on, torch.compile crashed on the InfoGAN step's
@@ -64,6 +72,42 @@ case $part in
         --config.sample_every=20000 --config.checkpoint_every=20000
       grep -h steps_per_sec "$work/$model/tensorboard/metrics.jsonl" | tail -n 2
     done ;;
+  vaeprobe)
+    # Burda et al.'s batch of 20 has 5x the steps of batch 100: is the step's loop (one
+    # trip per step, each waiting on the device) what bounds it? Default variants: as is;
+    # 10 steps per loop trip; loops captured in CUDA graphs (command buffers); both.
+    cb=--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,CONDITIONAL,WHILE
+    n=0
+    while IFS='|' read -r flags unroll; do
+      [ -z "$unroll" ] && continue
+      n=$((n + 1))
+      XLA_FLAGS="$flags" timeout ${LIMIT:-60} python3 train.py --config configs/vae.py:burda_b20 \
+        --workdir "$work/v$n" --config.num_steps=60000 --config.steps_per_call=1000 \
+        --config.scan_unroll=$unroll --config.log_every=10000 --config.eval_every=0 \
+        --config.sample_every=60000 --config.checkpoint_every=60000 > "$work/v$n.log" 2>&1
+      echo "variant $n: XLA_FLAGS='$flags' scan_unroll=$unroll: exit $?"
+      tail -n 2 "$work/v$n.log"
+      grep -h steps_per_sec "$work/v$n/tensorboard/metrics.jsonl" | tail -n 2
+    done <<< "${VARIANTS:-|1
+|10
+$cb|1
+$cb|10}" ;;
+  train)
+    run=${2:?usage: run.sh train NAME train.py-args...}; shift 2
+    [ -f ".gpu/state/$run.tar.gz" ] && tar xzf ".gpu/state/$run.tar.gz" -C "$work" && echo "resuming $run"
+    start=$(date +%s.%N)
+    timeout ${LIMIT:-0} python3 train.py --workdir "$work/$run" "$@"
+    status=$?
+    python3 -c "print('$run: exit $status, process wall', round($(date +%s.%N) - $start, 1), 's')"
+    if [ $status = 0 ] && [ -n "${EVAL_K:-}" ]; then
+      python3 -m jaxgen.evaluate --workdir "$work/$run" --set num_samples=$EVAL_K --samples 0
+    fi
+    # the latest checkpoint comes back (to carry into the next call as .gpu/state/NAME.tar.gz)
+    latest=$(ls "$work/$run/checkpoints" | sort -n | tail -n 1)
+    tar czf "$OUT/$run.tar.gz" --exclude='events.out*' --exclude=pictures \
+      $(ls "$work/$run/checkpoints" | grep -vx "$latest" | sed "s|^|--exclude=$run/checkpoints/|") \
+      -C "$work" "$run"
+    ls -l "$OUT"; exit 0 ;;
   launch)
     jobs=${2:?usage: run.sh launch JOBS_FILE}
     if [ -e "$work/pids" ]; then echo "already launched: $(cat "$work/pids")"; else

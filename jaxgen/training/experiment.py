@@ -138,17 +138,20 @@ class Experiment:
         return {p: join_variables(params[p], state.model_state[p]) for p in params}
 
     def make_train_step(self, draw: Callable, batch_size: int, mesh=None,
-                        steps: int = 1) -> Callable:
+                        steps: int = 1, unroll: int = 1) -> Callable:
         """The jitted ``(state, arrays) -> (state, metrics)`` running ``steps``
         train steps in one call; the state is donated.
 
         With a ``mesh`` the state and data are replicated over it and each batch
         is sharded along its ``'data'`` axis. ``steps > 1`` fuses the steps in a
         ``lax.scan`` (batches are drawn on device), returning the last step's
-        metrics: the host is needed once per call, not once per step.
+        metrics: the host is needed once per call, not once per step. ``unroll``
+        steps make one iteration of the scan's loop: on a GPU each iteration waits
+        for the device (the loop's predicate goes to the host), which costs a
+        tiny model much of its step.
         """
         step_fn = self.train_step_fn(draw, batch_size, mesh)
-        fn = step_fn if steps == 1 else fuse(step_fn, steps)
+        fn = step_fn if steps == 1 else fuse(step_fn, steps, unroll)
         if mesh is None:
             return jax.jit(fn, donate_argnums=0)
         everywhere = parallel.replicated(mesh)
@@ -191,11 +194,12 @@ class Experiment:
         return train_step
 
 
-def fuse(step_fn: Callable, steps: int) -> Callable:
-    """``steps`` applications of ``step_fn`` as one ``lax.scan``; last metrics."""
+def fuse(step_fn: Callable, steps: int, unroll: int = 1) -> Callable:
+    """``steps`` applications of ``step_fn`` as one ``lax.scan`` (``unroll`` steps
+    per loop iteration); last metrics."""
     def fused(state, arrays):
         state, metrics = jax.lax.scan(lambda s, _: step_fn(s, arrays), state,
-                                      length=steps)
+                                      length=steps, unroll=min(unroll, steps))
         return state, jax.tree.map(lambda m: m[-1], metrics)
     return fused
 

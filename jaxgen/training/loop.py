@@ -262,7 +262,8 @@ def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     periodic = _Periodic(config, exp, workdir, test, checkpoints, examples, began)
     single = exp.make_train_step(dataset.draw, config.batch_size, mesh)
     fused_steps = config.get('steps_per_call', 1)
-    fused = (exp.make_train_step(dataset.draw, config.batch_size, mesh, steps=fused_steps)
+    fused = (exp.make_train_step(dataset.draw, config.batch_size, mesh, steps=fused_steps,
+                                 unroll=config.get('scan_unroll', 1))
              if fused_steps > 1 else None)
     if step == 0 and periodic.main:
         write_pictures(exp, state, examples, workdir, 0, periodic.writer)
