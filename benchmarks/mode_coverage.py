@@ -47,7 +47,8 @@ PUBLISHED = {  # VEEGAN Table 1, unrolled GAN (5 steps): (modes, high-quality %)
 }
 
 
-def run(setting: str, seed: int, steps: int, out: str, snapshots: int) -> dict:
+def run(setting: str, seed: int, steps: int, out: str, snapshots: int,
+        ema: float = 0.0) -> dict:
     data, unroll, base = SETTINGS[setting]
     c = unrolled_gan.get_config(data)
     if base == 'gan_ring':
@@ -56,6 +57,7 @@ def run(setting: str, seed: int, steps: int, out: str, snapshots: int) -> dict:
         c.optimizers.generator = ring.optimizers.generator
         c.optimizers.discriminator.learning_rate = ring.optimizers.discriminator.learning_rate
     c.seed, c.num_steps, c.rule.unroll_steps = seed, steps, unroll
+    c.ema.decay = ema  # > 0: sample and evaluate with the generator's moving average
     c.eval_every = c.checkpoint_every = c.sample_every = steps // snapshots
     c.keep_checkpoints = snapshots + 1
     c.log_every = steps // 10
@@ -92,11 +94,14 @@ def main():
     parser.add_argument('--steps', type=int, default=25000)
     parser.add_argument('--snapshots', type=int, default=5)
     parser.add_argument('--settings', default=','.join(SETTINGS))
+    parser.add_argument('--ema', type=float, default=0.0,
+                        help="decay of the generator's weight average used for sampling and "
+                        'evaluation (0: off)')
     args = parser.parse_args()
     settings = args.settings.split(',')
     results = {}
     for setting in settings:
-        results[setting] = [run(setting, s, args.steps, args.out, args.snapshots)
+        results[setting] = [run(setting, s, args.steps, args.out, args.snapshots, args.ema)
                             for s in range(args.first_seed, args.first_seed + args.seeds)]
         report.write_json(args.out, results)
     rows = []
