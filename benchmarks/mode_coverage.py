@@ -40,6 +40,7 @@ SETTINGS = {  # name -> (data, unroll steps, config)
     # non-saturating loss, Adam 1e-4 for both), where the standard GAN collapses.
     'ringrelu_standard': ('ring', 0, 'gan_ring'),
     'ringrelu_unrolled': ('ring', 5, 'gan_ring'),
+    'ringrelu_unrolled10': ('ring', 10, 'gan_ring'),  # twice VEEGAN's 5 unrolling steps
 }
 PUBLISHED = {  # VEEGAN Table 1, unrolled GAN (5 steps): (modes, high-quality %)
     'ring_unrolled': ('7.6', '35.6%'),
