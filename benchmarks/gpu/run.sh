@@ -73,9 +73,10 @@ case $part in
       grep -h steps_per_sec "$work/$model/tensorboard/metrics.jsonl" | tail -n 2
     done ;;
   vaeprobe)
-    # Burda et al.'s batch of 20 has 5x the steps of batch 100: is the step's loop (one
-    # trip per step, each waiting on the device) what bounds it? Default variants: as is;
-    # 10 steps per loop trip; loops captured in CUDA graphs (command buffers); both.
+    # Burda et al.'s batch of 20 has 5x the steps of batch 100: how much of a step is the
+    # fused loop's overhead? Default variants: as is; 10 steps per loop trip (scan_unroll);
+    # XLA's command buffers (CUDA graphs) allowed to take loops too; both. On the H100:
+    # 7,900, (compile > 25 s), 9,520 and 10,670 steps/s (docs/RESULTS.md).
     cb=--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,CONDITIONAL,WHILE
     n=0
     while IFS='|' read -r flags unroll; do

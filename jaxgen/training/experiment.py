@@ -146,9 +146,9 @@ class Experiment:
         is sharded along its ``'data'`` axis. ``steps > 1`` fuses the steps in a
         ``lax.scan`` (batches are drawn on device), returning the last step's
         metrics: the host is needed once per call, not once per step. ``unroll``
-        steps make one iteration of the scan's loop: on a GPU each iteration waits
-        for the device (the loop's predicate goes to the host), which costs a
-        tiny model much of its step.
+        steps make one iteration of the scan's loop: fewer loop trips, each of which
+        XLA:GPU ends by reading the loop's predicate back on the host unless its
+        command buffers (CUDA graphs) take the loop.
         """
         step_fn = self.train_step_fn(draw, batch_size, mesh)
         fn = step_fn if steps == 1 else fuse(step_fn, steps, unroll)
