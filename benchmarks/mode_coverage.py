@@ -67,7 +67,7 @@ def run(setting: str, seed: int, steps: int, out: str, snapshots: int,
     train(c, workdir)
     with open(os.path.join(workdir, 'eval.jsonl')) as f:
         final = json.loads(f.read().splitlines()[-1])
-    return {**final, 'seconds': time.time() - start, 'workdir': workdir}
+    return {**final, 'ema': ema, 'seconds': time.time() - start, 'workdir': workdir}
 
 
 def snapshots_figure(out: str, settings, steps: int, snapshots: int, path: str) -> None:

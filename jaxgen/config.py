@@ -72,7 +72,7 @@ def check(config: ml_collections.ConfigDict) -> None:
     """One-line errors for values no override type check can catch."""
     for field in ('num_steps', 'batch_size', 'log_every', 'sample_every',
                   'checkpoint_every', 'keep_checkpoints', 'steps_per_call', 'scan_unroll'):
-        value = config.get(field, 1) if field == 'scan_unroll' else config[field]
+        value = config[field]
         if not isinstance(value, int) or value < 1:
             raise JaxgenError(f'config.{field} must be a positive integer, got {value!r}')
     for field in ('eval_every', 'metrics_every', 'metrics_samples'):

@@ -8,7 +8,8 @@
 #   bash benchmarks/gpu/run.sh throughput   # jaxgen vs PyTorch eager and torch.compile,
 #                                           # InfoGAN and DCGAN, batch 64 and 256
 #   bash benchmarks/gpu/run.sh probe        # steps/s of the VAE and IWAE (k = 50) alone
-#   bash benchmarks/gpu/run.sh vaeprobe     # steps/s of the VAE at batch 20 per VARIANTS
+#   bash benchmarks/gpu/run.sh vaeprobe     # steps/s of CONFIG (default the VAE at batch
+#                                           # 20, configs/vae.py:burda_b20) per VARIANTS
 #                                           # line 'XLA_FLAGS|scan_unroll'
 #   bash benchmarks/gpu/run.sh train NAME ARGS  # one resumable run: train.py ARGS into
 #                                           # NAME; starts from .gpu/state/NAME.tar.gz when
@@ -82,7 +83,7 @@ case $part in
     while IFS='|' read -r flags unroll; do
       [ -z "$unroll" ] && continue
       n=$((n + 1))
-      XLA_FLAGS="$flags" timeout ${LIMIT:-60} python3 train.py --config configs/vae.py:burda_b20 \
+      XLA_FLAGS="$flags" timeout ${LIMIT:-60} python3 train.py --config ${CONFIG:-configs/vae.py:burda_b20} \
         --workdir "$work/v$n" --config.num_steps=60000 --config.steps_per_call=1000 \
         --config.scan_unroll=$unroll --config.log_every=10000 --config.eval_every=0 \
         --config.sample_every=60000 --config.checkpoint_every=60000 > "$work/v$n.log" 2>&1
