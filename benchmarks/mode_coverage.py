@@ -41,6 +41,11 @@ SETTINGS = {  # name -> (data, unroll steps, config)
     'ringrelu_standard': ('ring', 0, 'gan_ring'),
     'ringrelu_unrolled': ('ring', 5, 'gan_ring'),
     'ringrelu_unrolled10': ('ring', 10, 'gan_ring'),  # twice VEEGAN's 5 unrolling steps
+    # configs/unrolled_gan.py:paper: the paper's appendix A (ReLU, D of one hidden
+    # layer on x / 4, orthogonal init, Adam 1e-4 for both, simultaneous updates).
+    'ringpaper_standard': ('paper', 0, 'unrolled_gan'),
+    'ringpaper_unrolled': ('paper', 5, 'unrolled_gan'),
+    'ringpaper_unrolled10': ('paper', 10, 'unrolled_gan'),
 }
 PUBLISHED = {  # VEEGAN Table 1, unrolled GAN (5 steps): (modes, high-quality %)
     'ring_unrolled': ('7.6', '35.6%'),
@@ -119,7 +124,7 @@ def main():
     report.write_table(args.out, ['setting', 'modes (mean ± sd)', 'high quality (mean ± sd)',
                                   'reverse KL', 'per seed (modes)', 'wall time / run',
                                   'published (VEEGAN Table 1)'], rows)
-    for data in ('ring', 'grid', 'ringrelu'):
+    for data in ('ring', 'grid', 'ringrelu', 'ringpaper'):
         pair = [f'{data}_standard', f'{data}_unrolled']
         if all(p in results for p in pair):
             snapshots_figure(args.out, pair, args.steps, args.snapshots,

@@ -1,6 +1,8 @@
 """The GAN family: loss families, penalties, spectral norm, EMA, conditional GAN,
 f-GAN and the mode-coverage metrics."""
 
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -244,3 +246,27 @@ def test_mlp_activations_are_chosen_by_config_and_checked():
     c.model.g_activation = 'swish'
     with pytest.raises(JaxgenError, match='unknown model.g_activation'):
         models.build(c.model, {'shape': [2], 'centers': RING.tolist(), 'std': 0.02})
+
+
+def test_the_papers_ring_networks_scale_the_input_and_initialise_orthogonally():
+    c = unrolled_gan.get_config('paper')
+    info = {'shape': [2], 'centers': RING.tolist(), 'std': 0.02}
+    model = models.build(c.model, info)
+    assert (model.generator.activation, model.discriminator.hidden) == ('relu', (128,))
+    d = model.discriminator.init(jax.random.key(0), jnp.zeros((1, 2)))
+    for name, layer in d['params'].items():
+        w = np.asarray(layer['kernel'])
+        small = min(w.shape)   # orthonormal rows or columns, times the gain 0.8
+        gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+        np.testing.assert_allclose(gram, 0.64 * np.eye(small), atol=1e-5, err_msg=name)
+    # The input is multiplied by 1/4 before the first layer: D(x) = D_unscaled(x / 4).
+    x = jax.random.normal(jax.random.key(1), (5, 2))
+    plain = dataclasses.replace(model.discriminator, input_scale=1.0)
+    np.testing.assert_array_equal(model.discriminator.apply(d, x),
+                                  plain.apply(d, x * 0.25))
+    for field, value, message in (('d_input_scale', 0.0, 'a positive number'),
+                                  ('orthogonal_gain', -1.0, 'a number >= 0')):
+        bad = unrolled_gan.get_config('paper')
+        bad.model[field] = value
+        with pytest.raises(JaxgenError, match=f'config.model.{field} must be {message}'):
+            models.build(bad.model, info)

@@ -8,6 +8,12 @@ discriminator's optimizer state included). The generator thus sees how the
 discriminator would react to its move, which counters mode collapse.
 With ``k = 0`` this is the alternating rule exactly.
 
+``simultaneous=True`` is the schedule of the authors' code (poolio/unrolled_gan,
+where one ``session.run`` applies both updates): both players' gradients are
+taken at the same point, the generator's through the unroll from the
+discriminator *before* its step, then both move; with ``k = 0`` this is the
+simultaneous rule exactly.
+
 Differentiating through Adam needs ``eps_root > 0`` in the discriminator's
 optimizer (``optax.adam(..., eps_root=1e-8)``): the derivative of ``sqrt(v)`` is
 infinite where the second moment ``v`` is 0, and the generator's gradient then
@@ -47,22 +53,49 @@ def unrolled_grads(optimizer: optax.GradientTransformation, unroll_steps: int,
     return grads_fn
 
 
+def simultaneous_grads(unrolled_fn, discriminator: str):
+    """The discriminator's plain gradient and the others' unrolled ones, at one point."""
+    def grads_fn(objective, phase, params, model_state, opt_state, batch, key):
+        d_phase = {discriminator: phase[discriminator]}
+        rest = {p: loss for p, loss in phase.items() if p != discriminator}
+        d_grads, d_losses, d_aux = player_grads(objective, d_phase, params, model_state,
+                                                batch, key)
+        grads, losses, aux = unrolled_fn(objective, rest, params, model_state, opt_state,
+                                         batch, key)
+        model_state = {**aux.model_state, discriminator: d_aux.model_state[discriminator]}
+        losses = {**losses, phase[discriminator]: d_losses[phase[discriminator]]}
+        return {**grads, **d_grads}, losses, aux._replace(model_state=model_state)
+    return grads_fn
+
+
 def unrolled(optimizers: Mapping[str, optax.GradientTransformation], *,
              unroll_steps: int = 5, d_steps: int = 1,
-             discriminator: str = 'discriminator') -> UpdateRule:
-    """The discriminator ``d_steps`` plain steps, then the others through the unroll."""
+             discriminator: str = 'discriminator', simultaneous: bool = False,
+             ) -> UpdateRule:
+    """The discriminator ``d_steps`` plain steps, then the others through the unroll;
+    with ``simultaneous``, one step of every player from the same point."""
     if not isinstance(unroll_steps, int) or unroll_steps < 0:
         raise JaxgenError(f'config.rule.unroll_steps must be an integer >= 0, got '
                           f'{unroll_steps!r}')
     if discriminator not in optimizers:
         raise JaxgenError(f'the unrolled rule needs a {discriminator!r} player; the players '
                           f'are {sorted(optimizers)}')
+    if not isinstance(simultaneous, bool):
+        raise JaxgenError(f'config.rule.simultaneous must be true or false, got '
+                          f'{simultaneous!r}')
+    if simultaneous and d_steps != 1:
+        raise JaxgenError(f'config.rule.d_steps must be 1 with rule.simultaneous (both '
+                          f'players step once from the same point), got {d_steps!r}')
     rest = {p: p for p in optimizers if p != discriminator}
+    lookahead = unrolled_grads(optimizers[discriminator], unroll_steps, discriminator)
+    if simultaneous:
+        return sequential(optimizers, [{discriminator: discriminator, **rest}], [1],
+                          [simultaneous_grads(lookahead, discriminator)])
     return sequential(optimizers, [{discriminator: discriminator}, rest], [d_steps, 1],
-                      [None, unrolled_grads(optimizers[discriminator], unroll_steps,
-                                            discriminator)])
+                      [None, lookahead])
 
 
 def build(rule_config, optimizers) -> UpdateRule:
     return unrolled(optimizers, unroll_steps=rule_config.get('unroll_steps', 5),
-                    d_steps=rule_config.get('d_steps', 1))
+                    d_steps=rule_config.get('d_steps', 1),
+                    simultaneous=rule_config.get('simultaneous', False))
