@@ -1,11 +1,14 @@
-"""Milliseconds per image of each DCGAN layer, forward and forward + backward, by batch size.
+"""Milliseconds per image of each DCGAN / InfoGAN layer, forward and forward + backward.
 
     python benchmarks/throughput/layers.py --batch-sizes 64 256
+    python benchmarks/throughput/layers.py --batch-sizes 64 --torch   # + PyTorch, same layer
 
 Explains how a train step's cost scales with the batch on a backend: each layer
-of ``configs/dcgan.py``'s networks alone, compiled, timed for ``--seconds``,
-gradients with respect to both the parameters and the input (as in a GAN step,
-where the generator's gradient passes through the discriminator's input).
+of ``configs/dcgan.py``'s and ``configs/infogan.py``'s networks alone, compiled,
+timed for ``--seconds``, gradients with respect to both the parameters and the
+input (as in a GAN step, where the generator's gradient passes through the
+discriminator's input). ``--torch`` times the same layer in PyTorch eager
+(forward + backward) right after, and the ratio of the two times.
 """
 
 from __future__ import annotations
@@ -32,7 +35,37 @@ LAYERS = {  # name -> (module, input shape without the batch)
     'D conv 28x28x1 -> 14x14x64': (nn.Conv(64, (4, 4), (2, 2), padding='SAME'), (28, 28, 1)),
     'D conv 14x14x64 -> 7x7x128': (nn.Conv(128, (4, 4), (2, 2), padding='SAME'),
                                    (14, 14, 64)),
+    'InfoGAN G dense 1024 -> 7x7x128': (nn.Dense(7 * 7 * 128), (1024,)),
+    'InfoGAN D dense 7x7x128 -> 1024': (nn.Dense(1024), (7 * 7 * 128,)),
 }
+TORCH = {  # name -> (PyTorch layer from torch.nn, input shape without the batch, NCHW)
+    'G dense 100 -> 7x7x128': (lambda tnn: tnn.Linear(100, 6272), (100,)),
+    'G deconv 7x7x128 -> 14x14x64': (lambda tnn: tnn.ConvTranspose2d(128, 64, 4, 2, 1), (128, 7, 7)),
+    'G deconv 14x14x64 -> 28x28x1': (lambda tnn: tnn.ConvTranspose2d(64, 1, 4, 2, 1), (64, 14, 14)),
+    'D conv 28x28x1 -> 14x14x64': (lambda tnn: tnn.Conv2d(1, 64, 4, 2, 1), (1, 28, 28)),
+    'D conv 14x14x64 -> 7x7x128': (lambda tnn: tnn.Conv2d(64, 128, 4, 2, 1), (64, 14, 14)),
+    'InfoGAN G dense 1024 -> 7x7x128': (lambda tnn: tnn.Linear(1024, 6272), (1024,)),
+    'InfoGAN D dense 7x7x128 -> 1024': (lambda tnn: tnn.Linear(6272, 1024), (6272,)),
+}
+
+
+def torch_per_image_ms(name: str, batch: int, seconds: float) -> float:
+    """PyTorch eager forward + backward (parameter and input gradients) of the layer."""
+    import torch  # benchmarks/throughput/requirements.txt
+    make, shape = TORCH[name]
+    module = make(torch.nn)
+    x = torch.ones(batch, *shape, requires_grad=True)
+
+    def step():
+        module.zero_grad()
+        x.grad = None
+        (module(x) ** 2).sum().backward()
+    step()
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        calls += 1
+    return (time.perf_counter() - start) / calls / batch * 1e3
 
 
 def per_image_ms(fn, args, batch: int, seconds: float) -> float:
@@ -48,9 +81,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch-sizes', nargs='+', type=int, default=[64, 256])
     parser.add_argument('--seconds', type=float, default=2.0)
+    parser.add_argument('--torch', action='store_true',
+                        help='also time each layer in PyTorch eager (forward + backward)')
     args = parser.parse_args()
-    print('| layer | batch | forward ms/image | forward + backward ms/image |')
-    print('|---|---|---|---|')
+    extra = ' PyTorch forward + backward ms/image | jaxgen / PyTorch time |' if args.torch else ''
+    print('| layer | batch | forward ms/image | forward + backward ms/image |' + extra)
+    print('|---|---|---|---|' + ('---|---|' if args.torch else ''))
     for name, (module, shape) in LAYERS.items():
         for batch in args.batch_sizes:
             x = jnp.ones((batch, *shape))
@@ -60,7 +96,11 @@ def main() -> None:
                                      argnums=(0, 1)))
             fwd = per_image_ms(forward, (params, x), batch, args.seconds)
             both = per_image_ms(grads, (params, x), batch, args.seconds)
-            print(f'| {name} | {batch} | {fwd:.3f} | {both:.3f} |', flush=True)
+            row = f'| {name} | {batch} | {fwd:.3f} | {both:.3f} |'
+            if args.torch:
+                reference = torch_per_image_ms(name, batch, args.seconds)
+                row += f' {reference:.3f} | {both / reference:.2f} |'
+            print(row, flush=True)
 
 
 if __name__ == '__main__':
