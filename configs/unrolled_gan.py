@@ -12,12 +12,13 @@ loss, 25,000 steps. The generator's loss is taken through ``rule.unroll_steps``
 differentiable Adam steps of the discriminator.
 Mode coverage (VEEGAN protocol, 2,500 samples) is evaluated every ``eval_every`` steps.
 
-``:paper`` is the ring as the paper's appendix A describes it (the
-code of that experiment: generator 2 x 128 ReLU, discriminator one hidden layer of
-128 ReLU on its input scaled by 1/4, orthogonal initialisation with gain 0.8,
-Adam 1e-4 with beta1 0.5 for both, the saturating loss, and both players
-updated *simultaneously*, the generator through the unroll from the
-discriminator before its step).
+``:paper`` is the ring as the paper's appendix A describes it (and a copy of
+the authors' notebook with those networks): generator 2 x 128 ReLU,
+discriminator one hidden layer of 128 ReLU on its input scaled by 1/4,
+orthogonal initialisation with gain 0.8, Adam 1e-4 with beta1 0.5 for both,
+the saturating loss, and both players updated *simultaneously* (the generator
+through the unroll from the discriminator before its step); 50,000 steps, where
+5 seeds averaged 8 of 8 modes and 90.3% high-quality samples (docs/RESULTS.md).
 """
 
 from configs import gan_ring
@@ -49,4 +50,5 @@ def get_config(arg: str | None = None):
         c.model.orthogonal_gain = 0.8
         c.optimizers.generator.learning_rate = 1e-4
         c.rule.simultaneous = True
+        c.num_steps = 50000
     return c
