@@ -57,7 +57,7 @@ PUBLISHED = {  # VEEGAN Table 1, unrolled GAN (5 steps): (modes, high-quality %)
 
 
 def run(setting: str, seed: int, steps: int, out: str, snapshots: int,
-        ema: float = 0.0) -> dict:
+        ema: float = 0.0, overrides: tuple[str, ...] = ()) -> dict:
     data, unroll, base = SETTINGS[setting]
     c = unrolled_gan.get_config(data)
     if base == 'gan_ring':
@@ -67,6 +67,9 @@ def run(setting: str, seed: int, steps: int, out: str, snapshots: int,
         c.optimizers.discriminator.learning_rate = ring.optimizers.discriminator.learning_rate
     c.seed, c.num_steps, c.rule.unroll_steps = seed, steps, unroll
     c.ema.decay = ema  # > 0: sample and evaluate with the generator's moving average
+    for item in overrides:  # KEY=VALUE, as train.py's --config.KEY=VALUE
+        key, _, value = item.partition('=')
+        config_flags_override(c, key, value)
     c.eval_every = c.checkpoint_every = c.sample_every = steps // snapshots
     c.keep_checkpoints = snapshots + 1
     c.log_every = steps // 10
@@ -75,7 +78,25 @@ def run(setting: str, seed: int, steps: int, out: str, snapshots: int,
     train(c, workdir)
     with open(os.path.join(workdir, 'eval.jsonl')) as f:
         final = json.loads(f.read().splitlines()[-1])
-    return {**final, 'ema': ema, 'seconds': time.time() - start, 'workdir': workdir}
+    return {**final, 'ema': ema, 'overrides': list(overrides),
+            'seconds': time.time() - start, 'workdir': workdir}
+
+
+def config_flags_override(c, key: str, value: str) -> None:
+    """Sets dotted ``key`` of ``c`` to ``value`` parsed as its current type."""
+    *path, leaf = key.split('.')
+    node = c
+    for part in path:
+        node = node[part]
+    if leaf not in node:
+        raise SystemExit(f'--set: the config has no key {key!r}')
+    old = node[leaf]
+    if isinstance(old, bool):
+        if value.lower() not in ('true', 'false'):
+            raise SystemExit(f'--set {key}: expected true or false, got {value!r}')
+        node[leaf] = value.lower() == 'true'
+    else:
+        node[leaf] = type(old)(value)
 
 
 def snapshots_figure(out: str, settings, steps: int, snapshots: int, path: str) -> None:
@@ -106,11 +127,15 @@ def main():
     parser.add_argument('--ema', type=float, default=0.0,
                         help="decay of the generator's weight average used for sampling and "
                         'evaluation (0: off)')
+    parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                        help='override a config key for every run, e.g. '
+                        'rule.simultaneous=false (repeatable)')
     args = parser.parse_args()
     settings = args.settings.split(',')
     results = {}
     for setting in settings:
-        results[setting] = [run(setting, s, args.steps, args.out, args.snapshots, args.ema)
+        results[setting] = [run(setting, s, args.steps, args.out, args.snapshots, args.ema,
+                                tuple(args.set))
                             for s in range(args.first_seed, args.first_seed + args.seeds)]
         report.write_json(args.out, results)
     rows = []
