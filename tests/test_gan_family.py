@@ -180,7 +180,8 @@ def test_cgan_fgan_and_unrolled_configs_train(tmp_path):
     assert train(c, str(tmp_path / 'cgan')).step == 2
     assert (tmp_path / 'cgan' / 'samples.png').exists()
     for name, config in (('fgan', fgan.get_config('ring')),
-                         ('unrolled', unrolled_gan.get_config())):
+                         ('unrolled', unrolled_gan.get_config()),
+                         ('unrolled_paper', unrolled_gan.get_config('paper'))):
         config.num_steps, config.batch_size = 4, 16
         config.log_every = config.sample_every = config.checkpoint_every = 2
         config.eval_every = 4
