@@ -47,7 +47,6 @@ SETTINGS = {  # name -> (data, unroll steps, config)
     # layer on x / 4, orthogonal init, Adam 1e-4 for both, simultaneous updates).
     'ringpaper_standard': ('paper', 0, 'unrolled_gan'),
     'ringpaper_unrolled': ('paper', 5, 'unrolled_gan'),
-    'ringpaper_unrolled10': ('paper', 10, 'unrolled_gan'),
 }
 PUBLISHED = {  # VEEGAN Table 1, unrolled GAN (5 steps): (modes, high-quality %)
     'ring_unrolled': ('7.6', '35.6%'),
@@ -69,7 +68,7 @@ def run(setting: str, seed: int, steps: int, out: str, snapshots: int,
     c.ema.decay = ema  # > 0: sample and evaluate with the generator's moving average
     for item in overrides:  # KEY=VALUE, as train.py's --config.KEY=VALUE
         key, _, value = item.partition('=')
-        config_flags_override(c, key, value)
+        override(c, key, value)
     c.eval_every = c.checkpoint_every = c.sample_every = steps // snapshots
     c.keep_checkpoints = snapshots + 1
     c.log_every = steps // 10
@@ -82,8 +81,8 @@ def run(setting: str, seed: int, steps: int, out: str, snapshots: int,
             'seconds': time.time() - start, 'workdir': workdir}
 
 
-def config_flags_override(c, key: str, value: str) -> None:
-    """Sets dotted ``key`` of ``c`` to ``value`` parsed as its current type."""
+def override(c, key: str, value: str) -> None:
+    """Sets dotted scalar ``key`` of ``c`` to ``value`` parsed as its current type."""
     *path, leaf = key.split('.')
     node = c
     for part in path:
@@ -91,6 +90,9 @@ def config_flags_override(c, key: str, value: str) -> None:
     if leaf not in node:
         raise SystemExit(f'--set: the config has no key {key!r}')
     old = node[leaf]
+    if not isinstance(old, (bool, int, float, str)):
+        raise SystemExit(f'--set {key}: only numbers, booleans and strings can be set, '
+                         f'not {type(old).__name__}')
     if isinstance(old, bool):
         if value.lower() not in ('true', 'false'):
             raise SystemExit(f'--set {key}: expected true or false, got {value!r}')

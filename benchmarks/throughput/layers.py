@@ -40,8 +40,10 @@ LAYERS = {  # name -> (module, input shape without the batch)
 }
 TORCH = {  # name -> (PyTorch layer from torch.nn, input shape without the batch, NCHW)
     'G dense 100 -> 7x7x128': (lambda tnn: tnn.Linear(100, 6272), (100,)),
-    'G deconv 7x7x128 -> 14x14x64': (lambda tnn: tnn.ConvTranspose2d(128, 64, 4, 2, 1), (128, 7, 7)),
-    'G deconv 14x14x64 -> 28x28x1': (lambda tnn: tnn.ConvTranspose2d(64, 1, 4, 2, 1), (64, 14, 14)),
+    'G deconv 7x7x128 -> 14x14x64': (lambda tnn: tnn.ConvTranspose2d(128, 64, 4, 2, 1),
+                                     (128, 7, 7)),
+    'G deconv 14x14x64 -> 28x28x1': (lambda tnn: tnn.ConvTranspose2d(64, 1, 4, 2, 1),
+                                     (64, 14, 14)),
     'D conv 28x28x1 -> 14x14x64': (lambda tnn: tnn.Conv2d(1, 64, 4, 2, 1), (1, 28, 28)),
     'D conv 14x14x64 -> 7x7x128': (lambda tnn: tnn.Conv2d(64, 128, 4, 2, 1), (64, 14, 14)),
     'InfoGAN G dense 1024 -> 7x7x128': (lambda tnn: tnn.Linear(1024, 6272), (1024,)),

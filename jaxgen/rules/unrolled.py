@@ -88,9 +88,10 @@ def unrolled(optimizers: Mapping[str, optax.GradientTransformation], *,
                           f'players step once from the same point), got {d_steps!r}')
     rest = {p: p for p in optimizers if p != discriminator}
     lookahead = unrolled_grads(optimizers[discriminator], unroll_steps, discriminator)
-    if simultaneous:
+    if simultaneous:  # with k = 0 one pass gives every gradient: the simultaneous rule
+        grads_fn = simultaneous_grads(lookahead, discriminator) if unroll_steps else None
         return sequential(optimizers, [{discriminator: discriminator, **rest}], [1],
-                          [simultaneous_grads(lookahead, discriminator)])
+                          [grads_fn])
     return sequential(optimizers, [{discriminator: discriminator}, rest], [d_steps, 1],
                       [None, lookahead])
 
