@@ -2,15 +2,31 @@
 
     python train.py --config configs/infogan.py --workdir runs/infogan
     python train.py --config configs/infogan.py:fashion_mnist --workdir runs/infogan_fashion
+    python train.py --config configs/infogan.py:authors --workdir runs/infogan_authors
 
 62 Uniform(-1, 1) noise dimensions, one Cat(10) code and two Uniform(-1, 1) codes; Adam with
 beta1 0.5, learning rate 2e-4 for D and 1e-3 for G and Q; lambda = 1; batch 128.
+
+``authors`` (alone or as ``authors,fashion_mnist``) follows the authors' code
+(openai/InfoGAN) where it departs from the paper's text: leaky ReLU slope 0.01
+(``leaky_rectify``'s default, the paper says 0.1), pixels in [0, 1] with a sigmoid output
+(``MeanBernoulli``), and Q's head trained in D's phase with D's optimizer (its variables
+live in D's scope there).
 """
 
 from jaxgen.config import adam, base_config
+from jaxgen.errors import JaxgenError
+
+DATASETS = ('mnist', 'fashion_mnist', 'digits')
 
 
 def get_config(arg: str | None = None):
+    words = arg.split(',') if arg else []
+    authors = 'authors' in words
+    data = [w for w in words if w != 'authors']
+    if len(data) > 1 or any(w not in DATASETS for w in data):
+        raise JaxgenError(f'configs/infogan.py:{arg}: write [authors,]<dataset> with the '
+                          f'dataset one of {DATASETS}')
     c = base_config()
     c.num_steps = 5000
     c.batch_size = 128
@@ -18,7 +34,7 @@ def get_config(arg: str | None = None):
     c.sample_every = 500
     c.checkpoint_every = 500
     c.eval_every = 500
-    c.data.name = arg or 'mnist'
+    c.data.name = data[0] if data else 'mnist'
     c.model.name = 'infogan'
     c.model.noise_dim = 62
     c.model.noise = 'uniform'      # z ~ Uniform(-1, 1) as in the authors' code; or 'normal'
@@ -38,4 +54,10 @@ def get_config(arg: str | None = None):
     c.optimizers.discriminator = adam(2e-4, b1=0.5)
     c.optimizers.generator = adam(1e-3, b1=0.5)
     c.optimizers.q = adam(1e-3, b1=0.5)
+    c.model.leak = 0.1             # leaky ReLU slope in D and Q (the paper's appendix)
+    if authors:
+        c.model.leak = 0.01
+        c.data.scale = 'unit'
+        c.rule.first = ('discriminator', 'q')
+        c.optimizers.q = adam(2e-4, b1=0.5)
     return c

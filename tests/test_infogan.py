@@ -205,3 +205,55 @@ def test_hungarian_matching_recovers_the_permutation_and_counts_the_confusions()
     assert {mapping[int(permutation[4])], mapping[int(permutation[9])]} == {4, 9}
     assert counts[permutation[4], 9] == (labels == 9).sum()
     assert counts.sum() == 5000
+
+
+def test_leak_sets_the_slope_of_d_and_q_and_the_data_scale_sets_g_s_output():
+    """model.leak = 0 leaves no negative activations in D's trunk and Q's head, 0.01 does;
+    data.scale 'unit' gives a sigmoid generator (pixels in [0, 1]), 'tanh' pixels in [-1, 1]."""
+    codes = LatentCodes(noise_dim=62, categorical=(10,), continuous=2).sample(
+        jax.random.key(0), 16)
+    images = jax.random.uniform(jax.random.key(1), (16, 28, 28, 1))
+    lows = {}
+    for leak, scale in ((0.0, 'unit'), (0.01, 'tanh')):
+        model = models.build(ml_collections.ConfigDict({**MODEL.to_dict(), 'leak': leak}),
+                             {'shape': [28, 28, 1], 'scale': scale})
+        variables = jax.jit(model.init)(jax.random.key(0))
+        x, _ = apply(model.generator, variables['generator'], model.codes.to_input(codes),
+                     train=True)
+        (_, features), _ = apply(model.discriminator, variables['discriminator'], images,
+                                 train=True)
+        lows[leak] = float(jnp.min(features))
+        assert float(jnp.min(x)) >= (0.0 if scale == 'unit' else -1.0)
+        assert (float(jnp.min(x)) < 0.0) == (scale == 'tanh')
+        q = {s: model.q.clone(slope=s).apply(variables['q'], features)['cat_logits']
+             for s in (leak, 0.5)}
+        assert model.q.slope == leak and not np.allclose(q[leak], q[0.5])
+    assert lows[0.0] == 0.0 and lows[0.01] < 0.0
+
+
+@pytest.mark.parametrize('leak', [-0.1, 1.0, 'small', True])
+def test_a_bad_leak_or_data_scale_is_a_one_line_error(leak):
+    with pytest.raises(JaxgenError, match='model.leak is the leaky ReLU slope'):
+        models.build(ml_collections.ConfigDict({**MODEL.to_dict(), 'leak': leak}), INFO)
+    with pytest.raises(JaxgenError, match="config.data.scale is 'gamma'"):
+        models.build(MODEL, {'shape': [28, 28, 1], 'scale': 'gamma'})
+
+
+def test_the_authors_variant_trains_in_unit_pixels_with_q_in_d_s_phase(tmp_path):
+    paper = infogan_config.get_config()
+    config = infogan_config.get_config('authors')
+    assert paper.model.leak == 0.1 and paper.data.scale == 'tanh'
+    assert config.model.leak == 0.01 and config.data.scale == 'unit'
+    assert tuple(config.rule.first) == ('discriminator', 'q')
+    assert config.optimizers.q.learning_rate == 2e-4
+    assert infogan_config.get_config('authors,fashion_mnist').data.name == 'fashion_mnist'
+    for arg in ('cifar10', 'authors,mnist,digits'):
+        with pytest.raises(JaxgenError, match=r'write \[authors,\]<dataset>'):
+            infogan_config.get_config(arg)
+    config.data.name = 'digits'
+    config.num_steps = 2
+    config.batch_size = 8
+    config.log_every = config.sample_every = config.eval_every = config.checkpoint_every = 2
+    result = train(config, str(tmp_path / 'run'))
+    assert 0.0 <= result.metrics['eval/cat_accuracy'] <= 1.0
+    assert os.path.getsize(str(tmp_path / 'run' / 'samples.png')) > 1000

@@ -3,10 +3,15 @@
 Players: ``generator``; ``discriminator`` (a trunk shared with Q, plus the
 real/fake head); ``q`` (the recognition head on the trunk's features).
 
-* G: FC 1024-BN-ReLU, FC 7*7*128-BN-ReLU, deconv 64 4x4/2-BN-ReLU, deconv C 4x4/2, tanh.
+* G: FC 1024-BN-ReLU, FC 7*7*128-BN-ReLU, deconv 64 4x4/2-BN-ReLU, deconv C 4x4/2, then
+  tanh for pixels in [-1, 1] (``data.scale='tanh'``) or a sigmoid for [0, 1] (``'unit'``,
+  the authors' code).
 * D: conv 64 4x4/2-lReLU, conv 128 4x4/2-BN-lReLU, FC 1024-BN-lReLU (the trunk), FC 1.
 * Q: FC 128-BN-lReLU, then the code outputs: logits per categorical code, and a
   mean and a log standard deviation per continuous code.
+
+The leaky ReLUs' slope is ``model.leak``: 0.1 in the paper's appendix, 0.01 in the
+authors' code (``leaky_rectify``'s default in openai/InfoGAN).
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from jaxgen.models.latents import LatentCodes
 from jaxgen.models.layers import BatchNorm, apply, compiled
 from jaxgen.visualisation.grid import labelled_grid
 
-SLOPE = 0.1  # leaky ReLU slope of the paper
+SLOPE = 0.1  # leaky ReLU slope of the paper (model.leak)
+OUTPUTS = {'tanh': jnp.tanh, 'unit': jax.nn.sigmoid}  # data.scale -> G's last activation
 # Weights ~ N(0, 0.02) (DCGAN's INIT) and BatchNorm scales ~ N(1, 0.02), as in the
 # authors' code: small first-layer weights let G re-weight the code inputs quickly.
 
@@ -57,6 +63,7 @@ def Norm(train):  # noqa: N802
 
 class InfoGANGenerator(nn.Module):
     channels: int = 1
+    scale: str = 'tanh'
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
@@ -64,18 +71,19 @@ class InfoGANGenerator(nn.Module):
         h = nn.relu(Norm(train)(Dense(7 * 7 * 128)(h)))
         h = h.reshape(x.shape[0], 7, 7, 128)
         h = nn.relu(Norm(train)(Deconv(64)(h)))
-        return jnp.tanh(Deconv(self.channels)(h))
+        return OUTPUTS[self.scale](Deconv(self.channels)(h))
 
 
 class InfoGANDiscriminator(nn.Module):
     """images -> (logits ``[B]``, trunk features ``[B, 1024]``)."""
+    slope: float = SLOPE
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> tuple[jax.Array, jax.Array]:
-        h = nn.leaky_relu(Conv(64)(x), SLOPE)
-        h = nn.leaky_relu(Norm(train)(Conv(128)(h)), SLOPE)
+        h = nn.leaky_relu(Conv(64)(x), self.slope)
+        h = nn.leaky_relu(Norm(train)(Conv(128)(h)), self.slope)
         h = Dense(1024)(h.reshape(x.shape[0], -1))
-        features = nn.leaky_relu(Norm(train)(h), SLOPE)
+        features = nn.leaky_relu(Norm(train)(h), self.slope)
         return Dense(1)(features)[:, 0], features
 
 
@@ -83,10 +91,11 @@ class QHead(nn.Module):
     """trunk features -> code estimates."""
     num_logits: int
     num_continuous: int
+    slope: float = SLOPE
 
     @nn.compact
     def __call__(self, features: jax.Array, train: bool = False) -> dict[str, jax.Array]:
-        h = nn.leaky_relu(Norm(train)(Dense(128)(features)), SLOPE)
+        h = nn.leaky_relu(Norm(train)(Dense(128)(features)), self.slope)
         out = Dense(self.num_logits + 2 * self.num_continuous)(h)
         k, c = self.num_logits, self.num_continuous
         return {'cat_logits': out[:, :k], 'cont_mean': out[:, k:k + c],
@@ -172,14 +181,16 @@ class InfoGAN:
         codes['cont'][:] = 0.0
         images = np.asarray(self.generate(variables, codes)).reshape(k, 10, 28, 28, -1)
         rows = [f'c1={i}' for i in range(k)]
+        value_range = (0.0, 1.0) if self.generator.scale == 'unit' else (-1.0, 1.0)
         out = {'samples': labelled_grid(images, row_labels=rows, title='rows: categorical code c1; '
-                                        'columns: noise z', cell_px=40)}
+                                        'columns: noise z', cell_px=40, value_range=value_range)}
         values = np.linspace(-2.0, 2.0, 9)
         for j in range(self.codes.continuous):
             grid = self.traversal(variables, kt, j, values)
             out[f'traversal_c{j + 2}'] = labelled_grid(
                 grid, row_labels=rows, col_labels=[f'{v:g}' for v in values],
-                title=f'varying c{j + 2} from -2 to 2 (trained on [-1, 1]); z fixed', cell_px=40)
+                title=f'varying c{j + 2} from -2 to 2 (trained on [-1, 1]); z fixed', cell_px=40,
+                value_range=value_range)
         return out
 
     # -- evaluation ---------------------------------------------------------------
@@ -221,7 +232,16 @@ def build(model_config, data_info) -> InfoGAN:
     if not codes.categorical:
         raise JaxgenError('config.model.categorical must name at least one categorical code, '
                           'e.g. (10,)')
-    return InfoGAN(generator=InfoGANGenerator(channels=shape[2]),
-                   discriminator=InfoGANDiscriminator(),
-                   q=QHead(num_logits=sum(codes.categorical), num_continuous=codes.continuous),
+    leak = model_config.get('leak', SLOPE)
+    if isinstance(leak, bool) or not isinstance(leak, (int, float)) or not 0.0 <= leak < 1.0:
+        raise JaxgenError(f'config.model.leak is the leaky ReLU slope, a number in [0, 1); '
+                          f'got {leak!r}')
+    scale = data_info.get('scale', 'tanh')
+    if scale not in OUTPUTS:
+        raise JaxgenError(f'infogan draws pixels in one of the data scales {tuple(OUTPUTS)}; '
+                          f'config.data.scale is {scale!r}')
+    return InfoGAN(generator=InfoGANGenerator(channels=shape[2], scale=scale),
+                   discriminator=InfoGANDiscriminator(slope=float(leak)),
+                   q=QHead(num_logits=sum(codes.categorical), num_continuous=codes.continuous,
+                           slope=float(leak)),
                    codes=codes, data_info=data_info)
