@@ -321,3 +321,28 @@ def test_dynamic_binarization_redraws_each_epoch_and_static_is_fixed():
     with pytest.raises(JaxgenError, match="scale='unit'"):
         load(ml_collections.ConfigDict({'name': 'digits', 'scale': 'tanh',
                                         'binarize': 'dynamic'}))
+
+
+def test_runs_started_together_build_the_cache_once(tmp_path):
+    """Two seeds launched at once on a fresh cache raced in TFDS's folders and one
+    crashed (FileExistsError); the cache is now built under an exclusive file lock."""
+    import threading  # pylint: disable=import-outside-toplevel
+    import time  # pylint: disable=import-outside-toplevel
+    path, builds, inside = str(tmp_path / 'cache' / 'x-train.npz'), [], []
+
+    def build():
+        inside.append(1)
+        builds.append(len(inside))  # how many builders are inside at once
+        time.sleep(0.2)
+        images._write_npz(path, np.zeros((1, 28, 28, 1), np.uint8), np.zeros(1, np.int32))
+        inside.pop()
+
+    threads = [threading.Thread(target=images.build_once,
+                                args=(path, build, str(tmp_path / 'cache' / 'x.lock')))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert builds == [1]  # built once, by one builder; the others found the file
+    assert images.read_cache(path)['image'].shape == (1, 28, 28, 1)

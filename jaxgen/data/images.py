@@ -12,6 +12,7 @@ Loading order for one split of ``mnist`` or ``fashion_mnist``:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import tempfile
@@ -119,6 +120,25 @@ def _write_npz(path: str, image: np.ndarray, label: np.ndarray) -> None:
             f'config.data.cache_dir to a writable folder') from e
 
 
+def build_once(path: str, build: Callable[[], None], lock_path: str) -> None:
+    """Runs ``build`` (which writes ``path``) unless ``path`` exists, holding an exclusive
+    lock on ``lock_path``: runs started together (seeds side by side, the processes of one
+    host) build the cache once instead of racing in TFDS's folders."""
+    if os.path.exists(path):
+        return
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        lock = open(lock_path, 'a')  # pylint: disable=consider-using-with
+    except OSError as e:
+        raise JaxgenError(
+            f'cannot write the data cache {path} ({e.strerror}); set JAXGEN_CACHE_DIR or '
+            f'config.data.cache_dir to a writable folder') from e
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not os.path.exists(path):
+            build()
+
+
 def prepare(name: str, folder: str, cache_dir: str) -> None:
     """Builds both splits of ``name`` from the verified files in ``folder`` and caches them."""
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -165,8 +185,10 @@ def load_arrays(name: str, split: str, data_dir: str | None,
     if not os.path.exists(path):
         if folder is None:
             return None
-        verify_files(folder, name)
-        prepare(name, folder, cache_dir)
+        def build():
+            verify_files(folder, name)
+            prepare(name, folder, cache_dir)
+        build_once(path, build, os.path.join(cache_dir, f'{name}.lock'))
     arrays = read_cache(path)
     info = {
         'name': name,
