@@ -98,7 +98,11 @@ def override(c, key: str, value: str) -> None:
             raise SystemExit(f'--set {key}: expected true or false, got {value!r}')
         node[leaf] = value.lower() == 'true'
     else:
-        node[leaf] = type(old)(value)
+        try:
+            node[leaf] = type(old)(value)
+        except ValueError:
+            kind = 'an integer' if isinstance(old, int) else 'a number'
+            raise SystemExit(f'--set {key}: expected {kind}, got {value!r}') from None
 
 
 def snapshots_figure(out: str, settings, steps: int, snapshots: int, path: str) -> None:
