@@ -9,10 +9,11 @@ import re
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 from jax import lax
 
-from jaxgen.models.conv import Conv, input_gradient
+from jaxgen.models.conv import CPU_CHUNK, Conv, auto_chunk, input_gradient
 from jaxgen.models.deconv import ConvTranspose
 from tests import helpers
 
@@ -68,3 +69,58 @@ def test_fused_gradients_compile_to_fast_convolutions_on_cpu():
     labels = _compiled_convolutions(fused, params, z)
     assert len(labels) >= 6  # 2 forward, 2 input gradients, 2 kernel gradients
     assert set(labels) == {'b01f_01io->b01f'}, labels
+
+
+@pytest.mark.parametrize('layer', [Conv, ConvTranspose])
+def test_batch_chunks_compute_the_same_layer(layer):
+    """Chunks of 4 over a batch of 34 (eight chunks and a remainder of 2): the same
+    outputs and, to float rounding, the same gradients as the whole batch at once."""
+    x = jax.random.normal(jax.random.key(0), (34, 7, 7, 6))
+    whole, chunked = layer(5, (4, 4), (2, 2), batch_chunk=0), layer(5, (4, 4), (2, 2),
+                                                                     batch_chunk=4)
+    params = whole.init(jax.random.key(1), x)
+    assert 'scan' in str(jax.make_jaxpr(chunked.apply)(params, x))
+    assert 'scan' not in str(jax.make_jaxpr(whole.apply)(params, x))
+    assert 'scan' not in str(jax.make_jaxpr(chunked.apply)(params, x[:31]))  # 7 chunks: whole
+    np.testing.assert_allclose(chunked.apply(params, x), whole.apply(params, x),
+                               rtol=1e-6, atol=1e-6)
+
+    def grads(module):
+        return jax.grad(lambda p, x: jnp.sum(jnp.sin(module.apply(p, x))), (0, 1))(params, x)
+    for a, b in zip(jax.tree.leaves(grads(chunked)), jax.tree.leaves(grads(whole))):
+        # sums of ~500 terms of size ~20 in another order: rounding relative to the largest
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6 * float(jnp.abs(b).max()))
+
+
+def test_chunks_are_automatic_on_one_cpu_device_only(monkeypatch):
+    assert auto_chunk() == (CPU_CHUNK if jax.default_backend() == 'cpu'
+                            and jax.device_count() == 1 else 0)
+    monkeypatch.setattr(jax, 'default_backend', lambda: 'gpu')
+    assert auto_chunk() == 0
+    monkeypatch.setattr(jax, 'default_backend', lambda: 'cpu')
+    monkeypatch.setattr(jax, 'device_count', lambda: 8)  # a sharded batch is not regrouped
+    assert auto_chunk() == 0
+    monkeypatch.setattr(jax, 'device_count', lambda: 1)
+    assert auto_chunk() == CPU_CHUNK
+
+
+@pytest.mark.skipif(jax.default_backend() != 'cpu', reason='XLA:CPU layouts')
+def test_chunked_convolutions_stay_fast_inside_fused_loops():
+    """The chunks' own loop nested in fused steps' loop: still only Eigen's layout."""
+    class Net(nn.Module):
+        @nn.compact
+        def __call__(self, z):
+            h = ConvTranspose(8, (4, 4), (2, 2), 'SAME', batch_chunk=8)(z)
+            return jnp.square(Conv(16, (4, 4), (2, 2), 'SAME', batch_chunk=8)(nn.relu(h))).sum()
+
+    z = jnp.ones((64, 7, 7, 16))  # 8 chunks of 8
+    params = Net().init(jax.random.key(0), z)
+
+    def fused(params, z):
+        def step(p, _):
+            gp, gz = jax.grad(Net().apply, (0, 1))(p, z)
+            return jax.tree.map(lambda a, b: a - 1e-3 * b, p, gp), gz.sum()
+        return lax.scan(step, params, None, length=3)
+
+    labels = _compiled_convolutions(fused, params, z)
+    assert len(labels) >= 6 and set(labels) == {'b01f_01io->b01f'}, labels
