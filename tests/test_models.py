@@ -115,3 +115,13 @@ def test_init_and_sample_run_as_one_compiled_program_per_model(caplog):
     assert _lowered(caplog, lambda: model.sample(variables, jax.random.key(2), 5))[1] == []
     chex.assert_shape(model.sample(variables, key, num=5), (5, 28, 28, 1))  # still static
     assert _lowered(caplog, lambda: model.sample(variables, key, 6))[1] == ['sample']
+
+
+@pytest.mark.parametrize('name', ['dcgan', 'cgan'])
+def test_tanh_generators_refuse_unit_pixels(name):
+    """A tanh generator against data in [0, 1] would train on mismatched ranges."""
+    config = ml_collections.ConfigDict({'name': name, 'features': 8, 'latent_dim': 4})
+    info = {'shape': [28, 28, 1], 'num_classes': 10}
+    models.build(config, {**info, 'scale': 'tanh'})
+    with pytest.raises(JaxgenError, match=f"{name}'s generator draws pixels in \\[-1, 1\\]"):
+        models.build(config, {**info, 'scale': 'unit'})

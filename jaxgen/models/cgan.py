@@ -22,7 +22,7 @@ import numpy as np
 
 from jaxgen.errors import JaxgenError
 from jaxgen.models.conv import Conv
-from jaxgen.models.dcgan import INIT, DCGANGenerator, num_upsamplings
+from jaxgen.models.dcgan import INIT, DCGANGenerator, check_tanh_pixels, num_upsamplings
 from jaxgen.models.gan import GAN, critic_outputs
 from jaxgen.models.layers import BatchNorm, apply, compiled
 from jaxgen.visualisation.grid import labelled_grid
@@ -120,6 +120,7 @@ def build(model_config, data_info) -> ConditionalGAN:
     if len(shape) != 3 or not num_classes:
         raise JaxgenError(f'cgan needs labelled images; the dataset has shape {shape} and '
                           f'num_classes={num_classes}: use mnist, fashion_mnist or digits')
+    check_tanh_pixels('cgan', data_info)
     conditioning = model_config.get('conditioning', 'projection')
     if conditioning not in CONDITIONING:
         raise JaxgenError(f'unknown model.conditioning {conditioning!r}; choose one of '

@@ -19,10 +19,11 @@ Batch chunks: XLA:CPU's convolutions cost more per image as the batch grows (the
 activations outgrow the caches: 1.5-3.4x per image at batch 256 against 64 for
 DCGAN's and InfoGAN's layers, docs/RESULTS.md). Every example's convolution is
 independent, so :class:`Convolution` runs a large batch as a ``lax.map`` over
-chunks of ``batch_chunk`` examples when it holds at least MIN_CHUNKS of them: the same
-sums, the kernel gradient added up chunk by chunk. ``batch_chunk=None`` (the default) picks :data:`CPU_CHUNK` on a
-single CPU device and no chunks elsewhere (GPUs and TPUs want the whole batch, and
-a batch sharded over several devices must not be regrouped); 0 turns it off.
+chunks of ``batch_chunk`` examples when it holds at least MIN_CHUNKS of them: the
+same sums, the kernel gradient added up chunk by chunk. ``batch_chunk=None`` (the
+default) picks :data:`CPU_CHUNK` on a single CPU device and no chunks elsewhere
+(GPUs and TPUs want the whole batch, and a batch sharded over several devices must
+not be regrouped); 0 turns it off.
 """
 
 from __future__ import annotations

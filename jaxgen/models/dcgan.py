@@ -85,6 +85,14 @@ class DCGANDiscriminator(nn.Module):
         return layer(nn.Dense(1, kernel_init=INIT), h)[:, 0]
 
 
+def check_tanh_pixels(name: str, data_info) -> None:
+    """The DCGAN generator ends in tanh: the data must be scaled to [-1, 1] too."""
+    scale = data_info.get('scale', 'tanh')
+    if scale != 'tanh':
+        raise JaxgenError(f"{name}'s generator draws pixels in [-1, 1] (tanh); "
+                          f"config.data.scale is {scale!r}: set it to 'tanh'")
+
+
 def build(model_config, data_info) -> GAN:
     """A DCGAN for images shaped ``data_info['shape']`` (H, W, C)."""
     shape = tuple(data_info['shape'])
@@ -92,6 +100,7 @@ def build(model_config, data_info) -> GAN:
         raise JaxgenError(
             f'dcgan needs image data (H, W, C) but the dataset has shape {shape}; '
             'use model.name=mlp for points')
+    check_tanh_pixels('dcgan', data_info)
     return GAN(
         generator=DCGANGenerator(output_shape=shape, features=model_config.features),
         discriminator=DCGANDiscriminator(features=model_config.features,
