@@ -5,7 +5,8 @@
 
 Explains how a train step's cost scales with the batch on a backend: each layer
 of ``configs/dcgan.py``'s and ``configs/infogan.py``'s networks alone, compiled,
-timed for ``--seconds``, gradients with respect to both the parameters and the
+timed for ``--seconds`` (jaxgen's own layer classes, the ones the models use,
+so on one CPU device large batches run in chunks), gradients with respect to both the parameters and the
 input (as in a GAN step, where the generator's gradient passes through the
 discriminator's input). ``--torch`` times the same layer in PyTorch eager
 (forward + backward) right after, and the ratio of the two times.
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+from jaxgen.models.conv import Conv  # noqa: E402
 from jaxgen.models.deconv import ConvTranspose  # noqa: E402
 
 LAYERS = {  # name -> (module, input shape without the batch)
@@ -32,8 +34,8 @@ LAYERS = {  # name -> (module, input shape without the batch)
                                      (7, 7, 128)),
     'G deconv 14x14x64 -> 28x28x1': (ConvTranspose(1, (4, 4), (2, 2), padding='SAME'),
                                      (14, 14, 64)),
-    'D conv 28x28x1 -> 14x14x64': (nn.Conv(64, (4, 4), (2, 2), padding='SAME'), (28, 28, 1)),
-    'D conv 14x14x64 -> 7x7x128': (nn.Conv(128, (4, 4), (2, 2), padding='SAME'),
+    'D conv 28x28x1 -> 14x14x64': (Conv(64, (4, 4), (2, 2), padding='SAME'), (28, 28, 1)),
+    'D conv 14x14x64 -> 7x7x128': (Conv(128, (4, 4), (2, 2), padding='SAME'),
                                    (14, 14, 64)),
     'InfoGAN G dense 1024 -> 7x7x128': (nn.Dense(7 * 7 * 128), (1024,)),
     'InfoGAN D dense 7x7x128 -> 1024': (nn.Dense(1024), (7 * 7 * 128,)),
