@@ -6,10 +6,11 @@
 Explains how a train step's cost scales with the batch on a backend: each layer
 of ``configs/dcgan.py``'s and ``configs/infogan.py``'s networks alone, compiled,
 timed for ``--seconds`` (jaxgen's own layer classes, the ones the models use,
-so on one CPU device large batches run in chunks), gradients with respect to both the parameters and the
-input (as in a GAN step, where the generator's gradient passes through the
-discriminator's input). ``--torch`` times the same layer in PyTorch eager
-(forward + backward) right after, and the ratio of the two times.
+so on one CPU device large batches run in chunks), gradients with respect to
+both the parameters and the input (as in a GAN step, where the generator's
+gradient passes through the discriminator's input). ``--torch`` times the same
+layer in PyTorch eager (forward + backward) right after, and the ratio of the
+two times.
 """
 
 from __future__ import annotations

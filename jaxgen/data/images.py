@@ -100,6 +100,11 @@ def verify_files(folder: str, name: str) -> None:
                 f'replace it with the original file')
 
 
+def unwritable(path: str, error: OSError) -> JaxgenError:
+    return JaxgenError(f'cannot write the data cache {path} ({error.strerror}); set '
+                       f'JAXGEN_CACHE_DIR or config.data.cache_dir to a writable folder')
+
+
 def _write_npz(path: str, image: np.ndarray, label: np.ndarray) -> None:
     """Writes ``path`` atomically: a temporary file in the same folder, then ``os.replace``."""
     folder = os.path.dirname(path)
@@ -115,9 +120,7 @@ def _write_npz(path: str, image: np.ndarray, label: np.ndarray) -> None:
             if os.path.exists(tmp):
                 os.remove(tmp)
     except OSError as e:
-        raise JaxgenError(
-            f'cannot write the data cache {path} ({e.strerror}); set JAXGEN_CACHE_DIR or '
-            f'config.data.cache_dir to a writable folder') from e
+        raise unwritable(path, e) from e
 
 
 def build_once(path: str, build: Callable[[], None], lock_path: str) -> None:
@@ -130,9 +133,7 @@ def build_once(path: str, build: Callable[[], None], lock_path: str) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         lock = open(lock_path, 'a')  # pylint: disable=consider-using-with
     except OSError as e:
-        raise JaxgenError(
-            f'cannot write the data cache {path} ({e.strerror}); set JAXGEN_CACHE_DIR or '
-            f'config.data.cache_dir to a writable folder') from e
+        raise unwritable(path, e) from e
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if not os.path.exists(path):

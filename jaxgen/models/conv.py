@@ -142,9 +142,9 @@ def batch_chunked(operation: Callable[..., jax.Array], chunk: int) -> Callable[.
     than :data:`MIN_CHUNKS` chunks whole."""
     def run(x, *args):
         n = x.shape[0]
-        full = n // chunk * chunk if chunk else 0
-        if not chunk or full < MIN_CHUNKS * chunk:
+        if not chunk or n < MIN_CHUNKS * chunk:
             return operation(x, *args)
+        full = n // chunk * chunk
         head = x[:full].reshape(full // chunk, chunk, *x.shape[1:])
         y = lax.map(lambda xs: operation(xs, *args), head)
         y = y.reshape(full, *y.shape[2:])
