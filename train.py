@@ -7,15 +7,23 @@ same command resumes from the workdir's latest checkpoint.
 The step is data-parallel over every visible device. Several processes (TPU pod
 slice, GPU cluster) run the same command with ``--distributed``; JAX finds its
 peers, or is told with ``--coordinator=host:port --num_processes=N --process_id=i``.
+
+Freed host memory stays in the process (``jaxgen/host_memory.py``: 8-12% faster
+steps on a CPU; ``JAXGEN_KEEP_FREED_MEMORY=0`` turns it off).
 """
 
 import sys
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from jaxgen.host_memory import keep_freed_memory
 
-from jaxgen import cli
-from jaxgen.training import parallel, train
+keep_freed_memory()  # before JAX and TensorFlow start their threads
+
+# pylint: disable=wrong-import-position
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from jaxgen import cli  # noqa: E402
+from jaxgen.training import parallel, train  # noqa: E402
 
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (configs/*.py).',
                                 lock_config=True)

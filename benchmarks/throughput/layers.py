@@ -20,11 +20,15 @@ import os
 import sys
 import time
 
-import flax.linen as nn
-import jax
-import jax.numpy as jnp
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from jaxgen.host_memory import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()  # as train.py does, before any thread starts
+
+import flax.linen as nn  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 
 from jaxgen.models.conv import Conv  # noqa: E402
 from jaxgen.models.deconv import ConvTranspose  # noqa: E402

@@ -10,6 +10,9 @@ PyTorch reference (``torch_reference.py``: identical layers, optimizers and
 update order), alternating between the two in rounds so that a slow phase of
 the machine hits both. Compilation is timed separately and excluded from the
 steady-state figures. Writes ``results.json`` and ``table.md`` into ``--out``.
+
+The process keeps freed host memory, as ``train.py`` does (``jaxgen/host_memory.py``),
+for both frameworks; ``JAXGEN_KEEP_FREED_MEMORY=0`` measures glibc's defaults.
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ import platform
 import sys
 import time
 
-import jax
-import numpy as np
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from jaxgen.host_memory import keep_freed_memory  # noqa: E402
+
+# As train.py does, before any thread starts; it applies to PyTorch in this process too.
+KEPT_FREED_MEMORY = keep_freed_memory()
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
 
 from benchmarks import report  # noqa: E402
 from configs import dcgan, infogan  # noqa: E402
@@ -117,7 +125,8 @@ def main() -> None:
                'torch_threads': torch.get_num_threads(), 'torch_device': torch_device,
                'torch_float32_matmul_precision': torch.get_float32_matmul_precision(),
                'data': dataset.name,
-               'steps_per_call': args.steps_per_call, 'runs': []}
+               'steps_per_call': args.steps_per_call,
+               'keep_freed_memory': KEPT_FREED_MEMORY, 'runs': []}
     for model in args.models:
         for batch in args.batch_sizes:
             jstep = JaxStep(model, batch, dataset, args.steps_per_call)
