@@ -98,8 +98,11 @@ def train_classifier(train_arrays: dict, test_arrays: dict, classes: int = 10,
                                                        epochs * steps_per_epoch))
 
     @jax.jit
-    def step(params, opt_state, i):
-        order = jax.random.permutation(jax.random.fold_in(data_key, i // steps_per_epoch), n)
+    def epoch_order(epoch):  # once per epoch: a permutation is a sort of all n examples
+        return jax.random.permutation(jax.random.fold_in(data_key, epoch), n)
+
+    @jax.jit
+    def step(params, opt_state, order, i):
         idx = jax.lax.dynamic_slice(order, ((i % steps_per_epoch) * BATCH,), (BATCH,))
         x, y = shift(scale_images(images[idx]), jax.random.fold_in(init_key, i)), labels[idx]
 
@@ -113,7 +116,9 @@ def train_classifier(train_arrays: dict, test_arrays: dict, classes: int = 10,
     opt_state = optimizer.init(params)
     started = time.perf_counter()
     for i in range(epochs * steps_per_epoch):
-        params, opt_state, value = step(params, opt_state, i)
+        if i % steps_per_epoch == 0:
+            order = epoch_order(i // steps_per_epoch)
+        params, opt_state, value = step(params, opt_state, order, i)
         if (i + 1) % steps_per_epoch == 0:
             logging.info('domain classifier: epoch %d/%d, loss %.4f', (i + 1) // steps_per_epoch,
                          epochs, float(value))
