@@ -20,7 +20,6 @@ threads (a thread's heap is chosen when it first allocates).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import platform
 
@@ -40,5 +39,5 @@ def keep_freed_memory() -> bool:
         return False
     if platform.system() != 'Linux' or platform.libc_ver()[0] != 'glibc':
         return False
-    libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    libc = ctypes.CDLL(None)  # the process's own symbols: glibc's mallopt among them
     return all(libc.mallopt(option, value) == 1 for option, value in SETTINGS)
