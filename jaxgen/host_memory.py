@@ -4,8 +4,8 @@ XLA:CPU allocates a step's temporary buffers with ``malloc`` and frees them when
 step ends. glibc returns large blocks to the kernel as they are freed (blocks over its
 mmap threshold, and the top of its worker-thread heaps), so the next step takes a page
 fault, and a zeroed page from the kernel, for every page it touches again: about 2.9 M
-faults in 40 InfoGAN steps at batch 256 (some 290 MB a step), and 8-12% of the step's
-time on the 2-core CPU (docs/RESULTS.md, issue 6). :func:`keep_freed_memory` tells
+faults in a 12-s run of InfoGAN steps at batch 256 (some 290 MB a step). Kept, the
+InfoGAN step ran 13-17% faster on the 2-core CPU (docs/RESULTS.md, issue 6). :func:`keep_freed_memory` tells
 glibc to serve every block from its heaps (no mmap), to keep what is freed (trim only
 above 2 GiB free), and to keep to two heaps, which is what tcmalloc or jemalloc, the
 allocators that TensorFlow's and PyTorch's CPU guides recommend preloading, do by
