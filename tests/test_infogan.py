@@ -20,7 +20,7 @@ from jaxgen.metrics.codes import hungarian_matching
 from jaxgen.models.latents import LatentCodes
 from jaxgen.models.layers import apply, split_variables
 from jaxgen.objectives.gan import gan_objective
-from jaxgen.objectives.infogan import categorical_info_term, infogan_objective
+from jaxgen.objectives.infogan import categorical_info_term, info_schedule, infogan_objective
 from jaxgen.training import train
 from tests import helpers
 
@@ -107,6 +107,43 @@ def test_lambda_zero_gives_exactly_the_gan_step(setup):
     # the other, so XLA fuses their reductions differently (seen: 1 ulp).
     chex.assert_trees_all_close(s_info, s_gan, rtol=1e-6, atol=0)
     # That λ = 1 does change G's and Q's updates is the next test's first assertions.
+
+
+def test_info_schedule_is_zero_before_its_start_then_ramps_linearly_to_one():
+    scale = info_schedule(start=100, ramp=4)
+    at = lambda step: float(scale({'step': jnp.asarray(step)}))  # noqa: E731
+    assert [at(s) for s in (0, 99, 100, 101, 102, 103, 104, 5000)] == [
+        0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    step_at_once = info_schedule(start=10)
+    assert [float(step_at_once({'step': jnp.asarray(s)})) for s in (9, 10, 11)] == [0, 1, 1]
+    assert float(scale({'step': None})) == 1.0  # no step (an evaluation): the full weight
+    assert info_schedule() is None  # the paper's default: no schedule at all
+
+
+@pytest.mark.parametrize('bad', [-1, 2.5, True, '10'])
+def test_a_bad_info_schedule_is_a_one_line_error(bad):
+    for kwargs in ({'start': bad}, {'ramp': bad}):
+        with pytest.raises(JaxgenError, match='whole number of steps') as info:
+            info_schedule(**kwargs)
+        assert '\n' not in str(info.value)
+
+
+def test_before_its_start_the_information_term_leaves_the_gan_step_and_after_it_the_infogan_step(
+        setup):
+    model, params, state, batches = setup
+    scheduled = infogan_objective(model, info_start=10, info_ramp=5)
+
+    def step(objective, at):
+        return _one_step(model, objective, params, state, {**batches, 'step': jnp.array([at])})
+
+    before, after = step(scheduled, 9), step(scheduled, 14)
+    gan, infogan = step(gan_objective(model), 9), step(infogan_objective(model), 14)
+    chex.assert_trees_all_equal(before[0], gan[0])      # λ scaled to 0: the GAN's parameters
+    chex.assert_trees_all_equal(after[0], infogan[0])   # ramp done: InfoGAN's parameters
+    halfway = step(scheduled, 12)[0]['generator']       # scale 3/5: neither of the two
+    assert not np.array_equal(*[jax.tree.leaves(p)[0] for p in (halfway, gan[0]['generator'])])
+    assert not np.array_equal(*[jax.tree.leaves(p)[0] for p in (halfway,
+                                                                infogan[0]['generator'])])
 
 
 @pytest.mark.parametrize('train_trunk', [False, True])

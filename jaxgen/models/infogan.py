@@ -135,7 +135,8 @@ class InfoGAN:
                                                  fake, train=train)
         q, q_state = apply(self.q, variables['q'], features, train=train)
         outputs = {'real_logits': real_logits, 'fake_logits': fake_logits, 'fake': fake,
-                   'codes': codes, **{f'q_{k}': v for k, v in q.items()}}
+                   'codes': codes, 'step': batch.get('step'),
+                   **{f'q_{k}': v for k, v in q.items()}}
         return outputs, {'generator': g_state, 'discriminator': d_state, 'q': q_state}
 
     @compiled()

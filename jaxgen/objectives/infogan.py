@@ -13,6 +13,10 @@ and of the Q head, and of the discriminator only when ``train_trunk`` is set
   ``H(c) = n log 2`` for Uniform(-1, 1) codes.
 
 Each term logs its bound ``L_I`` next to its ceiling ``H(c)``.
+
+``info_start`` and ``info_ramp`` schedule the λs: zero before step ``info_start``, then
+rising linearly to their full value over ``info_ramp`` steps (0: at once). The default,
+0 and 0, is the paper's: the information term from the first step.
 """
 
 from __future__ import annotations
@@ -26,6 +30,38 @@ from jaxgen.errors import JaxgenError
 from jaxgen.models.latents import LatentCodes
 from jaxgen.objectives.base import Objective
 from jaxgen.objectives.gan import gan_objective
+
+
+def info_schedule(start: int = 0, ramp: int = 0):
+    """``outputs -> scale`` of the information terms at the batch's step: 0 before
+    ``start``, then linear up to 1 over ``ramp`` steps; ``None`` when always 1."""
+    for name, value in (('info_start', start), ('info_ramp', ramp)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise JaxgenError(f'config.objective.{name} must be a whole number of steps >= 0, '
+                              f'got {value!r}')
+    if not start and not ramp:
+        return None
+
+    def scale(outputs):
+        if outputs.get('step') is None:  # no step (evaluation): the full weight
+            return jnp.float32(1.0)
+        since = jnp.asarray(outputs['step'], jnp.float32) - start
+        if ramp:
+            return jnp.clip((since + 1.0) / ramp, 0.0, 1.0)
+        return (since >= 0).astype(jnp.float32)
+    return scale
+
+
+def _scheduled(term, schedule):
+    """``term`` with its value (not its logged bound) times the schedule's scale."""
+    if schedule is None:
+        return term
+
+    def scheduled(outputs):
+        value, metrics = term(outputs)
+        scale = schedule(outputs)
+        return scale * value, {**metrics, 'scale': scale}
+    return scheduled
 
 
 def categorical_info_term(codes: LatentCodes):
@@ -66,19 +102,22 @@ def infogan_objective(model, *, lambda_categorical: float = 1.0,
                       lambda_continuous: float = 1.0, learn_std: bool = False,
                       fixed_std: float = 1.0, train_trunk: bool = True,
                       generator_loss: str = 'non_saturating',
-                      label_smoothing: float = 0.0) -> Objective:
+                      label_smoothing: float = 0.0, info_start: int = 0,
+                      info_ramp: int = 0) -> Objective:
     """The GAN objective plus one weighted information term per code type."""
+    schedule = info_schedule(info_start, info_ramp)
     objective = gan_objective(model, generator_loss=generator_loss,
                               label_smoothing=label_smoothing)
     players = ('generator', 'q') + (('discriminator',) if train_trunk else ())
     codes = model.codes
     if codes.categorical:
         objective = objective.with_term(
-            'info_cat', categorical_info_term(codes),
+            'info_cat', _scheduled(categorical_info_term(codes), schedule),
             **{p: lambda_categorical for p in players})
     if codes.continuous:
         objective = objective.with_term(
-            'info_cont', continuous_info_term(codes, learn_std, fixed_std),
+            'info_cont',
+            _scheduled(continuous_info_term(codes, learn_std, fixed_std), schedule),
             **{p: lambda_continuous for p in players})
     return objective
 
@@ -92,4 +131,5 @@ def build(objective_config, model) -> Objective:
                              lambda_continuous=c.lambda_continuous, learn_std=c.learn_std,
                              fixed_std=c.fixed_std, train_trunk=c.train_trunk,
                              generator_loss=c.generator_loss,
-                             label_smoothing=c.label_smoothing)
+                             label_smoothing=c.label_smoothing,
+                             info_start=c.get('info_start', 0), info_ramp=c.get('info_ramp', 0))
