@@ -5,11 +5,11 @@ step ends. glibc returns large blocks to the kernel as they are freed (blocks ov
 mmap threshold, and the top of its worker-thread heaps), so the next step takes a page
 fault, and a zeroed page from the kernel, for every page it touches again: about 2.9 M
 faults in a 12-s run of InfoGAN steps at batch 256 (some 290 MB a step). Kept, the
-InfoGAN step ran 13-17% faster on the 2-core CPU (docs/RESULTS.md, issue 6). :func:`keep_freed_memory` tells
-glibc to serve every block from its heaps (no mmap), to keep what is freed (trim only
-above 2 GiB free), and to keep to two heaps, which is what tcmalloc or jemalloc, the
-allocators that TensorFlow's and PyTorch's CPU guides recommend preloading, do by
-design. The process then holds its peak host memory until it exits.
+InfoGAN step ran 13-17% faster on the 2-core CPU (docs/RESULTS.md, issue 6).
+:func:`keep_freed_memory` tells glibc to serve every block from its heaps (no mmap), to
+keep what is freed (trim only above 2 GiB free), and to keep to two heaps, which is what
+tcmalloc or jemalloc, the allocators that TensorFlow's and PyTorch's CPU guides recommend
+preloading, do by design. The process then holds its peak host memory until it exits.
 
 It changes process-wide allocator settings, so the library never calls it on import:
 ``train.py`` and the throughput benchmarks call it first thing, before JAX starts its
