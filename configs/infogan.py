@@ -38,6 +38,7 @@ def get_config(arg: str | None = None):
     c.model.name = 'infogan'
     c.model.noise_dim = 62
     c.model.noise = 'uniform'      # z ~ Uniform(-1, 1) as in the authors' code; or 'normal'
+    c.model.noise_scale = 1.0      # z is multiplied by this (1: the authors' Uniform(-1, 1))
     c.model.categorical = (10,)
     c.model.continuous = 2
     c.objective.name = 'infogan'

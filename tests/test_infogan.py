@@ -220,6 +220,20 @@ def test_noise_is_uniform_by_default_as_in_the_authors_code_and_normal_on_reques
         LatentCodes(noise='cauchy')
 
 
+def test_noise_scale_multiplies_z_and_leaves_the_codes_alone():
+    key = jax.random.key(1)
+    base = LatentCodes(noise_dim=62, categorical=(10,), continuous=2).sample(key, 500)
+    small = LatentCodes(noise_dim=62, categorical=(10,), continuous=2,
+                        noise_scale=0.3).sample(key, 500)
+    np.testing.assert_array_equal(np.asarray(small['z']), 0.3 * np.asarray(base['z']))
+    assert float(jnp.max(jnp.abs(small['z']))) <= 0.3
+    np.testing.assert_array_equal(np.asarray(small['cat']), np.asarray(base['cat']))
+    np.testing.assert_array_equal(np.asarray(small['cont']), np.asarray(base['cont']))
+    for bad in (0.0, -1.0, True, 'big'):
+        with pytest.raises(JaxgenError, match='noise_scale multiplies the noise z'):
+            LatentCodes(noise_scale=bad)
+
+
 def test_weights_start_at_the_authors_scale():
     """N(0, 0.02) kernels and N(1, 0.02) BatchNorm scales, not Flax's defaults."""
     model = models.build(MODEL, {'shape': [28, 28, 1]})

@@ -229,7 +229,8 @@ def build(model_config, data_info) -> InfoGAN:
     codes = LatentCodes(noise_dim=model_config.noise_dim,
                         categorical=tuple(model_config.categorical),
                         continuous=model_config.continuous,
-                        noise=model_config.get('noise', 'uniform'))
+                        noise=model_config.get('noise', 'uniform'),
+                        noise_scale=model_config.get('noise_scale', 1.0))
     if not codes.categorical:
         raise JaxgenError('config.model.categorical must name at least one categorical code, '
                           'e.g. (10,)')

@@ -3,7 +3,7 @@
 ``LatentCodes(noise_dim=62, categorical=(10,), continuous=2)`` is the MNIST
 setup of Chen et al. (2016): c_cat ~ Cat(k) uniform, c_cont ~ Uniform(-1, 1),
 and noise z ~ Uniform(-1, 1) as in the authors' code (``noise='normal'`` draws
-z ~ N(0, I) instead). The generator's input is ``[z, one_hot(c_cat), c_cont]``.
+z ~ N(0, I) instead); ``noise_scale`` multiplies z (1 = the authors'). The generator's input is ``[z, one_hot(c_cat), c_cont]``.
 """
 
 from __future__ import annotations
@@ -31,8 +31,13 @@ class LatentCodes:
     categorical: tuple[int, ...] = (10,)
     continuous: int = 0
     noise: str = 'uniform'
+    noise_scale: float = 1.0
 
     def __post_init__(self):
+        if (isinstance(self.noise_scale, bool) or not isinstance(self.noise_scale, (int, float))
+                or not self.noise_scale > 0):
+            raise JaxgenError(f'noise_scale multiplies the noise z and must be a number > 0; '
+                              f'got {self.noise_scale!r}')
         if self.noise not in NOISE:
             raise JaxgenError(f'unknown noise distribution {self.noise!r}; choose one of '
                               f'{sorted(NOISE)}')
@@ -53,7 +58,7 @@ class LatentCodes:
         cat_keys = jax.random.split(kc, max(1, len(self.categorical)))
         cat = [jax.random.randint(k_, (num,), 0, k) for k_, k in zip(cat_keys, self.categorical)]
         return {
-            'z': NOISE[self.noise](kz, (num, self.noise_dim)),
+            'z': self.noise_scale * NOISE[self.noise](kz, (num, self.noise_dim)),
             'cat': (jnp.stack(cat, axis=1) if cat else jnp.zeros((num, 0), jnp.int32)),
             'cont': jax.random.uniform(ku, (num, self.continuous), jnp.float32, -1.0, 1.0),
         }
