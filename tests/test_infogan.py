@@ -234,6 +234,15 @@ def test_noise_scale_multiplies_z_and_leaves_the_codes_alone():
             LatentCodes(noise_scale=bad)
 
 
+def test_config_noise_scale_reaches_the_model_and_a_bad_one_is_a_one_line_error():
+    assert models.build(MODEL, INFO).codes.noise_scale == 1.0
+    small = ml_collections.ConfigDict({**MODEL.to_dict(), 'noise_scale': 0.3})
+    assert models.build(small, INFO).codes.noise_scale == 0.3
+    bad = ml_collections.ConfigDict({**MODEL.to_dict(), 'noise_scale': 0.0})
+    with pytest.raises(JaxgenError, match='noise_scale multiplies the noise z'):
+        models.build(bad, INFO)
+
+
 def test_weights_start_at_the_authors_scale():
     """N(0, 0.02) kernels and N(1, 0.02) BatchNorm scales, not Flax's defaults."""
     model = models.build(MODEL, {'shape': [28, 28, 1]})

@@ -3,7 +3,8 @@
 ``LatentCodes(noise_dim=62, categorical=(10,), continuous=2)`` is the MNIST
 setup of Chen et al. (2016): c_cat ~ Cat(k) uniform, c_cont ~ Uniform(-1, 1),
 and noise z ~ Uniform(-1, 1) as in the authors' code (``noise='normal'`` draws
-z ~ N(0, I) instead); ``noise_scale`` multiplies z (1 = the authors'). The generator's input is ``[z, one_hot(c_cat), c_cont]``.
+z ~ N(0, I) instead); ``noise_scale`` multiplies z (1 = the authors'). The generator's
+input is ``[z, one_hot(c_cat), c_cont]``.
 """
 
 from __future__ import annotations
