@@ -6,6 +6,7 @@ import dataclasses
 import chex
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -266,8 +267,10 @@ def test_the_papers_ring_networks_scale_the_input_and_initialise_orthogonally():
     np.testing.assert_array_equal(model.discriminator.apply(d, x),
                                   plain.apply(d, x * 0.25))
     for field, value, message in (('d_input_scale', 0.0, 'a positive number'),
-                                  ('orthogonal_gain', -1.0, 'a number >= 0')):
-        bad = unrolled_gan.get_config('paper')
-        bad.model[field] = value
+                                  ('d_input_scale', True, 'a positive number'),
+                                  ('orthogonal_gain', -1.0, 'a number >= 0'),
+                                  ('orthogonal_gain', '0.8', 'a number >= 0')):
+        # A plain dict: ConfigDict would refuse a bool or a str in a float field itself.
+        bad = {**unrolled_gan.get_config('paper').model.to_dict(), field: value}
         with pytest.raises(JaxgenError, match=f'config.model.{field} must be {message}'):
-            models.build(bad.model, info)
+            models.build(ml_collections.ConfigDict(bad), info)

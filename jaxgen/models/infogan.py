@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgen.data.images import scale_images
-from jaxgen.errors import JaxgenError
+from jaxgen.errors import JaxgenError, is_number
 from jaxgen.metrics.codes import code_correlations, hungarian_accuracy
 from jaxgen.models.dcgan import INIT
 from jaxgen.models import conv
@@ -235,7 +235,7 @@ def build(model_config, data_info) -> InfoGAN:
         raise JaxgenError('config.model.categorical must name at least one categorical code, '
                           'e.g. (10,)')
     leak = model_config.get('leak', SLOPE)
-    if isinstance(leak, bool) or not isinstance(leak, (int, float)) or not 0.0 <= leak < 1.0:
+    if not is_number(leak) or not 0.0 <= leak < 1.0:
         raise JaxgenError(f'config.model.leak is the leaky ReLU slope, a number in [0, 1); '
                           f'got {leak!r}')
     scale = data_info.get('scale', 'tanh')

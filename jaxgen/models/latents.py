@@ -16,7 +16,7 @@ from typing import Mapping
 import jax
 import jax.numpy as jnp
 
-from jaxgen.errors import JaxgenError
+from jaxgen.errors import JaxgenError, is_number
 from jaxgen.models.layers import compiled
 
 
@@ -35,8 +35,7 @@ class LatentCodes:
     noise_scale: float = 1.0
 
     def __post_init__(self):
-        if (isinstance(self.noise_scale, bool) or not isinstance(self.noise_scale, (int, float))
-                or not self.noise_scale > 0):
+        if not is_number(self.noise_scale) or not self.noise_scale > 0:
             raise JaxgenError(f'noise_scale multiplies the noise z and must be a number > 0; '
                               f'got {self.noise_scale!r}')
         if self.noise not in NOISE:

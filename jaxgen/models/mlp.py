@@ -15,7 +15,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 
-from jaxgen.errors import JaxgenError
+from jaxgen.errors import JaxgenError, is_number
 from jaxgen.models.gan import GAN, MixtureGAN
 
 
@@ -71,8 +71,7 @@ def _dense(width: int, orthogonal_gain: float) -> nn.Dense:
 
 def _scalar(model_config, field: str, default: float, positive: bool) -> float:
     value = model_config.get(field, default)
-    if (not isinstance(value, (int, float)) or isinstance(value, bool)
-            or not value >= 0 or (positive and value == 0)):
+    if not is_number(value) or not value >= 0 or (positive and value == 0):
         kind = 'a positive number' if positive else 'a number >= 0'
         raise JaxgenError(f'config.model.{field} must be {kind}, got {value!r}')
     return float(value)
