@@ -41,6 +41,12 @@ def get_config(arg: str | None = None):
     c.model.noise_scale = 1.0      # z is multiplied by this (1: the authors' Uniform(-1, 1))
     c.model.categorical = (10,)
     c.model.continuous = 2
+    # Not in the paper (0: off): Q also reads the code from fakes rotated by up to this
+    # many degrees, rescaled by up to this fraction and shifted by up to this many pixels,
+    # with weight objective.lambda_invariant (jaxgen/objectives/infogan.py).
+    c.model.augment_rotate = 0.0
+    c.model.augment_scale = 0.0
+    c.model.augment_shift = 0.0
     c.objective.name = 'infogan'
     c.objective.generator_loss = 'non_saturating'
     c.objective.label_smoothing = 0.0
@@ -51,6 +57,7 @@ def get_config(arg: str | None = None):
     c.objective.train_trunk = True  # the information term also trains D's shared trunk
     c.objective.info_start = 0      # the lambdas are 0 before this step ...
     c.objective.info_ramp = 0       # ... then rise linearly over this many steps (0: at once)
+    c.objective.lambda_invariant = 0.0  # weight of the categorical bound on transformed fakes
     c.rule.name = 'alternating'
     c.rule.d_steps = 1
     c.rule.first = ('discriminator',)   # then generator and q together

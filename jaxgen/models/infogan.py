@@ -10,6 +10,11 @@ real/fake head); ``q`` (the recognition head on the trunk's features).
 * Q: FC 128-BN-lReLU, then the code outputs: logits per categorical code, and a
   mean and a log standard deviation per continuous code.
 
+Not in the paper, off by default: with ``model.augment_rotate``/``_scale``/``_shift`` set,
+the forward pass also runs D's trunk and Q on a randomly rotated, rescaled and shifted
+copy of the fakes (``q_aug_*`` outputs) for the objective's invariant information term
+(``objective.lambda_invariant``).
+
 The leaky ReLUs' slope is ``model.leak``: 0.1 in the paper's appendix, 0.01 in the
 authors' code (``leaky_rectify``'s default in openai/InfoGAN).
 """
@@ -27,6 +32,7 @@ import numpy as np
 from jaxgen.data.images import scale_images
 from jaxgen.errors import JaxgenError, is_number
 from jaxgen.metrics.codes import code_correlations, hungarian_accuracy
+from jaxgen.models.augment import RandomAffine
 from jaxgen.models.dcgan import INIT
 from jaxgen.models import conv
 from jaxgen.models.deconv import ConvTranspose
@@ -109,6 +115,7 @@ class InfoGAN:
     q: nn.Module
     codes: LatentCodes
     data_info: Mapping[str, Any]
+    augment: RandomAffine | None = None   # transforms for Q's invariant reading of the fakes
 
     @property
     def players(self) -> dict[str, nn.Module]:
@@ -137,6 +144,14 @@ class InfoGAN:
         outputs = {'real_logits': real_logits, 'fake_logits': fake_logits, 'fake': fake,
                    'codes': codes, 'step': batch.get('step'),
                    **{f'q_{k}': v for k, v in q.items()}}
+        if self.augment is not None:
+            # Q on T(fake): the key is folded, so the codes above are drawn as without it;
+            # the BatchNorm statistics kept are those of the real and the plain fake batch.
+            moved = self.augment(jax.random.fold_in(key, 1), fake)
+            (_, moved_features), _ = apply(self.discriminator, {**d_vars, **d_state}, moved,
+                                           train=train)
+            q_moved, _ = apply(self.q, variables['q'], moved_features, train=train)
+            outputs.update({f'q_aug_{k}': v for k, v in q_moved.items()})
         return outputs, {'generator': g_state, 'discriminator': d_state, 'q': q_state}
 
     @compiled()
@@ -242,8 +257,13 @@ def build(model_config, data_info) -> InfoGAN:
     if scale not in OUTPUTS:
         raise JaxgenError(f'infogan draws pixels in one of the data scales {tuple(OUTPUTS)}; '
                           f'config.data.scale is {scale!r}')
+    augment = RandomAffine(rotate=model_config.get('augment_rotate', 0.0),
+                           scale=model_config.get('augment_scale', 0.0),
+                           shift=model_config.get('augment_shift', 0.0),
+                           fill=-1.0 if scale == 'tanh' else 0.0)
     return InfoGAN(generator=InfoGANGenerator(channels=shape[2], scale=scale),
                    discriminator=InfoGANDiscriminator(slope=float(leak)),
                    q=QHead(num_logits=sum(codes.categorical), num_continuous=codes.continuous,
                            slope=float(leak)),
-                   codes=codes, data_info=data_info)
+                   codes=codes, data_info=data_info,
+                   augment=augment if augment.active else None)

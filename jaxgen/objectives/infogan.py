@@ -14,6 +14,13 @@ and of the Q head, and of the discriminator only when ``train_trunk`` is set
 
 Each term logs its bound ``L_I`` next to its ceiling ``H(c)``.
 
+Not in the paper, off by default: ``lambda_invariant > 0`` adds the categorical bound
+once more, read by Q from a randomly rotated, rescaled and shifted copy of each fake
+(the model's ``augment_*`` settings). By the data-processing inequality it bounds
+I(c; T(G(z, c))) <= I(c; G(z, c)), so it is maximal only when the code is carried by
+features those transformations keep: digit identity rather than slant, size or place
+(the identity-preserving transformations of Elastic-InfoGAN, Ojha et al., 2020).
+
 ``info_start`` and ``info_ramp`` schedule the λs: zero before step ``info_start``, then
 rising linearly to their full value over ``info_ramp`` steps (0: at once). The default,
 0 and 0, is the paper's: the information term from the first step.
@@ -64,12 +71,12 @@ def _scheduled(term, schedule):
     return scheduled
 
 
-def categorical_info_term(codes: LatentCodes):
-    """``-L_I`` of the categorical codes, from ``q_cat_logits`` and ``codes['cat']``."""
+def categorical_info_term(codes: LatentCodes, logits_key: str = 'q_cat_logits'):
+    """``-L_I`` of the categorical codes, from ``outputs[logits_key]`` and ``codes['cat']``."""
     entropy = codes.categorical_entropy()
 
     def term(outputs):
-        logits, cat = outputs['q_cat_logits'], outputs['codes']['cat']
+        logits, cat = outputs[logits_key], outputs['codes']['cat']
         log_q, start = 0.0, 0
         for i, k in enumerate(codes.categorical):
             log_q = log_q + losses.categorical_log_likelihood(
@@ -103,7 +110,7 @@ def infogan_objective(model, *, lambda_categorical: float = 1.0,
                       fixed_std: float = 1.0, train_trunk: bool = True,
                       generator_loss: str = 'non_saturating',
                       label_smoothing: float = 0.0, info_start: int = 0,
-                      info_ramp: int = 0) -> Objective:
+                      info_ramp: int = 0, lambda_invariant: float = 0.0) -> Objective:
     """The GAN objective plus one weighted information term per code type."""
     schedule = info_schedule(info_start, info_ramp)
     objective = gan_objective(model, generator_loss=generator_loss,
@@ -119,6 +126,14 @@ def infogan_objective(model, *, lambda_categorical: float = 1.0,
             'info_cont',
             _scheduled(continuous_info_term(codes, learn_std, fixed_std), schedule),
             **{p: lambda_continuous for p in players})
+    if lambda_invariant:
+        if getattr(model, 'augment', None) is None:
+            raise JaxgenError('config.objective.lambda_invariant needs transformed fakes: set '
+                              'config.model.augment_rotate, augment_scale or augment_shift')
+        objective = objective.with_term(
+            'info_cat_inv',
+            _scheduled(categorical_info_term(codes, 'q_aug_cat_logits'), schedule),
+            **{p: lambda_invariant for p in players})
     return objective
 
 
@@ -132,4 +147,5 @@ def build(objective_config, model) -> Objective:
                              fixed_std=c.fixed_std, train_trunk=c.train_trunk,
                              generator_loss=c.generator_loss,
                              label_smoothing=c.label_smoothing,
-                             info_start=c.get('info_start', 0), info_ramp=c.get('info_ramp', 0))
+                             info_start=c.get('info_start', 0), info_ramp=c.get('info_ramp', 0),
+                             lambda_invariant=c.get('lambda_invariant', 0.0))
