@@ -132,3 +132,19 @@ def test_the_config_switches_the_term_on_and_without_transforms_it_is_a_one_line
     terms = objectives.build(config.objective, model).terms
     weights = dict(next(t.weights for t in terms if t.name == 'info_cat_inv'))
     assert weights == {'generator': 1.0, 'q': 1.0, 'discriminator': 1.0}
+
+
+def test_the_invariant_config_is_the_paper_s_plus_the_measured_changes_and_nothing_else():
+    paper, invariant = infogan_config.get_config(), infogan_config.get_config('invariant')
+    changed = {k for k, v in invariant.model.items() if paper.model[k] != v}
+    assert changed == {'noise_scale', 'augment_rotate', 'augment_scale', 'augment_shift'}
+    assert (invariant.model.noise_scale, invariant.model.augment_rotate,
+            invariant.model.augment_scale, invariant.model.augment_shift) == (0.3, 15.0, 0.1, 2.0)
+    assert {k for k, v in invariant.objective.items()
+            if paper.objective[k] != v} == {'lambda_invariant'}
+    assert invariant.objective.lambda_invariant == 1.0
+    assert invariant.optimizers == paper.optimizers and invariant.num_steps == paper.num_steps
+    both = infogan_config.get_config('invariant,fashion_mnist')
+    assert both.data.name == 'fashion_mnist' and both.objective.lambda_invariant == 1.0
+    with pytest.raises(JaxgenError, match=r'\[authors,\]\[invariant,\]<dataset>'):
+        infogan_config.get_config('invariant,cifar10')
