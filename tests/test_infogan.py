@@ -308,7 +308,7 @@ def test_the_authors_variant_trains_in_unit_pixels_with_q_in_d_s_phase(tmp_path)
     assert config.optimizers.q.learning_rate == 2e-4
     assert infogan_config.get_config('authors,fashion_mnist').data.name == 'fashion_mnist'
     for arg in ('cifar10', 'authors,mnist,digits'):
-        with pytest.raises(JaxgenError, match=r'write \[authors,\]<dataset>'):
+        with pytest.raises(JaxgenError, match=r'write \[authors,\]\[invariant,\]<dataset>'):
             infogan_config.get_config(arg)
     config.data.name = 'digits'
     config.num_steps = 2
