@@ -5,12 +5,21 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgen import rules
+from jaxgen.models.layers import split_variables
 
 
 def player_grads(objective, phase, *args, **kwargs):
     """``rules.player_grads`` as one compiled program (op by op, a test would spend
     most of its time compiling every operation of the step on its own)."""
     return jax.jit(lambda *a: rules.player_grads(objective, phase, *a, **kwargs))(*args)
+
+
+def init_players(model, seed: int = 0):
+    """``(params, state)`` per player of ``model.init(key(seed))``."""
+    params, state = {}, {}
+    for player, variables in model.init(jax.random.key(seed)).items():
+        params[player], state[player] = split_variables(variables)
+    return params, state
 
 
 def apply_phase(objective, optimizers, phase, *args, **kwargs):

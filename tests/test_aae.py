@@ -12,7 +12,6 @@ from configs import aae as aae_config
 from jaxgen import models, objectives, rules
 from jaxgen.errors import JaxgenError
 from jaxgen.models import priors
-from jaxgen.models.layers import split_variables
 from jaxgen.rules.phased import parse_phases, phased
 from jaxgen.training import train
 from tests import helpers
@@ -27,9 +26,7 @@ def setup(prior='mixture10'):
     config.model.hidden = (32,)
     config.model.d_hidden = (16,)
     model = models.build(config.model, INFO)
-    params, state = {}, {}
-    for p, v in model.init(jax.random.key(0)).items():
-        params[p], state[p] = split_variables(v)
+    params, state = helpers.init_players(model)
     return config, model, objectives.build(config.objective, model), params, state
 
 

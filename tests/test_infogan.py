@@ -18,7 +18,7 @@ from jaxgen.errors import JaxgenError
 from jaxgen.metrics import code_correlations, hungarian_accuracy
 from jaxgen.metrics.codes import hungarian_matching
 from jaxgen.models.latents import LatentCodes
-from jaxgen.models.layers import apply, split_variables
+from jaxgen.models.layers import apply
 from jaxgen.objectives.gan import gan_objective
 from jaxgen.objectives.infogan import categorical_info_term, info_schedule, infogan_objective
 from jaxgen.training import train
@@ -32,10 +32,7 @@ INFO = {'shape': [28, 28, 1], 'scale': 'tanh'}
 @pytest.fixture(scope='session')
 def setup():
     model = models.build(MODEL, INFO)
-    variables = jax.jit(model.init)(jax.random.key(0))
-    params, state = {}, {}
-    for p, v in variables.items():
-        params[p], state[p] = split_variables(v)
+    params, state = helpers.init_players(model)
     images = jax.random.uniform(jax.random.key(1), (1, 16, 28, 28, 1), minval=-1, maxval=1)
     return model, params, state, {'image': images}
 

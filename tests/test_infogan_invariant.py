@@ -12,7 +12,6 @@ from configs import infogan as infogan_config
 from jaxgen import models, objectives
 from jaxgen.errors import JaxgenError
 from jaxgen.models.augment import RandomAffine, affine
-from jaxgen.models.layers import split_variables
 from jaxgen.objectives.gan import gan_objective
 from jaxgen.objectives.infogan import infogan_objective
 from tests import helpers
@@ -72,10 +71,7 @@ def test_random_affine_is_a_function_of_its_key_and_a_bad_range_is_a_one_line_er
 @pytest.fixture(scope='module')
 def setup():
     model = models.build(ml_collections.ConfigDict({**MODEL, **AUGMENT}), INFO)
-    variables = jax.jit(model.init)(jax.random.key(0))
-    params, state = {}, {}
-    for p, v in variables.items():
-        params[p], state[p] = split_variables(v)
+    params, state = helpers.init_players(model)
     return model, params, state, {'image': _images(16)}
 
 
@@ -148,3 +144,9 @@ def test_the_invariant_config_is_the_paper_s_plus_the_measured_changes_and_nothi
     assert both.data.name == 'fashion_mnist' and both.objective.lambda_invariant == 1.0
     with pytest.raises(JaxgenError, match=r'\[authors,\]\[invariant,\]<dataset>'):
         infogan_config.get_config('invariant,cifar10')
+
+
+def test_transformed_fakes_are_filled_with_the_data_scale_s_background():
+    config = ml_collections.ConfigDict({**MODEL, **AUGMENT})
+    assert models.build(config, {'shape': [28, 28, 1], 'scale': 'tanh'}).augment.fill == -1.0
+    assert models.build(config, {'shape': [28, 28, 1], 'scale': 'unit'}).augment.fill == 0.0

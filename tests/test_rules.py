@@ -9,7 +9,6 @@ import optax
 import pytest
 
 from jaxgen import models, objectives, rules
-from jaxgen.models.layers import split_variables
 from jaxgen.objectives.gan import gan_objective
 from tests import helpers
 
@@ -19,10 +18,7 @@ MLP = ml_collections.ConfigDict(dict(name='mlp', latent_dim=4, g_hidden=(16,),
 
 def setup(batch_size=8, num_batches=1):
     model = models.build(MLP, {'shape': [2]})
-    variables = model.init(jax.random.key(0))
-    params, state = {}, {}
-    for p, v in variables.items():
-        params[p], state[p] = split_variables(v)
+    params, state = helpers.init_players(model)
     objective = gan_objective(model)
     x = jax.random.normal(jax.random.key(1), (num_batches, batch_size, 2)) + 1.0
     return model, objective, params, state, {'x': x}

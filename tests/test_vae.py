@@ -14,7 +14,6 @@ from configs import vae as vae_config
 from jaxgen import models, objectives
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
-from jaxgen.models.layers import split_variables
 from jaxgen.training import experiment, train
 from tests import helpers
 
@@ -27,13 +26,6 @@ def model_config(**overrides):
                                        num_samples=1, eval_samples=8))
     c.update(overrides)
     return c
-
-
-def init(model):
-    params, state = {}, {}
-    for p, v in model.init(jax.random.key(0)).items():
-        params[p], state[p] = split_variables(v)
-    return params, state
 
 
 BATCH = {'image': (jax.random.uniform(jax.random.key(1), (6, 28, 28, 1)) > 0.5).astype(
@@ -78,7 +70,7 @@ def test_bernoulli_decoder_needs_unit_pixels_and_autoencoder_one_sample():
 
 def test_reparameterised_gradients_reach_the_encoder_through_the_reconstruction():
     model = models.build(model_config(), INFO)
-    params, state = init(model)
+    params, state = helpers.init_players(model)
     recon_only = objectives.empty(model).with_term(
         'reconstruction', objectives.vae.reconstruction_term, encoder=1.0, decoder=1.0)
     grads, _, _ = helpers.player_grads(recon_only, {'encoder': 'encoder', 'decoder': 'decoder'},
@@ -91,7 +83,7 @@ def test_reparameterised_gradients_reach_the_encoder_through_the_reconstruction(
 
 def test_vae_objective_is_reconstruction_plus_kl_and_logs_both():
     model = models.build(model_config(), INFO)
-    params, state = init(model)
+    params, state = helpers.init_players(model)
     objective = objectives.vae.vae_objective(model)
     losses, aux = objective(params, state, BATCH, jax.random.key(5))
     m = aux.metrics
@@ -106,7 +98,7 @@ def test_vae_objective_is_reconstruction_plus_kl_and_logs_both():
 
 def test_beta_and_linear_kl_warmup():
     model = models.build(model_config(), INFO)
-    params, state = init(model)
+    params, state = helpers.init_players(model)
     objective = objectives.vae.vae_objective(model, beta=4.0, warmup_steps=100)
     for step, factor in [(0, 0.0), (25, 1.0), (100, 4.0), (400, 4.0)]:
         _, aux = objective(params, state, dict(BATCH, step=jnp.asarray(step)), jax.random.key(6))
@@ -116,7 +108,7 @@ def test_beta_and_linear_kl_warmup():
 
 def test_iwae_objective_with_one_sample_is_the_elbo_and_tightens_with_more():
     params_model = models.build(model_config(num_samples=1), INFO)
-    params, state = init(params_model)
+    params, state = helpers.init_players(params_model)
     iwae1 = jax.jit(objectives.build(ml_collections.ConfigDict({'name': 'iwae'}), params_model))
     # L_1 is a one-sample estimate of the ELBO (whose KL part is analytic here):
     # equal in expectation, so their difference averages to zero within MC error.
