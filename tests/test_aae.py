@@ -12,6 +12,7 @@ from configs import aae as aae_config
 from jaxgen import models, objectives, rules
 from jaxgen.errors import JaxgenError
 from jaxgen.models import priors
+from jaxgen.models import vae as vae_model
 from jaxgen.rules.phased import parse_phases, phased
 from jaxgen.training import train
 from tests import helpers
@@ -96,6 +97,21 @@ def test_priors_are_sampled_with_the_right_shape_and_spread(name):
         assert priors.sample(name, jax.random.key(0), 3, 8).shape == (3, 8)
     with pytest.raises(JaxgenError):
         priors.sample('uniform_disc', jax.random.key(0), 3, 2)
+
+
+@pytest.mark.parametrize('name', priors.PRIORS)
+def test_the_manifold_picture_spans_where_the_prior_s_draws_lie(name, monkeypatch):
+    z = np.asarray(priors.sample(name, jax.random.key(0), 20000, 2))
+    extent = priors.EXTENTS[name]
+    assert np.mean(np.abs(z).max(axis=1) <= extent) >= 0.9
+    assert np.mean(np.abs(z).max(axis=1) <= extent / 2) < 0.9  # not a needlessly wide box
+    asked = []
+    real_codes = vae_model.manifold_codes
+    monkeypatch.setattr(vae_model, 'manifold_codes',
+                        lambda **kw: asked.append(kw) or real_codes(**kw))
+    model = setup(name)[1]
+    assert 'manifold' in model.pictures(model.init(jax.random.key(0)), jax.random.key(1))
+    assert asked == [{'extent': extent}]
 
 
 def test_bad_phase_specs_and_priors_are_one_line_errors():

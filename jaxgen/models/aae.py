@@ -66,7 +66,8 @@ class AAE:
         return self.autoencoder.mean_image(self.autoencoder.decode(variables, z)[0])
 
     def pictures(self, variables, key, examples=None) -> dict[str, np.ndarray]:
-        out = self.autoencoder.pictures(variables, key, examples)
+        out = self.autoencoder.pictures(variables, key, examples,
+                                        manifold_extent=priors.EXTENTS[self.prior])
         out['samples'] = render_samples(np.asarray(self.sample(variables, key, 64)),
                                             {**self.data_info, 'scale': 'unit'})
         if examples is not None and self.latent_dim == 2:

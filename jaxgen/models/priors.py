@@ -15,6 +15,10 @@ from jaxgen.errors import JaxgenError
 
 PRIORS = ('gaussian', 'mixture10', 'swiss_roll')
 
+# Half-width e of the square [-e, e]^2 that holds at least 90% of each 2-D prior's
+# draws: where the decoded-manifold picture looks (2 for N(0, I), as for a VAE).
+EXTENTS = {'gaussian': 2.0, 'mixture10': 5.5, 'swiss_roll': 3.6}
+
 
 def sample(name: str, key: jax.Array, num: int, dim: int) -> jax.Array:
     """``num`` draws ``[num, dim]`` from prior ``name``."""

@@ -188,7 +188,7 @@ class VAE:
         if not self.stochastic:
             return {}
         k = num_samples or self.eval_samples
-        images = _test_images(arrays, self.data_info)[:num_examples]
+        images = evaluation_images(arrays, self.data_info)[:num_examples]
         chunk = chunk or max(1, min(500, 200_000 // k))
         bounds, elbos = [], []
         for i, start in enumerate(range(0, len(images), chunk)):
@@ -203,9 +203,11 @@ class VAE:
         encoded = self.encoder.apply(dict(variables['encoder']), x, train=False)
         return encoded[0] if self.stochastic else encoded
 
-    def pictures(self, variables, key, examples=None) -> dict[str, np.ndarray]:
+    def pictures(self, variables, key, examples=None,
+                 manifold_extent: float = 2.0) -> dict[str, np.ndarray]:
         """Samples from the prior N(0, I); reconstructions next to their inputs; for a
-        2-D latent space, the decoded manifold and the encoded examples by label."""
+        2-D latent space, the decoded manifold over ``[-manifold_extent,
+        manifold_extent]^2`` and the encoded examples by label."""
         info = {**self.data_info, 'scale': self.data_info.get('scale', 'unit')}
         value_range = (0.0, 1.0) if info['scale'] == 'unit' else (-1.0, 1.0)
         out = {'samples': render_samples(np.asarray(self.sample(variables, key, 64)), info)}
@@ -215,7 +217,8 @@ class VAE:
             out['reconstructions'] = image_grid(np.asarray(pairs.reshape(-1, *x.shape[1:])),
                                                 nrow=16, value_range=value_range)
         if self.latent_dim == 2:
-            grid = self.mean_image(self.decode(variables, jnp.asarray(manifold_codes()))[0])
+            grid = self.mean_image(self.decode(
+                variables, jnp.asarray(manifold_codes(extent=manifold_extent)))[0])
             out['manifold'] = image_grid(np.asarray(grid), nrow=15, padding=0,
                                          value_range=value_range)
             if examples is not None:
@@ -226,7 +229,7 @@ class VAE:
         return out
 
 
-def _test_images(arrays, data_info) -> np.ndarray:
+def evaluation_images(arrays, data_info) -> np.ndarray:
     """The test images as the model saw its training data (binarized once, seed 0)."""
     images = np.asarray(arrays['image'])
     if data_info.get('binarize'):
