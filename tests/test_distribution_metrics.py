@@ -101,6 +101,38 @@ def test_kid_is_unbiased_where_the_plain_mmd_is_not():
     assert biased.mean() > 10 * biased.std() / np.sqrt(len(biased))
 
 
+def test_gaussian_mmd_matches_its_definition_and_is_unbiased():
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=(20, 2)) + 0.5
+    def k(a, b):
+        d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        return sum(np.exp(-d2 / (2 * s * s)) for s in (0.25, 0.5, 1.0, 2.0))
+    kxx, kyy = k(x, x), k(y, y)
+    expected = ((kxx.sum() - np.trace(kxx)) / (30 * 29) + (kyy.sum() - np.trace(kyy)) / (20 * 19)
+                - 2 * k(x, y).mean())
+    np.testing.assert_allclose(float(distances.gaussian_mmd2(
+        x.astype(np.float32), y.astype(np.float32))), expected, rtol=1e-4, atol=1e-6)
+    same = np.array([float(distances.gaussian_mmd2(*rng.normal(size=(2, 40, 2)).astype(
+        np.float32))) for _ in range(200)])
+    assert abs(same.mean()) < 3 * same.std() / np.sqrt(len(same))
+
+
+def test_gaussian_mmd_sees_what_the_cubic_kernel_cannot():
+    """N(0, 1) against a uniform with the same first three moments: the cubic
+    kernel's MMD^2 is a sum over those moments (0 in expectation); the Gaussian
+    kernels' is not."""
+    rng = np.random.default_rng(7)
+    gaussian, cubic = [], []
+    for _ in range(10):
+        x = rng.normal(size=(2000, 1)).astype(np.float32)
+        y = rng.uniform(-np.sqrt(3), np.sqrt(3), size=(2000, 1)).astype(np.float32)
+        gaussian.append(float(distances.gaussian_mmd2(x, y)))
+        cubic.append(float(distances.mmd2_unbiased(x, y)))
+    gaussian, cubic = np.array(gaussian), np.array(cubic)
+    assert gaussian.mean() > 10 * gaussian.std() / np.sqrt(10)
+    assert abs(cubic.mean()) < 3 * cubic.std() / np.sqrt(10)
+
+
 def test_kid_with_whole_sets_is_invariant_to_order():
     rng = np.random.default_rng(4)
     x, y = _gaussian(rng, 300, 8), _gaussian(rng, 300, 8, 0.2)

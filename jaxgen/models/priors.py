@@ -20,6 +20,16 @@ PRIORS = ('gaussian', 'mixture10', 'swiss_roll')
 EXTENTS = {'gaussian': 2.0, 'mixture10': 5.5, 'swiss_roll': 3.6}
 
 
+MIXTURE10_STD = 0.5
+
+
+def mixture10_centers() -> jax.Array:
+    """The 10 equally weighted modes ``[10, 2]`` of the 'mixture10' prior: a circle
+    of radius 4 (Makhzani et al.), each mode with standard deviation 0.5."""
+    angle = 2 * math.pi * jnp.arange(10) / 10
+    return 4.0 * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)
+
+
 def sample(name: str, key: jax.Array, num: int, dim: int) -> jax.Array:
     """``num`` draws ``[num, dim]`` from prior ``name``."""
     if name == 'gaussian':
@@ -27,11 +37,9 @@ def sample(name: str, key: jax.Array, num: int, dim: int) -> jax.Array:
     if dim != 2:
         raise JaxgenError(f'prior {name!r} is 2-D; set config.model.latent_dim=2')
     k1, k2 = jax.random.split(key)
-    if name == 'mixture10':  # 10 Gaussians on a circle of radius 4, std 0.5 (Makhzani et al.)
+    if name == 'mixture10':
         mode = jax.random.randint(k1, (num,), 0, 10)
-        angle = 2 * math.pi * mode / 10
-        centers = 4.0 * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)
-        return centers + 0.5 * jax.random.normal(k2, (num, 2))
+        return mixture10_centers()[mode] + MIXTURE10_STD * jax.random.normal(k2, (num, 2))
     if name == 'swiss_roll':  # a noisy spiral, scaled to roughly [-3, 3]^2
         t = 1.5 * math.pi * (1 + 2 * jax.random.uniform(k1, (num,)))
         points = jnp.stack([t * jnp.cos(t), t * jnp.sin(t)], axis=1) / 4.0

@@ -8,7 +8,7 @@ from jaxgen.visualisation.grid import (
     save_png,
     to_uint8,
 )
-from jaxgen.visualisation.latents import latent_scatter, manifold_codes
+from jaxgen.visualisation.latents import latent_panels, latent_scatter, manifold_codes
 from jaxgen.visualisation.samples import render_samples
 from jaxgen.visualisation.scatter import scatter_2d, scatter_panels
 from jaxgen.visualisation.training import training_curves
@@ -17,6 +17,7 @@ __all__ = [
     "figure_to_array",
     "image_grid",
     "labelled_grid",
+    "latent_panels",
     "latent_scatter",
     "manifold_codes",
     "plot_curves",

@@ -3,16 +3,14 @@ decoded manifold."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from jaxgen.visualisation.grid import figure_to_array, new_figure
 
 
-def latent_scatter(codes: np.ndarray, labels: np.ndarray | None = None,
-                   prior: np.ndarray | None = None, title: str | None = None) -> np.ndarray:
-    """Encoded examples ``[N, 2]`` coloured by label, over optional prior draws (grey)."""
-    fig = new_figure(5.5, 5.0)
-    ax = fig.add_subplot(1, 1, 1)
+def _draw(fig, ax, codes, labels, prior, title) -> None:
     if prior is not None:
         ax.scatter(prior[:, 0], prior[:, 1], s=2, c='0.8', label='prior samples')
     colours = None if labels is None else np.asarray(labels)
@@ -25,6 +23,28 @@ def latent_scatter(codes: np.ndarray, labels: np.ndarray | None = None,
     ax.set_ylabel('z2')
     if title:
         ax.set_title(title, fontsize=9)
+
+
+def latent_scatter(codes: np.ndarray, labels: np.ndarray | None = None,
+                   prior: np.ndarray | None = None, title: str | None = None) -> np.ndarray:
+    """Encoded examples ``[N, 2]`` coloured by label, over optional prior draws (grey)."""
+    return latent_panels([(title, codes, labels, prior)])
+
+
+def latent_panels(panels: Sequence[tuple[str | None, np.ndarray, np.ndarray | None,
+                                         np.ndarray | None]],
+                  ncols: int | None = None) -> np.ndarray:
+    """``latent_scatter`` for several ``(title, codes, labels, prior)`` side by side
+    (each panel keeps its own axes: priors differ in scale)."""
+    if not panels:
+        raise ValueError('latent_panels needs at least one panel')
+    ncols = min(ncols or len(panels), len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig = new_figure(5.5 * ncols, 5.0 * nrows)
+    for i, (title, codes, labels, prior) in enumerate(panels):
+        _draw(fig, fig.add_subplot(nrows, ncols, i + 1), codes, labels, prior, title)
+    if len(panels) > 1:
+        fig.tight_layout()
     return figure_to_array(fig)
 
 
