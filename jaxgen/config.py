@@ -97,14 +97,18 @@ def from_json(text: str) -> tuple[ml_collections.ConfigDict, dict]:
 
 
 def changed_keys(old: ml_collections.ConfigDict, new: ml_collections.ConfigDict) -> list[str]:
-    """Dotted keys whose values differ between two configs (tuples equal lists)."""
+    """Dotted keys whose values differ between two configs (tuples equal lists, at
+    any depth: a config read back from JSON has lists where it had tuples)."""
+    def plain(v):
+        return [plain(x) for x in v] if isinstance(v, (list, tuple)) else v
+
     def flat(d, prefix=''):
         out = {}
         for k, v in d.items():
             if isinstance(v, dict):
                 out.update(flat(v, f'{prefix}{k}.'))
             else:
-                out[f'{prefix}{k}'] = list(v) if isinstance(v, (list, tuple)) else v
+                out[f'{prefix}{k}'] = plain(v)
         return out
     a, b = flat(old.to_dict()), flat(new.to_dict())
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))

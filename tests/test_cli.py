@@ -77,3 +77,15 @@ def test_sigterm_saves_a_checkpoint_and_the_same_command_resumes(tmp_path):
     assert out.stat().st_size > 1000
     missing = run(['-m', 'jaxgen.sample', f'--workdir={tmp_path}/nothing'])
     assert missing.returncode == 2 and 'config.json not found' in missing.stderr
+
+
+def test_a_config_read_back_from_json_is_unchanged_even_with_nested_tuples():
+    """The AAE's rule.phases is a tuple of tuples; JSON gives lists of lists. A resumed
+    run must not warn of a changed config it did not change."""
+    from configs import aae
+    from jaxgen import config as config_lib
+    config = aae.get_config()
+    back = config_lib.from_json(config_lib.to_json(config, data={}))[0]
+    assert config_lib.changed_keys(back, config) == []
+    config.rule.phases = (('encoder:reconstruction', 'decoder:reconstruction'), ('discriminator',))
+    assert config_lib.changed_keys(back, config) == ['rule.phases']
