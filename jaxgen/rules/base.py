@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxgen.errors import JaxgenError
+
 Params = Mapping[str, Any]
 Phase = Mapping[str, str]  # player -> name of the loss it minimises
 
@@ -67,6 +69,13 @@ def default_grads(objective, phase, params, model_state, opt_state, batch, key):
     return player_grads(objective, phase, params, model_state, batch, key)
 
 
+def optimizer_key(optimizers: Mapping[str, Any], player: str, loss_name: str) -> str:
+    """The optimizer (and optimizer state) a player steps with when it minimises
+    ``loss_name``: its own ``player:loss`` entry if there is one, else ``player``'s."""
+    pair = f'{player}:{loss_name}'
+    return pair if pair in optimizers else player
+
+
 def apply_phase(objective, optimizers: Mapping[str, optax.GradientTransformation],
                 phase: Phase, params, model_state, opt_state, batch, key,
                 grads_fn: Callable = default_grads):
@@ -78,9 +87,10 @@ def apply_phase(objective, optimizers: Mapping[str, optax.GradientTransformation
     grads, losses, aux = grads_fn(objective, phase, params, model_state, opt_state,
                                   batch, key)
     params, model_state, opt_state = dict(params), dict(model_state), dict(opt_state)
-    for player in phase:
-        updates, opt_state[player] = optimizers[player].update(
-            grads[player], opt_state[player], params[player])
+    for player, loss_name in phase.items():
+        name = optimizer_key(optimizers, player, loss_name)
+        updates, opt_state[name] = optimizers[name].update(
+            grads[player], opt_state[name], params[player])
         params[player] = optax.apply_updates(params[player], updates)
         model_state[player] = aux.model_state[player]
     metrics = {**aux.metrics, **{f'loss/{name}': value for name, value in losses.items()}}
@@ -127,15 +137,26 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
     if len(repeats) != len(phases) or min(repeats) < 1:
         raise ValueError(f'need one repeat count >= 1 per phase, got {repeats}')
     # A player may move in several phases (the AAE's encoder: reconstruction,
-    # then generator); its one optimizer state then takes several steps.
-    moving = sorted({p for phase in phases for p in phase})
-    missing = sorted(set(moving) - set(optimizers))
+    # then generator). By default its one optimizer state takes a step in each; an
+    # optimizer named 'player:loss' (config.optimizers.<player>.per_loss.<loss>)
+    # gives those phases their own optimizer and state, so that, e.g., Adam's scale
+    # for one loss is not set by another loss's gradients.
+    players = sorted({p for phase in phases for p in phase})
+    missing = sorted(set(players) - set(optimizers))
     if missing:
         raise ValueError(f'no optimizer for players {missing}')
+    moving = sorted({optimizer_key(optimizers, p, loss) for phase in phases
+                     for p, loss in phase.items()})
+    unused = sorted(k for k in optimizers if ':' in k and k not in moving)
+    if unused:
+        raise JaxgenError(f'optimizers for {unused} (config.optimizers.<player>.per_loss.'
+                          '<loss>), but no phase of the rule moves a player for that loss; '
+                          'its phases move ' + ', '.join(
+                              f'{p}:{loss}' for phase in phases for p, loss in phase.items()))
     num_batches = max(repeats)
 
     def init(params: Params) -> dict:
-        return {p: optimizers[p].init(params[p]) for p in moving}
+        return {k: optimizers[k].init(params[k.partition(':')[0]]) for k in moving}
 
     def update(objective, params, model_state, state, batches, key):
         owner = metric_owners(objective, phases)

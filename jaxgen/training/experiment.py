@@ -78,7 +78,17 @@ def build_optimizers(optimizers_config, players) -> dict[str, optax.GradientTran
     if extra:
         raise JaxgenError(f'config.optimizers names {extra}, which are not players of '
                           f'model {players!r}')
-    return {p: build_optimizer(p, optimizers_config[p]) for p in players}
+    optimizers = {}
+    for player in players:
+        opt_config = dict(optimizers_config[player])
+        # per_loss: {loss: optimizer}: the player's own optimizer, with its own state,
+        # in the phases where it minimises that loss (rules/base.py), as 'player:loss'
+        per_loss = opt_config.pop('per_loss', None) or {}
+        optimizers[player] = build_optimizer(player, opt_config)
+        for loss, loss_config in dict(per_loss).items():
+            optimizers[f'{player}:{loss}'] = build_optimizer(
+                f'{player}.per_loss.{loss}', loss_config)
+    return optimizers
 
 
 def root_keys(seed: int) -> tuple[jax.Array, jax.Array, jax.Array]:
