@@ -14,8 +14,10 @@ draws: what a perfect match scores. For the 10-Gaussian prior, also the VEEGAN
 mode statistics of the codes (modes within 3 std, high-quality share, reverse KL
 of the mode histogram) and how well a code's nearest mode predicts its digit (the
 best one-to-one matching of modes to digits). Writes ``results.json``,
-``table.md``, ``latents.png`` (every run's codes by label over its prior) and
+``table.md``, ``latents.png`` (every run's codes by label over its prior, framed
+at 1.5 times the prior's extent, the codes outside counted) and
 ``manifold_<i>.png`` (each run's decoded latent grid over its prior's extent).
+``WORKDIR@STEP`` evaluates an earlier kept checkpoint (``--config.keep_checkpoints``).
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def mixture_statistics(codes: np.ndarray, labels: np.ndarray) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default='runs/latent_match')
-    parser.add_argument('--run', action='append', default=[], metavar='NAME=WORKDIR')
+    parser.add_argument('--run', action='append', default=[], metavar='NAME=WORKDIR[@STEP]',
+                        help='a run; @STEP picks a kept checkpoint (default: the latest)')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     if not args.run:
@@ -102,7 +105,8 @@ def main() -> None:
                      'mmd2_error': error})
     for i, item in enumerate(args.run):
         name, _, workdir = item.partition('=')
-        exp, state, step = load(workdir)
+        workdir, _, at = workdir.partition('@')
+        exp, state, step = load(workdir, int(at) if at else None)
         autoencoder, prior = autoencoder_and_prior(exp.model)
         if autoencoder.latent_dim != 2:
             raise JaxgenError(f'{workdir}: latent_dim is {autoencoder.latent_dim}, not 2')
@@ -121,8 +125,10 @@ def main() -> None:
         picture = exp.model.pictures(variables, jax.random.fold_in(key, i))['manifold']
         visualisation.save_png(os.path.join(args.out, f'manifold_{i}.png'), picture)
         report.write_json(args.out, rows)
-    visualisation.save_png(os.path.join(args.out, 'latents.png'),
-                           visualisation.latent_panels(panels, ncols=min(4, len(panels))))
+    # frames at 1.5 times the prior's extent: far-off codes are counted, not drawn
+    lims = [1.5 * priors.EXTENTS[row['prior']] for row in rows if 'workdir' in row]
+    visualisation.save_png(os.path.join(args.out, 'latents.png'), visualisation.latent_panels(
+        panels, ncols=min(4, len(panels)), lims=lims))
     mixture = ('modes_covered', 'high_quality', 'reverse_kl', 'digit_accuracy_of_nearest_mode')
     report.write_table(
         args.out, ['run', 'prior', 'step', 'MMD² to the prior (± s.e.)', 'modes (of 10)',

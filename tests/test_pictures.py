@@ -5,6 +5,7 @@ grids are tested in test_logging.py and test_visualisation.py.)"""
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from jaxgen import visualisation as vis
@@ -29,6 +30,18 @@ def test_plots_render_to_rgb_arrays_and_png(tmp_path):
     pictures = vis.training_curves({'g_loss': [(1, 1.0)], 'info_cat/L_I': [(1, 2.0)],
                                     'info_cat/H(c)': [(1, 2.3)]})
     assert set(pictures) == {'losses', 'information'}
+
+
+def test_latent_panels_sit_side_by_side_and_count_the_codes_outside_a_fixed_frame():
+    from jaxgen.visualisation.latents import framed_title
+    codes = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, -7.0], [2.9, 2.9]])
+    assert framed_title('AAE', codes, 3.0) == 'AAE\n2 of 4 codes outside the frame'
+    one = vis.latent_scatter(codes, np.arange(4))
+    two = vis.latent_panels([('a', codes, np.arange(4), None), ('b', codes, None, codes)],
+                            lims=[3.0, None])
+    assert two.shape[0] == one.shape[0] and two.shape[1] == 2 * one.shape[1]
+    with pytest.raises(ValueError, match='got 1 lims for 2 panels'):
+        vis.latent_panels([('a', codes, None, None)] * 2, lims=[3.0])
 
 
 def test_render_samples_picks_a_grid_for_images_and_a_scatter_for_points():
