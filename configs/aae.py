@@ -34,6 +34,6 @@ def get_config(arg: str | None = None):
                                   'b2': 0.999}
     # The encoder's generator phase steps with an Adam of its own. Sharing the
     # reconstruction phase's Adam scaled its steps by reconstruction gradients about
-    # 50 times larger, and the codes then left 4 of the 10 modes empty (docs/RESULTS.md).
+    # 50 times larger, and the codes then left 3 of the 10 modes empty (docs/RESULTS.md).
     c.optimizers.encoder.per_loss = {'generator': dict(c.optimizers.discriminator)}
     return c
