@@ -115,6 +115,10 @@ def test_player_loss_optimizers_must_name_a_player_and_a_phase():
         rules.build(config.rule, {**opts, 'encoder:generatr': optax.adam(1e-3)})
     built = build_optimizers(config.optimizers, tuple(model.players))
     assert set(built) == {*model.players, 'encoder:generator'}
+    config.rule.name = 'simultaneous'
+    with pytest.raises(JaxgenError, match=r"gives \['encoder:generator'\] an optimizer per "
+                       r"loss, which only rule 'phased' uses"):
+        rules.build(config.rule, built)
     config.optimizers.encoder.per_loss.generator.name = 'adamm'
     with pytest.raises(JaxgenError, match=r"config.optimizers.encoder.per_loss.generator.name="
                        r"'adamm' is not an optax optimizer"):
