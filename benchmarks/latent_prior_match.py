@@ -37,7 +37,7 @@ from jaxgen import data, visualisation  # noqa: E402
 from jaxgen.errors import JaxgenError  # noqa: E402
 from jaxgen.losses.vae import reparameterize  # noqa: E402
 from jaxgen.metrics import distances, hungarian_accuracy  # noqa: E402
-from jaxgen.metrics.modes import mode_coverage  # noqa: E402
+from jaxgen.metrics.modes import mode_coverage, nearest_modes  # noqa: E402
 from jaxgen.models import priors  # noqa: E402
 from jaxgen.models.vae import evaluation_images  # noqa: E402
 from jaxgen.training.restore import load  # noqa: E402
@@ -81,7 +81,7 @@ def mmd_against_prior(codes: np.ndarray, prior: str, key: jax.Array) -> tuple[fl
 def mixture_statistics(codes: np.ndarray, labels: np.ndarray) -> dict:
     centers = np.asarray(priors.mixture10_centers())
     stats = mode_coverage(codes, centers, priors.MIXTURE10_STD)
-    nearest = np.argmin(((codes[:, None] - centers[None]) ** 2).sum(-1), axis=1)
+    nearest = np.asarray(nearest_modes(codes, centers)[0])
     return {**stats, 'digit_accuracy_of_nearest_mode': hungarian_accuracy(nearest, labels)}
 
 
@@ -97,7 +97,7 @@ def main() -> None:
     test = data.load({'name': 'mnist', 'fallback': False}, 'test')
     labels = np.asarray(test.arrays['label'])
     key = jax.random.key(args.seed)
-    rows, panels = [], []
+    rows, panels, lims = [], [], []
     for prior in priors.PRIORS:  # the floor: prior draws against prior draws
         reference = np.asarray(priors.sample(prior, jax.random.fold_in(key, 10**6), 10_000, 2))
         mean, error = mmd_against_prior(reference, prior, key)
@@ -122,11 +122,10 @@ def main() -> None:
         print(row, flush=True)
         draws = np.asarray(priors.sample(prior, key, 5000, 2))
         panels.append((f'{name} (step {step})', codes, labels, draws))
+        lims.append(priors.frame(prior))
         picture = exp.model.pictures(variables, jax.random.fold_in(key, i))['manifold']
         visualisation.save_png(os.path.join(args.out, f'manifold_{i}.png'), picture)
         report.write_json(args.out, rows)
-    # frames at 1.5 times the prior's extent: far-off codes are counted, not drawn
-    lims = [1.5 * priors.EXTENTS[row['prior']] for row in rows if 'workdir' in row]
     visualisation.save_png(os.path.join(args.out, 'latents.png'), visualisation.latent_panels(
         panels, ncols=min(4, len(panels)), lims=lims))
     mixture = ('modes_covered', 'high_quality', 'reverse_kl', 'digit_accuracy_of_nearest_mode')

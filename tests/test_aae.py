@@ -75,6 +75,19 @@ def test_three_phases_move_the_encoder_twice_and_the_decoder_once():
     assert changed(partial['encoder'], new_params['encoder'])
 
 
+def test_the_training_latents_picture_is_framed_at_the_prior_s_frame(monkeypatch):
+    from jaxgen.models import aae as aae_model
+    framed = []
+    real_scatter = aae_model.latent_scatter
+    monkeypatch.setattr(aae_model, 'latent_scatter',
+                        lambda *a, **kw: framed.append(kw['lim']) or real_scatter(*a, **kw))
+    model = setup('swiss_roll')[1]
+    examples = {'image': BATCHES['image'][0], 'label': jnp.arange(8) % 10}
+    assert 'latents' in model.pictures(model.init(jax.random.key(0)), jax.random.key(1),
+                                       examples)
+    assert framed == [priors.frame('swiss_roll')] == [1.5 * priors.EXTENTS['swiss_roll']]
+
+
 def test_a_player_loss_optimizer_gives_the_encoder_s_generator_phase_its_own_state():
     """Shared, the encoder's Adam scales its generator steps by the second moments of
     the reconstruction gradients too (about 50 times larger in a trained AAE); with

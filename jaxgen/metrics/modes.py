@@ -17,7 +17,8 @@ import numpy as np
 
 
 @jax.jit
-def _nearest(samples: jax.Array, centers: jax.Array) -> tuple[jax.Array, jax.Array]:
+def nearest_modes(samples: jax.Array, centers: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Each sample's nearest centre ``[n]`` and its distance to it ``[n]``."""
     distances = jnp.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
     return jnp.argmin(distances, axis=1), jnp.min(distances, axis=1)
 
@@ -41,7 +42,7 @@ def mode_coverage(samples, centers, std: float, *, threshold: float = 3.0) -> di
                          f'and {centers.shape}')
     if not std > 0:
         raise ValueError(f'std must be positive, got {std}')
-    nearest, distance = (np.asarray(a) for a in _nearest(samples, centers))
+    nearest, distance = (np.asarray(a) for a in nearest_modes(samples, centers))
     good = distance <= threshold * std
     num_modes = centers.shape[0]
     covered = np.unique(nearest[good]).size

@@ -76,7 +76,8 @@ class AAE:
             out['latents'] = latent_scatter(
                 np.asarray(codes), np.asarray(examples['label']) if 'label' in examples else None,
                 prior=np.asarray(priors.sample(self.prior, key, 2000, 2)),
-                title=f'encoded examples by label over the {self.prior} prior (grey)')
+                title=f'encoded examples by label over the {self.prior} prior (grey)',
+                lim=priors.frame(self.prior))
         return out
 
 

@@ -20,6 +20,12 @@ PRIORS = ('gaussian', 'mixture10', 'swiss_roll')
 EXTENTS = {'gaussian': 2.0, 'mixture10': 5.5, 'swiss_roll': 3.6}
 
 
+def frame(name: str) -> float:
+    """Half-width of the frame for pictures of codes against prior ``name``: 1.5 times
+    its extent, so the prior's tails show and far-off codes are counted, not drawn."""
+    return 1.5 * EXTENTS[name]
+
+
 MIXTURE10_STD = 0.5
 
 

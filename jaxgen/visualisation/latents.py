@@ -37,9 +37,11 @@ def _draw(fig, ax, codes, labels, prior, title, lim=None) -> None:
 
 
 def latent_scatter(codes: np.ndarray, labels: np.ndarray | None = None,
-                   prior: np.ndarray | None = None, title: str | None = None) -> np.ndarray:
-    """Encoded examples ``[N, 2]`` coloured by label, over optional prior draws (grey)."""
-    return latent_panels([(title, codes, labels, prior)])
+                   prior: np.ndarray | None = None, title: str | None = None,
+                   lim: float | None = None) -> np.ndarray:
+    """Encoded examples ``[N, 2]`` coloured by label, over optional prior draws (grey);
+    ``lim`` fixes the frame as in ``latent_panels``."""
+    return latent_panels([(title, codes, labels, prior)], lims=[lim])
 
 
 def latent_panels(panels: Sequence[tuple[str | None, np.ndarray, np.ndarray | None,
