@@ -22,9 +22,12 @@ from jaxgen.data import digits, images, mixtures
 from jaxgen.data.mixtures import mixture_centers
 from jaxgen.errors import JaxgenError
 
-__all__ = ['Dataset', 'NAMES', 'data_dirs', 'load', 'mixture_centers']
+__all__ = ['Dataset', 'NAMES', 'data_dirs', 'load', 'mixture_centers', 'unused_settings']
 
 NAMES = images.NAMES + ('digits',) + mixtures.NAMES
+# The config.data fields each kind of dataset reads; the others are ignored by it.
+MIXTURE_SETTINGS = ('name', 'radius', 'std', 'num_modes')
+IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'scale', 'binarize')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,3 +113,13 @@ def load(data_config: Any, split: str = 'train') -> Dataset:
         arrays = {**arrays, 'image': images.binarize_static(arrays['image'])}
     return Dataset(name=name, arrays=arrays, draw=draw,
                    info={**info, 'scale': scale, 'binarize': binarize})
+
+
+def unused_settings(data_config: Any) -> dict[str, Any]:
+    """The ``config.data`` fields set away from their defaults that the named
+    dataset does not read (``radius`` on MNIST, ``binarize`` on the ring)."""
+    from jaxgen.config import base_config  # pylint: disable=import-outside-toplevel
+    defaults = base_config().data
+    used = MIXTURE_SETTINGS if _get(data_config, 'name') in mixtures.NAMES else IMAGE_SETTINGS
+    return {k: v for k, v in dict(data_config).items()
+            if k not in used and k in defaults and v != defaults[k]}

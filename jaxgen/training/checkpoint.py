@@ -5,6 +5,10 @@ a temporary directory and renames it, so a crash mid-save never leaves a
 half-written checkpoint behind. Nothing is pickled: restore targets are
 ``jax.eval_shape`` of the freshly initialised state, so a checkpoint that
 does not fit the config is reported before anything is overwritten.
+
+The directory may be anywhere ``etils.epath`` and Orbax reach (``gs://``, local).
+A state field that older checkpoints lack (``ADDED_LATER``: ``health``) is
+restored as zeros.
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ import os
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
 from jaxgen.errors import JaxgenError
+from jaxgen.training import workdir as workdir_lib
+
+ADDED_LATER = ('health',)  # fields restored as zeros from checkpoints written before them
 
 
 def _path_str(path) -> str:
@@ -45,14 +53,14 @@ def _with_sharding(template: Any) -> Any:
 class Checkpoints:
     """The checkpoints of one workdir. Creates nothing until the first save."""
 
-    def __init__(self, workdir: str, max_to_keep: int = 3):
-        self.directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
+    def __init__(self, workdir: str | os.PathLike, max_to_keep: int = 3):
+        self.directory = workdir_lib.resolve(workdir) / 'checkpoints'
         self.max_to_keep = max_to_keep
         self._manager: ocp.CheckpointManager | None = None
 
     def _open(self, create: bool) -> ocp.CheckpointManager | None:
         if self._manager is None:
-            if not create and not os.path.isdir(self.directory):
+            if not create and not self.directory.is_dir():
                 return None
             options = ocp.CheckpointManagerOptions(max_to_keep=self.max_to_keep,
                                                    create=create)
@@ -76,6 +84,8 @@ class Checkpoints:
             raise JaxgenError(f'checkpoint {self.directory}/{step} cannot be read '
                               f'({type(e).__name__}); {hint}') from e
         wanted = _shapes(template)
+        later = tuple(f'{f}/' for f in ADDED_LATER if f not in {n.split('/')[0] for n in stored})
+        wanted = {k: v for k, v in wanted.items() if not k.startswith(later)}
         for name in sorted(set(stored) | set(wanted)):
             if name not in stored:
                 raise JaxgenError(f'checkpoint {self.directory}/{step} has no {name}, '
@@ -100,10 +110,16 @@ class Checkpoints:
         fields = {f.name: getattr(template, f.name) for f in dataclasses.fields(template)}
         stored = manager.item_metadata(step)
         absent = {k: v for k, v in fields.items()
-                  if k not in stored and not jax.tree_util.tree_leaves(v)}
+                  if k not in stored and (k in ADDED_LATER or not jax.tree_util.tree_leaves(v))}
         present = {k: v for k, v in fields.items() if k not in absent}
         restored = manager.restore(step, args=ocp.args.StandardRestore(present))
-        return template.replace(**restored, **absent)
+        zeros = jax.tree.map(lambda x: jax.device_put(jnp.zeros(x.shape, x.dtype), x.sharding),
+                             absent)
+        return template.replace(**restored, **zeros)
+
+    def all_steps(self) -> list[int]:
+        manager = self._open(create=False)
+        return [] if manager is None else sorted(manager.all_steps())
 
     def save(self, step: int, state: Any, force: bool = False) -> None:
         manager = self._open(create=True)

@@ -17,7 +17,7 @@ import optax
 from jaxgen import models, objectives, rules
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import join_variables, split_variables
-from jaxgen.training import parallel
+from jaxgen.training import health, parallel
 
 PRECISIONS = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
@@ -29,6 +29,9 @@ class TrainState:
     model_state: dict
     rule_state: dict
     ema: dict = dataclasses.field(default_factory=dict)  # player -> averaged params
+    # The first step at which each player's parameters, or the metrics, were not
+    # finite; 0 while they are (training/health.py).
+    health: dict = dataclasses.field(default_factory=dict)
 
 
 def build_schedule(player: str, lr_config) -> optax.Schedule:
@@ -45,7 +48,7 @@ def build_schedule(player: str, lr_config) -> optax.Schedule:
                                            dict(kwargs['boundaries_and_scales']).items()}
     try:
         return factory(**kwargs)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise JaxgenError(f'config.optimizers.{player}.learning_rate: optax.{name} rejects '
                           f'{sorted(kwargs)} ({e})') from e
 
@@ -130,7 +133,8 @@ class Experiment:
         return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                           model_state=model_state, rule_state=self.rule.init(params),
                           # copies: the step donates the state, so no buffer may appear twice
-                          ema={p: jax.tree.map(jnp.copy, params[p]) for p in averaged})
+                          ema={p: jax.tree.map(jnp.copy, params[p]) for p in averaged},
+                          health=health.initial(params))
 
     def abstract_state(self, sharding=None) -> TrainState:
         """The state's shapes and dtypes (with ``sharding``, for restoring onto a mesh)."""
@@ -198,7 +202,9 @@ class Experiment:
             ema = {p: optax.incremental_update(params[p], e, step_size=1.0 - decay)
                    for p, e in state.ema.items()}
             new_state = TrainState(step=state.step + 1, params=params, model_state=model_state,
-                                   rule_state=rule_state, ema=ema)
+                                   rule_state=rule_state, ema=ema,
+                                   health=health.update(state.health, state.step + 1, params,
+                                                        ema, metrics))
             return new_state, metrics
 
         return train_step

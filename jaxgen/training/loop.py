@@ -2,11 +2,19 @@
 
 Order of business, so that bad input never touches the workdir:
 
-1. check the config, load the data, build the experiment (any of these may
-   raise a one-line ``JaxgenError``);
+1. check the config, load the data, build the experiment, and trace and compile
+   the train step (any of these may raise a one-line ``JaxgenError``; a mistake
+   that only shows while the step traces, such as a term asking for an output the
+   model does not have, is one line too);
 2. if the workdir holds a checkpoint, check that it fits the config;
-3. only then create the workdir, write ``config.json``, restore or initialise
-   the state, and train.
+3. only then take the workdir's lock (one run per workdir, ``lock.py``), create
+   the workdir, write ``config.json``, restore or initialise the state, and train.
+
+The workdir may be local or remote (``gs://``): every file goes through
+``etils.epath``. Non-finite values are found on device at every step
+(``health.py``); the host reads them at every log and before every save, and a
+diverged run stops with one line naming the step, the player and the last finite
+checkpoint, which it never overwrites or rotates away.
 
 While training it logs a progress line and TensorBoard scalars every
 ``log_every`` steps, writes pictures every ``sample_every`` steps, and saves a
@@ -19,13 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import os
 import signal
 import time
+import traceback
 from typing import Any, Callable, Sequence
 
 import jax
+import numpy as np
 from absl import logging
 
 from jaxgen import config as config_lib
@@ -35,8 +43,10 @@ from jaxgen.errors import JaxgenError
 from jaxgen.logging import Progress, SummaryWriter, read_scalars
 from jaxgen.metrics import classifier, suite
 from jaxgen.training import experiment as experiment_lib
-from jaxgen.training import parallel
+from jaxgen.training import health, parallel
+from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.checkpoint import Checkpoints
+from jaxgen.training.lock import WorkdirLock
 from jaxgen.visualisation.training import training_curves
 
 Hook = Callable[[int, Any], None]
@@ -82,19 +92,20 @@ def write_pictures(exp, state, examples, workdir: str, step: int,
     """
     key = jax.random.key(exp.seed + 1)  # fixed: the same latents at every step
     pictures = exp.model.pictures(parallel.to_host(exp.variables(state)), key, examples)
+    workdir = workdir_lib.resolve(workdir)
     for name, image in pictures.items():
-        visualisation.save_png(os.path.join(workdir, 'pictures', f'{name}_{step:07d}.png'),
-                               image)
-        visualisation.save_png(os.path.join(workdir, f'{name}.png'), image)
+        visualisation.save_png(workdir / 'pictures' / f'{name}_{step:07d}.png', image)
+        visualisation.save_png(workdir / f'{name}.png', image)
     writer.images(step, pictures)
 
 
 def write_curves(workdir: str, writer: SummaryWriter) -> None:
     """Loss and information-bound curves from what the run has logged so far."""
     writer.flush()
-    pictures = training_curves(read_scalars(os.path.join(workdir, 'tensorboard')))
+    workdir = workdir_lib.resolve(workdir)
+    pictures = training_curves(read_scalars(workdir / 'tensorboard'))
     for name, image in pictures.items():
-        visualisation.save_png(os.path.join(workdir, f'{name}.png'), image)
+        visualisation.save_png(workdir / f'{name}.png', image)
 
 
 def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWriter,
@@ -117,22 +128,69 @@ def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWri
     writer.scalars(step, {f'eval/{k}': v for k, v in results.items()})
     logging.info('eval at step %d: %s', step,
                  '  '.join(f'{k} {v:.4f}' for k, v in sorted(results.items())))
-    with open(os.path.join(workdir, 'eval.jsonl'), 'a') as f:
-        timing = {} if wall_s is None else {'wall_s': round(wall_s, 2)}
-        f.write(json.dumps({'step': step, **results, **timing}) + '\n')
+    timing = {} if wall_s is None else {'wall_s': round(wall_s, 2)}
+    workdir_lib.append_line(workdir_lib.resolve(workdir) / 'eval.jsonl',
+                            json.dumps({'step': step, **results, **timing}))
     return results
 
 
-def _check_finite(step: int, metrics: dict) -> None:
-    bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
-    if bad:
-        raise JaxgenError(f'training diverged at step {step}: {", ".join(bad)} not finite; '
-                          'the last checkpoint is intact: lower the learning rates and rerun')
+@dataclasses.dataclass
+class Prepared:
+    """Everything ``train`` needs, built and checked before the workdir is touched."""
+    dataset: Any
+    test: Any
+    exp: Any
+    checkpoints: Checkpoints
+    template: Any
+    latest: int | None
+    mesh: Any
+    steps: dict  # steps per call -> the compiled train step
 
 
-def prepare(config, workdir: str):
+def _compile_steps(exp, dataset, config, template, mesh) -> dict:
+    """The train step, traced and compiled ahead of time (single and fused): a
+    mistake that only shows while tracing (a term reading an output the model does
+    not have) becomes one line here, before the workdir exists."""
+    everywhere = parallel.replicated(mesh)
+    arrays = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype,
+                                                         sharding=everywhere), dataset.arrays)
+    fused = config.get('steps_per_call', 1)
+    steps = {}
+    for n in sorted({1, fused}):
+        fn = exp.make_train_step(dataset.draw, config.batch_size, mesh, steps=n,
+                                 unroll=config.get('scan_unroll', 1))
+        try:
+            steps[n] = fn.lower(template, arrays).compile()
+        except JaxgenError:
+            raise
+        except Exception as e:  # pylint: disable=broad-except
+            logging.debug('%s', traceback.format_exc())
+            first = (str(e).strip().splitlines() or [''])[0]
+            raise JaxgenError(
+                f'the train step cannot be built from this config ({type(e).__name__}: '
+                f'{first}); check config.objective and config.rule against model '
+                f'{config.model.name!r} (--verbosity=1 prints the traceback)') from e
+    return steps
+
+
+def ignored_settings(config, exp, dataset) -> list[str]:
+    """Config options that this run would silently ignore, each as a sentence."""
+    notes = []
+    if config.eval_every and not hasattr(exp.model, 'evaluate'):
+        notes.append(f'config.eval_every={config.eval_every}: model {config.model.name!r} has '
+                     'no evaluation of its own')
+    if config.get('metrics_every') and len(dataset.info.get('shape', ())) != 3:
+        notes.append(f'config.metrics_every={config.metrics_every}: the distribution metrics '
+                     f'need images, and {dataset.name!r} has none')
+    notes += [f'config.data.{k}={v!r}: dataset {dataset.name!r} does not use it'
+              for k, v in data.unused_settings(config.data).items()]
+    return notes
+
+
+def prepare(config, workdir: str) -> Prepared:
     """Steps 1 and 2 above: everything that can fail before the workdir is touched."""
     config_lib.check(config)
+    workdir_lib.check(workdir)
     mesh = parallel.make_mesh(config.get('num_devices', 0))
     parallel.check_batch_size(config.batch_size, mesh)
     dataset = data.load(config.data, 'train')
@@ -151,7 +209,12 @@ def prepare(config, workdir: str):
     latest = checkpoints.latest_step()
     if latest is not None:
         checkpoints.check_fits(latest, template)
-    return dataset, test, exp, checkpoints, template, latest, mesh
+    for note in ignored_settings(config, exp, dataset):
+        logging.warning('ignored: %s', note)
+    started = time.perf_counter()
+    steps = _compile_steps(exp, dataset, config, template, mesh)
+    logging.info('compiled the train step in %.1fs', time.perf_counter() - started)
+    return Prepared(dataset, test, exp, checkpoints, template, latest, mesh, steps)
 
 
 class _Periodic:
@@ -164,7 +227,8 @@ class _Periodic:
         self.examples = examples
         self.checkpoints = checkpoints
         self.main = parallel.is_main_process()  # the one process that writes files
-        self.writer = SummaryWriter(os.path.join(workdir, 'tensorboard'), enabled=self.main)
+        self.writer = SummaryWriter(workdir_lib.resolve(workdir) / 'tensorboard',
+                                    enabled=self.main)
         self.progress: Progress | None = None
         self.metrics: dict = {}
         self.periods = self._periods()
@@ -193,15 +257,14 @@ class _Periodic:
 
     def after_step(self, step: int, state, step_metrics, started: float) -> None:
         c = self.config
-        if self.progress is None:  # the first step includes compilation
+        if self.progress is None:
             jax.block_until_ready(state)
-            logging.info('compiled and ran the first step in %.1fs',
-                         time.perf_counter() - started)
+            logging.info('ran the first step in %.1fs', time.perf_counter() - started)
             self.progress = Progress(c.num_steps, step)
         due = self.due(step)
         if 'log' in due:
-            self.metrics = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
-            _check_finite(step, self.metrics)
+            self.check_health(state)
+            self.metrics = {k: float(v) for k, v in parallel.to_host(step_metrics).items()}
             # The line shows the terms; their details and per-player totals go to TensorBoard.
             terms = {k: v for k, v in sorted(self.metrics.items()) if '/' not in k}
             line = self.progress.update(step, terms)
@@ -220,22 +283,48 @@ class _Periodic:
                                      wall_s=time.perf_counter() - self.began)
             self.metrics.update({f'eval/{k}': v for k, v in results.items()})
         if 'checkpoint' in due:
-            self.checkpoints.save(step, state)
+            self.save(step, state)
+
+    def check_health(self, state) -> None:
+        """One line, and no save, if anything in the state stopped being finite: the
+        step, the player, and the last finite checkpoint (the latest one written,
+        since no other kind is ever written)."""
+        found = health.diverged(parallel.to_host(state.health))
+        if found is None:
+            return
+        step, parts = found
+        self.checkpoints.wait()
+        last = self.checkpoints.latest_step()
+        where = (f'the last finite checkpoint is {self.checkpoints.directory}/{last}, '
+                 'where a rerun resumes' if last is not None else
+                 'no checkpoint was written before it')
+        raise JaxgenError(f'training diverged at step {step}: {" and ".join(parts)} are not '
+                          f'finite; nothing after that was saved and {where}: lower the '
+                          'learning rates (config.optimizers.<player>.learning_rate) and rerun')
+
+    def save(self, step: int, state, force: bool = False) -> None:
+        """Saves ``state`` after checking its health and every value in it."""
+        self.check_health(state)
+        bad = health.nonfinite_parts(state)
+        if bad:
+            raise JaxgenError(f'at step {step} {", ".join(bad)} hold non-finite values; the '
+                              f'checkpoint was not written, the last one is '
+                              f'{self.checkpoints.directory}/{self.checkpoints.latest_step()}: '
+                              'lower the learning rates and rerun')
+        self.checkpoints.save(step, state, force=force)
 
     def close(self) -> None:
         self.checkpoints.close()  # waits for an asynchronous save in flight
         self.writer.close()
 
 
-def _write_config(workdir: str, config, data_info) -> None:
-    path = os.path.join(workdir, 'config.json')
-    if os.path.exists(path):
-        with open(path) as f:
-            changed = config_lib.changed_keys(config_lib.from_json(f.read())[0], config)
+def _write_config(workdir, config, data_info) -> None:
+    path = workdir_lib.resolve(workdir) / 'config.json'
+    if path.exists():
+        changed = config_lib.changed_keys(config_lib.from_json(path.read_text())[0], config)
         if changed:
             logging.warning('resuming with a changed config: %s', ', '.join(changed))
-    with open(path, 'w') as f:
-        f.write(config_lib.to_json(config, data=data_info))
+    path.write_text(config_lib.to_json(config, data=data_info))
     if data_info.get('fallback'):
         logging.warning('FALLBACK DATA: training on %s instead of %s (recorded in %s)',
                         data_info['source'], data_info.get('requested'), path)
@@ -244,13 +333,30 @@ def _write_config(workdir: str, config, data_info) -> None:
 def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     """Trains (or resumes) the experiment ``config`` describes in ``workdir``."""
     began = time.perf_counter()
-    dataset, test, exp, checkpoints, template, latest, mesh = prepare(config, workdir)
-    os.makedirs(workdir, exist_ok=True)
+    p = prepare(config, workdir)
+    checkpoints = p.checkpoints
+    lock = WorkdirLock(workdir) if parallel.is_main_process() else None
+    if lock is not None:
+        lock.acquire()  # refuses a workdir that a live run is using, touching nothing
+    try:
+        return _train(config, workdir, hooks, p, began)
+    finally:
+        checkpoints.close()
+        if lock is not None:
+            lock.release()
+
+
+def _train(config, workdir, hooks, p: Prepared, began: float) -> Result:
+    exp, checkpoints, mesh, dataset = p.exp, p.checkpoints, p.mesh, p.dataset
     if parallel.is_main_process():
         _write_config(workdir, config, dataset.info)
-    if latest is not None:
-        state = checkpoints.restore(latest, template)
-        logging.info('resumed from %s/%d', checkpoints.directory, latest)
+    if p.latest is not None:
+        state = checkpoints.restore(p.latest, p.template)
+        health.check_restored(state, f'{checkpoints.directory}/{p.latest}',
+                              'delete it to resume from the one before '
+                              f'({checkpoints.all_steps()[:-1] or "none"}), or start a new '
+                              '--workdir')
+        logging.info('resumed from %s/%d', checkpoints.directory, p.latest)
     else:
         state = parallel.put_replicated(exp.init_state(), mesh)
     logging.info('training on %s', parallel.describe(mesh))
@@ -259,12 +365,9 @@ def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
     _, data_key, _ = experiment_lib.root_keys(exp.seed)
     num_examples = min(512, dataset.info.get('num_examples') or 512)  # for pictures
     examples = jax.device_get(dataset.draw(dataset.arrays, data_key, 0, num_examples))
-    periodic = _Periodic(config, exp, workdir, test, checkpoints, examples, began)
-    single = exp.make_train_step(dataset.draw, config.batch_size, mesh)
-    fused_steps = config.get('steps_per_call', 1)
-    fused = (exp.make_train_step(dataset.draw, config.batch_size, mesh, steps=fused_steps,
-                                 unroll=config.get('scan_unroll', 1))
-             if fused_steps > 1 else None)
+    periodic = _Periodic(config, exp, workdir, p.test, checkpoints, examples, began)
+    fused_steps = max(p.steps)
+    single, fused = p.steps[1], p.steps[fused_steps] if fused_steps > 1 else None
     if step == 0 and periodic.main:
         write_pictures(exp, state, examples, workdir, 0, periodic.writer)
     started = time.perf_counter()
@@ -284,7 +387,7 @@ def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
                 if stop.received is not None:
                     logging.warning('received signal %d: saving a checkpoint at step %d',
                                     stop.received, step)
-                    checkpoints.save(step, state, force=True)
+                    periodic.save(step, state, force=True)
                     preempted = True
                     break
     finally:  # also when training diverges or an exception interrupts it

@@ -6,21 +6,20 @@ data description stored in ``config.json``.
 
 from __future__ import annotations
 
-import os
-
 from jaxgen import config as config_lib
 from jaxgen.errors import JaxgenError
+from jaxgen.training import health
+from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.checkpoint import Checkpoints
 from jaxgen.training.experiment import build
 
 
 def load(workdir: str, step: int | None = None):
     """``(experiment, state, step)`` restored from a workdir's checkpoint."""
-    path = os.path.join(workdir, 'config.json')
-    if not os.path.isfile(path):
+    path = workdir_lib.resolve(workdir) / 'config.json'
+    if not path.is_file():
         raise JaxgenError(f'{path} not found; pass the --workdir of a training run')
-    with open(path) as f:
-        config, extra = config_lib.from_json(f.read())
+    config, extra = config_lib.from_json(path.read_text())
     exp = build(config, extra['data'])
     checkpoints = Checkpoints(workdir)
     latest = checkpoints.latest_step()
@@ -30,5 +29,9 @@ def load(workdir: str, step: int | None = None):
     template = exp.abstract_state()
     checkpoints.check_fits(step, template)
     state = checkpoints.restore(step, template)
+    others = [s for s in checkpoints.all_steps() if s != step]
     checkpoints.close()
+    health.check_restored(state, f'{checkpoints.directory}/{step}',
+                          f'pass --step with another checkpoint (this workdir has {others})'
+                          if others else 'it is the only one; train again')
     return exp, state, step

@@ -1,0 +1,64 @@
+"""A run's folder, anywhere ``etils.epath`` reaches: local, ``gs://``, ``s3://``.
+
+Every file a run writes (config, logs, pictures, TensorBoard events, checkpoints,
+the lock) goes through ``epath``, so ``--workdir gs://bucket/run`` writes to the
+bucket instead of creating a local folder named ``gs:``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from etils import epath
+
+from jaxgen.errors import JaxgenError
+
+# What each remote scheme needs besides epath: Orbax asks google-cloud-storage about
+# gs:// buckets, and epath reaches them through TensorFlow's gfile or fsspec's gcsfs.
+NEEDS = {'gs': (('google.cloud.storage', 'google-cloud-storage'),),
+         's3': (('s3fs', 's3fs'),)}
+
+
+def is_remote(path: str | os.PathLike) -> bool:
+    return '://' in os.fspath(path)
+
+
+def resolve(path: str | os.PathLike) -> epath.Path:
+    """``path`` as an ``epath.Path``; local paths made absolute (Orbax needs that)."""
+    if isinstance(path, epath.Path) and is_remote(str(path)):
+        return path
+    text = os.fspath(path)
+    return epath.Path(text if is_remote(text) else os.path.abspath(os.path.expanduser(text)))
+
+
+def append_line(path: epath.Path, line: str) -> None:
+    """Appends one line of text (JSON-lines logs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open('a') as f:
+        f.write(line.rstrip('\n') + '\n')
+
+
+def missing_modules(path: str | os.PathLike) -> list[str]:
+    """The pip packages a workdir at ``path`` needs that are not installed."""
+    text = os.fspath(path)
+    scheme = text.split('://', 1)[0] if is_remote(text) else ''
+    missing = [package for module, package in NEEDS.get(scheme, ()) if not _has(module)]
+    if scheme == 'gs' and not (_has('tensorflow') or _has('gcsfs')):
+        missing.append('tensorflow or gcsfs')
+    return missing
+
+
+def _has(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
+
+
+def check(path: str | os.PathLike) -> None:
+    """One-line JaxgenError when a remote workdir cannot be reached from here."""
+    missing = missing_modules(path)
+    if missing:
+        raise JaxgenError(f'--workdir {os.fspath(path)} needs {" and ".join(missing)}; '
+                          f'pip install {" ".join(m.split(" or ")[-1] for m in missing)}')

@@ -1,0 +1,284 @@
+"""Failures that are safe: non-finite states are never written, a workdir may be
+remote (a mocked ``gs://`` bucket), one run holds a workdir at a time, and a
+mistake found only while the first step traces leaves no workdir behind."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgen import evaluate as evaluate_lib
+from jaxgen import objectives
+from jaxgen import sample as sample_lib
+from jaxgen.errors import JaxgenError
+from jaxgen.training import Checkpoints, experiment, health, lock, train
+from jaxgen.training import workdir as workdir_lib
+from jaxgen.training.restore import load
+from tests.test_train import digits_dcgan_config, ring_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def poisoned(config, player: str, update: int):
+    """``config`` whose ``player``'s learning rate turns NaN from its ``update``-th update on
+    (counting from 0), so its parameters stop being finite after that update."""
+    entry = config.optimizers[player].to_dict()
+    entry['learning_rate'] = {'name': 'exponential_decay', 'init_value': entry['learning_rate'],
+                              'transition_steps': 1, 'decay_rate': float('inf'),
+                              'transition_begin': update - 1, 'staircase': True}
+    config.optimizers[player] = entry
+    return config
+
+
+@pytest.mark.parametrize('checkpoint_every, steps_per_call', [(1, 1), (3, 1), (2, 4)])
+def test_a_nan_stops_the_run_naming_step_player_and_the_last_finite_checkpoint(
+        tmp_path, checkpoint_every, steps_per_call):
+    """G's 5th update (step 5) is NaN. Checkpoints every step or every 3; also with 4
+    steps fused per call. Nothing non-finite is written, rotation (keep 2) keeps the
+    last finite checkpoint, and that checkpoint restores with finite parameters."""
+    config = poisoned(ring_config(num_steps=12, log_every=10, checkpoint_every=checkpoint_every,
+                                  keep_checkpoints=2, steps_per_call=steps_per_call),
+                      'generator', 4)
+    workdir = tmp_path / 'run'
+    with pytest.raises(JaxgenError) as info:
+        train(config, str(workdir))
+    message = str(info.value)
+    last = 4 // checkpoint_every * checkpoint_every
+    assert '\n' not in message
+    assert message.startswith("training diverged at step 5: the generator's parameters "
+                               'are not finite'), message
+    assert f'checkpoints/{last}, where a rerun resumes' in message
+    checkpoints = Checkpoints(workdir)
+    assert checkpoints.all_steps()[-1] == last
+    exp, state, step = load(str(workdir))
+    assert step == last and health.nonfinite_parts(state) == []
+    assert health.diverged(jax.device_get(state.health)) is None
+
+
+def test_health_records_the_first_bad_step_per_player_and_for_the_losses():
+    h = health.initial(['g', 'd'])
+    finite, bad = {'w': jnp.ones(2)}, {'w': jnp.array([1.0, jnp.inf])}
+    h = health.update(h, 3, {'g': finite, 'd': bad}, {}, {'loss': jnp.float32(1)})
+    h = health.update(h, 4, {'g': finite, 'd': bad}, {'g': bad}, {'loss': jnp.float32(np.nan)})
+    h = jax.device_get(h)
+    assert int(h['params']['d']) == 3 and int(h['params']['g']) == 4  # g's average at 4
+    assert int(h['metrics']) == 4
+    assert health.diverged(h) == (3, ["the d's parameters"])
+    assert health.diverged(jax.device_get(health.initial(['g']))) is None
+
+
+def _trained_with_a_poisoned_last_checkpoint(workdir):
+    """A 6-step ring run, plus a step-8 checkpoint written around the checks with a
+    NaN in the generator (as an older jaxgen could have written)."""
+    train(ring_config(), str(workdir))
+    exp, state, _ = load(str(workdir))
+    params = jax.tree.map(lambda x: x.at[..., 0].set(jnp.nan) if x.ndim else x,
+                          state.params['generator'])
+    checkpoints = Checkpoints(workdir)
+    checkpoints.save(8, state.replace(step=jnp.int32(8),
+                                      params={**state.params, 'generator': params}))
+    checkpoints.close()
+
+
+def test_sample_evaluate_and_resume_refuse_a_nonfinite_checkpoint(tmp_path):
+    workdir = tmp_path / 'run'
+    _trained_with_a_poisoned_last_checkpoint(workdir)
+    for call in (lambda: sample_lib.sample(str(workdir), 4, str(tmp_path / 's.png')),
+                 lambda: evaluate_lib.evaluate(str(workdir), samples=0)):
+        with pytest.raises(JaxgenError, match=r'checkpoints/8 holds non-finite values '
+                           r'\(params/generator\); pass --step with another checkpoint '
+                           r'\(this workdir has \[4, 6\]\)') as info:
+            call()
+        assert '\n' not in str(info.value)
+    config = ring_config(num_steps=10)
+    with pytest.raises(JaxgenError, match=r'checkpoints/8 holds non-finite values '
+                       r'\(params/generator\); delete it to resume from the one before'):
+        train(config, str(workdir))
+    sample_lib.sample(str(workdir), 4, str(tmp_path / 's.png'), step=6)  # earlier ones work
+
+
+def test_a_checkpoint_written_before_health_existed_restores_with_zeros(tmp_path):
+    config = ring_config()
+    exp = experiment.build(config, _ring_info(config))
+    state = exp.init_state()
+    checkpoints = Checkpoints(tmp_path / 'run')
+    fields = ('step', 'params', 'model_state', 'rule_state', 'ema')  # no health
+    checkpoints.save(2, {f: getattr(state, f) for f in fields})
+    checkpoints.close()
+    checkpoints = Checkpoints(tmp_path / 'run')
+    checkpoints.check_fits(2, exp.abstract_state())
+    restored = checkpoints.restore(2, exp.abstract_state())
+    assert jax.tree.map(int, jax.device_get(restored.health)) == {
+        'params': {'generator': 0, 'discriminator': 0}, 'metrics': 0}
+
+
+def _ring_info(config):
+    from jaxgen import data  # pylint: disable=import-outside-toplevel
+    return data.load(config.data, 'train').info
+
+
+# ---- the workdir lock ------------------------------------------------------------
+
+HOLDER = ('import sys, time\nfrom jaxgen.training.lock import WorkdirLock\n'
+          'WorkdirLock(sys.argv[1]).acquire()\nprint("held", flush=True)\ntime.sleep(300)\n')
+
+
+def test_a_live_lock_refuses_and_a_killed_owner_s_lock_is_taken_over(tmp_path, caplog):
+    holder = subprocess.Popen([sys.executable, '-c', HOLDER, str(tmp_path)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        before = (tmp_path / lock.LOCK_FILE).read_text()
+        with pytest.raises(JaxgenError, match=f'workdir {tmp_path} is in use by process '
+                           f'{holder.pid} on host {socket.gethostname()}') as info:
+            lock.WorkdirLock(tmp_path).acquire()
+        assert '\n' not in str(info.value)
+        assert (tmp_path / lock.LOCK_FILE).read_text() == before  # untouched
+    finally:
+        holder.kill()
+        holder.wait()
+    ours = lock.WorkdirLock(tmp_path)
+    ours.acquire()
+    assert f'taking over the lock of process {holder.pid}' in caplog.text
+    assert json.loads((tmp_path / lock.LOCK_FILE).read_text())['pid'] == os.getpid()
+    ours.release()
+    assert not (tmp_path / lock.LOCK_FILE).exists()
+
+
+def _write_lock(path, **record):
+    (path / lock.LOCK_FILE).write_text(json.dumps(record))
+
+
+def test_another_host_s_lock_holds_while_its_heartbeat_is_fresh(tmp_path):
+    _write_lock(tmp_path, host='tpu-vm-7', pid=12, start='1', heartbeat=time.time() - 10)
+    with pytest.raises(JaxgenError, match='in use by process 12 on host tpu-vm-7'):
+        lock.WorkdirLock(tmp_path).acquire()
+    _write_lock(tmp_path, host='tpu-vm-7', pid=12, start='1',
+                heartbeat=time.time() - lock.STALE_AFTER - 1)
+    taken = lock.WorkdirLock(tmp_path)
+    taken.acquire()
+    taken.release()
+
+
+def test_a_recycled_pid_is_not_taken_for_the_owner(tmp_path):
+    """Our parent process is alive, but it did not start when the lock says."""
+    _write_lock(tmp_path, host=socket.gethostname(), pid=os.getppid(), start='not-its-start',
+                heartbeat=time.time())
+    taken = lock.WorkdirLock(tmp_path)
+    taken.acquire()
+    taken.release()
+    _write_lock(tmp_path, host=socket.gethostname(), pid=os.getppid(),
+                start=lock._process_start(os.getppid()), heartbeat=time.time())
+    with pytest.raises(JaxgenError, match=f'in use by process {os.getppid()}'):
+        lock.WorkdirLock(tmp_path).acquire()
+
+
+def test_the_lock_beats_while_held(tmp_path):
+    held = lock.WorkdirLock(tmp_path, stale_after=0.25)
+    held.acquire()
+    first = json.loads((tmp_path / lock.LOCK_FILE).read_text())['heartbeat']
+    time.sleep(0.3)
+    assert json.loads((tmp_path / lock.LOCK_FILE).read_text())['heartbeat'] > first
+    held.release()
+
+
+def test_train_releases_the_lock_and_refuses_a_live_one(tmp_path):
+    workdir = tmp_path / 'run'
+    train(ring_config(num_steps=2), str(workdir))
+    assert not (workdir / lock.LOCK_FILE).exists()
+    _write_lock(workdir, host='other-host', pid=3, start='1', heartbeat=time.time())
+    with pytest.raises(JaxgenError, match='is in use by process 3 on host other-host'):
+        train(ring_config(num_steps=4), str(workdir))
+    assert Checkpoints(workdir).all_steps() == [2]
+
+
+# ---- a remote workdir, through epath's own mocking ------------------------------
+
+@pytest.fixture
+def fake_bucket(tmp_path, monkeypatch):
+    """``gs://`` paths land in ``tmp_path/bucket-store``: epath's ``mock_epath`` for every
+    file operation, TensorStore's file driver for Orbax's arrays. Nothing else is
+    faked: Orbax still takes the path for GCS (``commit_success.txt``, no renames)."""
+    from etils.epath import gpath  # pylint: disable=import-outside-toplevel
+    from etils.epath import testing as epath_testing  # pylint: disable=import-outside-toplevel
+    from orbax.checkpoint._src.path import gcs_utils  # pylint: disable=import-outside-toplevel
+    store = tmp_path / 'bucket-store'
+
+    def local(path):
+        return os.fspath(path).replace('gs://', f'{store}/')
+
+    def one(original, path, *args, **kwargs):
+        return original(local(path), *args, **kwargs)
+
+    def two(original, path, dst, *args, **kwargs):
+        return original(local(path), local(dst), *args, **kwargs)
+
+    monkeypatch.setattr(gpath, '_is_tf_installed', lambda: False)  # epath's own backend
+    monkeypatch.setattr(gcs_utils, 'get_kvstore_for_gcs',
+                        lambda path: {'driver': 'file', 'path': local(path)})
+    monkeypatch.setattr(gcs_utils, 'is_hierarchical_namespace_enabled', lambda path: False)
+    monkeypatch.setattr(workdir_lib, 'missing_modules', lambda path: [])
+    monkeypatch.chdir(tmp_path)
+    names = ('exists', 'glob', 'isdir', 'listdir', 'makedirs', 'mkdir', 'open', 'remove',
+             'rmtree', 'stat', 'walk')
+    with epath_testing.mock_epath(**{n: one for n in names},
+                                  **{n: two for n in ('copy', 'rename', 'replace')}):
+        yield store
+
+
+def test_a_gs_workdir_trains_checkpoints_resumes_and_samples(fake_bucket, tmp_path):
+    workdir = 'gs://bucket/runs/ring'
+    first = train(ring_config(num_steps=4), workdir)
+    local = fake_bucket / 'bucket' / 'runs' / 'ring'
+    assert sorted(p.name for p in (local / 'checkpoints').iterdir()) == ['2', '4']
+    for name in ('config.json', 'samples.png', 'tensorboard/metrics.jsonl'):
+        assert (local / name).is_file(), name
+    resumed = train(ring_config(num_steps=6), workdir)
+    straight = train(ring_config(num_steps=6), str(tmp_path / 'local'))
+    assert first.step == 4 and resumed.step == 6
+    chex.assert_trees_all_equal(jax.device_get(resumed.state.params),
+                                jax.device_get(straight.state.params))
+    sample_lib.sample(workdir, 4, f'{workdir}/grid.png')
+    assert (local / 'grid.png').is_file()
+    assert not (tmp_path / 'gs:').exists()  # nothing went to a local folder named gs:
+
+
+def test_a_gs_workdir_without_the_cloud_packages_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(workdir_lib, 'missing_modules', lambda path: ['google-cloud-storage'])
+    with pytest.raises(JaxgenError, match='gs://bucket/run needs google-cloud-storage'):
+        train(ring_config(), 'gs://bucket/run')
+
+
+# ---- mistakes that show only while the step traces, and ignored options ---------
+
+def test_a_term_reading_a_missing_output_is_one_line_and_no_workdir(tmp_path, monkeypatch):
+    build = objectives.build
+
+    def with_a_broken_term(config, model):
+        objective = build(config, model)
+        return objective.with_term('typo', lambda out: (out['fake_logitz'].mean(), {}),
+                                   generator=1.0)
+    monkeypatch.setattr(objectives, 'build', with_a_broken_term)
+    workdir = tmp_path / 'run'
+    with pytest.raises(JaxgenError, match=r"the train step cannot be built from this config "
+                       r"\(KeyError: 'fake_logitz'\)") as info:
+        train(ring_config(), str(workdir))
+    assert '\n' not in str(info.value)
+    assert not workdir.exists()
+
+
+def test_options_the_run_ignores_are_reported(tmp_path, caplog):
+    config = digits_dcgan_config()
+    config.eval_every = 1
+    config.data.radius = 3.0
+    train(config, str(tmp_path / 'run'))
+    assert "ignored: config.eval_every=1: model 'dcgan' has no evaluation of its own" in caplog.text
+    assert "ignored: config.data.radius=3.0: dataset 'digits' does not use it" in caplog.text
