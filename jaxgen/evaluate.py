@@ -15,7 +15,6 @@ first use). Prints a table and writes ``<workdir>/evaluation_<step>.json``.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import jax
@@ -24,6 +23,7 @@ from absl import app, flags, logging
 from jaxgen import cli, data
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import classifier, suite
+from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.restore import load
 
 
@@ -76,9 +76,8 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
     results = {k: float(v) for k, v in results.items()}
     record = {'step': step, 'seconds': time.perf_counter() - started, 'settings': settings,
               'samples': samples, 'ema': bool(state.ema), **results}
-    path = os.path.join(workdir, f'evaluation_{step}.json')
-    with open(path, 'w') as f:
-        json.dump(record, f, indent=2)
+    path = workdir_lib.resolve(workdir) / f'evaluation_{step}.json'
+    path.write_text(json.dumps(record, indent=2))
     for name, value in sorted(results.items()):
         print(f'{name:24s} {value:.4f}')
     logging.info('wrote %s (%.0fs)', path, record['seconds'])

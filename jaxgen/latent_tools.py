@@ -18,7 +18,6 @@ the run kept them.
 
 from __future__ import annotations
 
-import os
 from typing import Callable
 
 import flax.linen as nn
@@ -26,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
+from etils import epath
 
 from jaxgen import cli, visualisation
 from jaxgen.errors import JaxgenError
@@ -141,9 +141,9 @@ def pictures(workdir: str, out: str, seed: int = 0, layer: str | None = None,
     written = {}
 
     def save(name, image):
-        path = os.path.join(out, f'{name}.png')
+        path = epath.Path(out) / f'{name}.png'
         visualisation.save_png(path, image)
-        written[name] = path
+        written[name] = str(path)
 
     # Interpolation: 6 pairs, 10 steps, linear and spherical.
     ends = explorer.model.sample_latent(k1, 12).reshape(2, 6, -1)
@@ -212,7 +212,7 @@ def main(argv):
     del argv
     cli.quiet_third_party_logs()
     f = flags.FLAGS
-    out = f.out or os.path.join(f.workdir, 'latent_tools')
+    out = f.out or str(epath.Path(f.workdir) / 'latent_tools')
     cli.run_or_explain(lambda: pictures(f.workdir, out, f.seed, f.layer, f.channel))
 
 

@@ -8,14 +8,13 @@ neither the dataset nor TensorFlow.
 
 from __future__ import annotations
 
-import os
-
 import jax
 from absl import app, flags, logging
 
 from jaxgen import cli
 from jaxgen import visualisation
 from jaxgen.errors import JaxgenError
+from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.restore import load
 
 
@@ -44,7 +43,7 @@ def main(argv):
     del argv
     cli.quiet_third_party_logs()
     f = flags.FLAGS
-    out = f.out or os.path.join(f.workdir, 'sample.png')
+    out = f.out or str(workdir_lib.resolve(f.workdir) / 'sample.png')
     cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step))
 
 

@@ -22,7 +22,7 @@ SCALARS = {1: {"d_loss": 1.25, "g_loss": 0.5}, 2: {"d_loss": 1.125, "g_loss": 0.
 
 def _write_run(logdir: str) -> np.ndarray:
     rgb = np.random.default_rng(0).integers(0, 256, size=(12, 10, 3), dtype=np.uint8)
-    with SummaryWriter(logdir, flush_secs=1) as w:
+    with SummaryWriter(logdir) as w:
         for step, values in SCALARS.items():
             w.scalars(step, values)
         w.images(3, {"samples": rgb, "grey": rgb[..., 0]})

@@ -1,19 +1,23 @@
 """TensorBoard + JSON-lines metric writer that never imports TensorFlow.
 
 TensorBoard event files are written with the pure-Python pieces of the
-``tensorboard`` package (``EventFileWriter`` and the bundled protos), the same
+``tensorboard`` package (``RecordWriter`` and the bundled protos), the same
 approach PyTorch's ``SummaryWriter`` takes. ``tensorboard.compat.tf`` resolves
 lazily to the real ``tensorflow`` when it is installed; :func:`_use_tf_stub`
 registers TensorBoard's own ``tensorboard.compat.notf`` marker so that it
 resolves to the bundled stub instead, keeping training free of TensorFlow.
+
+Files are opened through ``etils.epath``, so a log directory may be local or
+remote (``gs://``); the event records are TensorBoard's own ``RecordWriter``
+format written synchronously into one file per writer.
 """
 
 from __future__ import annotations
 
-import glob
 import io
 import json
 import os
+import socket
 import struct
 import sys
 import time
@@ -21,6 +25,7 @@ import types
 from collections.abc import Iterator, Mapping
 
 import numpy as np
+from etils import epath
 from PIL import Image
 
 
@@ -39,7 +44,7 @@ def _use_tf_stub() -> None:
 _use_tf_stub()
 
 from tensorboard.compat.proto import event_pb2, summary_pb2  # noqa: E402
-from tensorboard.summary.writer.event_file_writer import EventFileWriter  # noqa: E402
+from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -71,28 +76,30 @@ class SummaryWriter:
       logdir: Output directory (created lazily, on the first enabled write).
       enabled: If False every method is a no-op and nothing is created; use
         this on non-zero JAX processes.
-      flush_secs: How often the background event writer flushes to disk.
     """
 
-    def __init__(self, logdir: str, enabled: bool = True, flush_secs: float = 30.0):
-        self.logdir = os.fspath(logdir)
+    def __init__(self, logdir: str | os.PathLike, enabled: bool = True):
+        self.logdir = epath.Path(logdir)
         self.enabled = enabled
-        self._flush_secs = flush_secs
-        self._events: EventFileWriter | None = None
+        self._events: RecordWriter | None = None
         self._jsonl: io.TextIOBase | None = None
 
-    def _open(self) -> EventFileWriter:
+    def _open(self) -> RecordWriter:
         if self._events is None:
-            os.makedirs(self.logdir, exist_ok=True)
-            self._events = EventFileWriter(self.logdir, flush_secs=self._flush_secs)
-            self._jsonl = open(os.path.join(self.logdir, METRICS_FILE), "a", encoding="utf-8")
+            self.logdir.mkdir(parents=True, exist_ok=True)
+            name = f"events.out.tfevents.{time.time():.6f}.{socket.gethostname()}.{os.getpid()}"
+            self._events = RecordWriter((self.logdir / name).open("wb"))
+            self._events.write(event_pb2.Event(wall_time=time.time(),
+                                               file_version="brain.Event:2").SerializeToString())
+            self._jsonl = (self.logdir / METRICS_FILE).open("a")
         return self._events
 
     def _add(self, step: int, values: list[summary_pb2.Summary.Value]) -> None:
         event = event_pb2.Event(
             wall_time=time.time(), step=int(step), summary=summary_pb2.Summary(value=values)
         )
-        self._open().add_event(event)
+        self._open().write(event.SerializeToString())
+        self._events.flush()
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
         """Log scalar ``values`` (as TensorBoard ``simple_value``) at ``step``."""
@@ -133,9 +140,9 @@ class SummaryWriter:
         self.close()
 
 
-def _iter_records(path: str) -> Iterator[bytes]:
+def _iter_records(path: epath.Path) -> Iterator[bytes]:
     """Yield the payloads of a TFRecord file (CRCs unchecked; a torn tail is skipped)."""
-    with open(path, "rb") as f:
+    with epath.Path(path).open("rb") as f:
         while True:
             header = f.read(12)
             if len(header) < 12:
@@ -152,13 +159,14 @@ def _file_order(path: str) -> tuple:
     numbers compared as numbers (``...pid.10`` after ``...pid.9``)."""
     first = next(_iter_records(path), None)
     wall = event_pb2.Event.FromString(first).wall_time if first is not None else float("inf")
-    name = os.path.basename(path)
+    name = epath.Path(path).name
     return (wall, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in name.split(".")))
 
 
 def iter_events(logdir: str) -> Iterator[event_pb2.Event]:
     """Yield every ``Event`` from the event files in ``logdir``, oldest file first."""
-    paths = glob.glob(os.path.join(os.fspath(logdir), "events.out.tfevents.*"))
+    logdir = epath.Path(logdir)
+    paths = list(logdir.glob("events.out.tfevents.*")) if logdir.is_dir() else []
     for path in sorted(paths, key=_file_order):
         for record in _iter_records(path):
             yield event_pb2.Event.FromString(record)

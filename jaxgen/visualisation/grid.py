@@ -6,12 +6,14 @@ Matplotlib is used only through ``Figure`` + ``FigureCanvasAgg`` (never
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
+import uuid
 from collections.abc import Sequence
 
 import numpy as np
+from etils import epath
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
@@ -74,24 +76,23 @@ def image_grid(
 
 
 def save_png(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Atomically write a uint8 ``HxW`` / ``HxWxC`` (C in 1, 3, 4) array as a PNG."""
+    """Write a uint8 ``HxW`` / ``HxWxC`` (C in 1, 3, 4) array as a PNG, through
+    ``etils.epath`` (local or remote); a reader never sees a half-written file."""
     arr = np.asarray(array)
     if arr.dtype != np.uint8:
         raise TypeError(f"save_png expects uint8, got {arr.dtype}")
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
-    path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-", suffix=".png")
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    path = epath.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".tmp-{uuid.uuid4().hex}.png"
     try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(arr).save(f, format="PNG")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; pictures are for everyone to read
-        os.replace(tmp, path)
+        tmp.write_bytes(buf.getvalue())
+        tmp.replace(path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
 
 
