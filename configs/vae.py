@@ -36,6 +36,8 @@ def vae_base(arg: str | None = None):
     c.data.scale = 'unit'
     c.data.binarize = 'dynamic'
     c.model.name = 'vae'
+    # --config.ema.decay=0.999 averages the decoder, the player that draws samples.
+    c.ema.players = ('decoder',)
     c.model.architecture = 'conv' if arg == 'conv' else 'mlp'
     c.model.hidden = (200, 200)
     c.model.latent_dim = 2 if arg == 'latent2' else 50
