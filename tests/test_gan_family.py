@@ -125,7 +125,7 @@ def test_spectral_norm_bounds_the_discriminator_and_trains(tmp_path):
 
 def test_ema_of_generator_weights_follows_its_formula_and_is_used_for_sampling():
     c = ring_config(num_steps=3)
-    c.ema.decay = 0.5
+    c.ema.decay = 0.9   # asymmetric: swapping the two weights shows
     info = {'shape': [2], 'centers': RING.tolist(), 'std': 0.02}
     exp = experiment.build(c, info)
     from jaxgen import data
@@ -133,7 +133,7 @@ def test_ema_of_generator_weights_follows_its_formula_and_is_used_for_sampling()
     step = jax.jit(exp.train_step_fn(ds.draw, c.batch_size))
     s0 = exp.init_state()
     s1, _ = step(s0, ds.arrays)
-    expected = jax.tree.map(lambda a, b: 0.5 * a + 0.5 * b, s0.params['generator'],
+    expected = jax.tree.map(lambda a, b: 0.9 * a + 0.1 * b, s0.params['generator'],
                             s1.params['generator'])
     chex.assert_trees_all_close(s1.ema['generator'], expected, rtol=1e-6)
     assert set(s1.ema) == {'generator'}
