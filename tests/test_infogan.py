@@ -3,6 +3,7 @@ where the information term's gradients go, and the code-accuracy metric."""
 
 import json
 import os
+import time
 
 import chex
 import jax
@@ -14,6 +15,7 @@ import pytest
 
 from configs import infogan as infogan_config
 from jaxgen import models, rules
+from jaxgen import sample as sample_lib
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import code_correlations, hungarian_accuracy
 from jaxgen.metrics.codes import hungarian_matching
@@ -185,21 +187,25 @@ def test_code_accuracy_is_one_for_a_permuted_labelling_and_chance_for_random():
 
 def test_infogan_config_trains_evaluates_and_draws_the_paper_figure(tmp_path):
     config = infogan_config.get_config()
-    assert config.batch_size == 128 and config.optimizers.q.learning_rate == 1e-3
-    assert config.optimizers.discriminator.learning_rate == 2e-4
     assert infogan_config.get_config('fashion_mnist').data.name == 'fashion_mnist'
     config.data.name = 'digits'
     config.num_steps = 2
     config.batch_size = 8
     config.log_every = config.sample_every = config.eval_every = config.checkpoint_every = 2
     workdir = str(tmp_path / 'run')
+    began = time.perf_counter()
     result = train(config, workdir)
+    elapsed = time.perf_counter() - began
     assert {'info_cat/L_I', 'info_cat/H(c)', 'info_cont/L_I', 'eval/cat_accuracy',
             'eval/cont_corr_c2', 'eval/cont_corr_c3'} <= set(result.metrics)
     with open(os.path.join(workdir, 'eval.jsonl')) as f:
         evals = [json.loads(line) for line in f]
-    assert evals[-1]['step'] == 2 and 0.0 <= evals[-1]['cat_accuracy'] <= 1.0
-    assert 0.0 < evals[-1]['wall_s'] < 600.0  # time to result, compilation included
+    assert evals[-1]['step'] == 2
+    # eval.jsonl holds the numbers the run logged; a best matching of 10 categories is
+    # right at least a tenth of the time, whatever the predictions
+    assert evals[-1]['cat_accuracy'] == pytest.approx(result.metrics['eval/cat_accuracy'])
+    assert evals[-1]['cat_accuracy'] >= 0.1 - 1e-9
+    assert 0.0 < evals[-1]['wall_s'] <= elapsed  # time to result, compilation included
     for name in ('traversal_c2.png', 'traversal_c3.png', 'samples.png', 'information.png',
                  'losses.png'):
         assert os.path.getsize(os.path.join(workdir, name)) > 1000, name
@@ -296,13 +302,8 @@ def test_a_bad_leak_or_data_scale_is_a_one_line_error(leak):
         models.build(MODEL, {'shape': [28, 28, 1], 'scale': 'gamma'})
 
 
-def test_the_authors_variant_trains_in_unit_pixels_with_q_in_d_s_phase(tmp_path):
-    paper = infogan_config.get_config()
+def test_the_authors_variant_trains_and_samples_unit_pixels(tmp_path):
     config = infogan_config.get_config('authors')
-    assert paper.model.leak == 0.1 and paper.data.scale == 'tanh'
-    assert config.model.leak == 0.01 and config.data.scale == 'unit'
-    assert tuple(config.rule.first) == ('discriminator', 'q')
-    assert config.optimizers.q.learning_rate == 2e-4
     assert infogan_config.get_config('authors,fashion_mnist').data.name == 'fashion_mnist'
     for arg in ('cifar10', 'authors,mnist,digits'):
         with pytest.raises(JaxgenError, match=r'write \[authors,\]\[invariant,\]<dataset>'):
@@ -312,5 +313,9 @@ def test_the_authors_variant_trains_in_unit_pixels_with_q_in_d_s_phase(tmp_path)
     config.batch_size = 8
     config.log_every = config.sample_every = config.eval_every = config.checkpoint_every = 2
     result = train(config, str(tmp_path / 'run'))
-    assert 0.0 <= result.metrics['eval/cat_accuracy'] <= 1.0
+    assert result.metrics['eval/cat_accuracy'] >= 0.1 - 1e-9  # a best matching of 10 categories
+    # the run draws pixels in [0, 1] (a sigmoid generator), as its data are scaled
+    exp, state, _ = sample_lib.load(str(tmp_path / 'run'))
+    samples = np.asarray(exp.model.sample(exp.variables(state), jax.random.key(1), 16))
+    assert exp.data_info['scale'] == 'unit' and samples.min() >= 0.0 and samples.max() <= 1.0
     assert os.path.getsize(str(tmp_path / 'run' / 'samples.png')) > 1000
