@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -77,6 +78,43 @@ def test_sigterm_saves_a_checkpoint_and_the_same_command_resumes(tmp_path):
     assert out.stat().st_size > 1000
     missing = run(['-m', 'jaxgen.sample', f'--workdir={tmp_path}/nothing'])
     assert missing.returncode == 2 and 'config.json not found' in missing.stderr
+
+
+def test_a_second_run_on_a_live_workdir_is_refused_and_a_sigkilled_run_resumes(tmp_path):
+    """The same command started twice by mistake: the second is one line naming the
+    first's process and touches nothing. After SIGKILL (no chance to clean up) the
+    same command resumes from the last checkpoint, taking over the stale lock."""
+    workdir = tmp_path / 'run'
+    base = ['train.py', *TINY_RING, f'--workdir={workdir}', '--config.checkpoint_every=100',
+            '--config.sample_every=1000000']
+    args = [*base, '--config.num_steps=1000000', '--config.log_every=50']
+    first = subprocess.Popen([sys.executable, *args], cwd=ROOT, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.time() + 240
+        for line in first.stderr:  # until a checkpoint exists
+            if Checkpoints(workdir).latest_step() or time.time() > deadline:
+                break
+        before = sorted(p.name for p in workdir.rglob('*') if 'checkpoints' not in p.parts)
+        second = run(args)
+        assert second.returncode == 2, second.stderr[-3000:]
+        lines = second.stderr.strip().splitlines()
+        assert lines[-1] == (f'error: workdir {workdir} is in use by process {first.pid} on '
+                             f'host {socket.gethostname()}; wait for that run to end or stop '
+                             'it, or pass another --workdir'), second.stderr[-3000:]
+        assert 'Traceback' not in second.stderr
+        after = sorted(p.name for p in workdir.rglob('*') if 'checkpoints' not in p.parts)
+        assert after == before
+    finally:
+        first.kill()  # SIGKILL: the lock file stays behind
+        first.wait()
+    step = Checkpoints(workdir).latest_step()
+    assert (workdir / 'run.lock').exists() and step
+    resumed = run([*base, f'--config.num_steps={step + 5}', '--config.log_every=5'])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f'taking over the lock of process {first.pid}' in resumed.stderr
+    assert f'resumed from {Checkpoints(workdir).directory}/{step}' in resumed.stderr
+    assert not (workdir / 'run.lock').exists()
 
 
 def test_a_config_read_back_from_json_is_unchanged_even_with_nested_tuples():
