@@ -60,13 +60,15 @@ def one_run(rng: np.random.Generator, root: str) -> dict:
         message = None
     except JaxgenError as e:
         message = str(e)
-    expected = (f"training diverged at step {bad}: the {player}'s parameters are not finite")
+    # The player, maybe with others that its non-finite values reached in the same step.
+    head = (message or '').split(' are not finite', 1)[0]
     named = (f'checkpoints/{last}, where a rerun resumes' if last else
              'no checkpoint was written before it')
     record = {'checkpoint_every': every, 'player': player, 'bad_step': bad, 'last': last,
               'message': message, 'seconds': round(time.perf_counter() - started, 1),
               'one_line': message is not None and '\n' not in message,
-              'right_message': bool(message and message.startswith(expected)
+              'right_message': bool(head.startswith(f'training diverged at step {bad}: ')
+                                    and f"the {player}'s parameters" in head
                                     and named in message)}
     if last:
         _, state, step = load(workdir, last)

@@ -61,6 +61,11 @@ def diverged(health: Mapping) -> tuple[int, list[str]] | None:
     return step, sorted(name for name, s in bad.items() if s == step)
 
 
+@jax.jit
+def _finite_parts(parts: Mapping[str, Any]) -> dict:
+    return {k: all_finite(v) for k, v in parts.items()}
+
+
 def nonfinite_parts(state: Any) -> list[str]:
     """The paths (``params/generator``, ``rule_state``, ...) of a state's parts that hold
     a non-finite value; one compiled reduction."""
@@ -70,7 +75,7 @@ def nonfinite_parts(state: Any) -> list[str]:
             parts[f'{field}/{player}'] = tree
     for field in ('model_state', 'rule_state'):
         parts[field] = getattr(state, field, None) or {}
-    finite = parallel.to_host(jax.jit(lambda t: {k: all_finite(v) for k, v in t.items()})(parts))
+    finite = parallel.to_host(_finite_parts(parts))
     return sorted(k for k, v in finite.items() if not np.all(v))
 
 

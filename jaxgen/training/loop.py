@@ -262,8 +262,9 @@ class _Periodic:
             logging.info('ran the first step in %.1fs', time.perf_counter() - started)
             self.progress = Progress(c.num_steps, step)
         due = self.due(step)
-        if 'log' in due:
+        if due:  # nothing is logged, drawn, evaluated or saved from a diverged state
             self.check_health(state)
+        if 'log' in due:
             self.metrics = {k: float(v) for k, v in parallel.to_host(step_metrics).items()}
             # The line shows the terms; their details and per-player totals go to TensorBoard.
             terms = {k: v for k, v in sorted(self.metrics.items()) if '/' not in k}
@@ -298,7 +299,8 @@ class _Periodic:
         where = (f'the last finite checkpoint is {self.checkpoints.directory}/{last}, '
                  'where a rerun resumes' if last is not None else
                  'no checkpoint was written before it')
-        raise JaxgenError(f'training diverged at step {step}: {" and ".join(parts)} are not '
+        parts = ', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]
+        raise JaxgenError(f'training diverged at step {step}: {parts} are not '
                           f'finite; nothing after that was saved and {where}: lower the '
                           'learning rates (config.optimizers.<player>.learning_rate) and rerun')
 
