@@ -3,6 +3,7 @@
     python benchmarks/mutation.py --out runs/mutation.json
     python benchmarks/mutation.py --only T-ema-swap R-unroll-state   # a few mutants
     python benchmarks/mutation.py --check                            # snippets only
+    python benchmarks/mutation.py --exclude tests/test_rule_steps.py # without a test file
 
 Each mutant below is ``(id, file, original snippet, mutated snippet, tests)``: a
 flipped sign, a wrong factor, a dropped term, a ``stop_gradient``, a swapped
@@ -372,6 +373,10 @@ def main(argv=None) -> int:
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--timeout', type=float, default=600.0,
                         help='seconds per pytest run (past it, the mutant counts as caught)')
+    parser.add_argument('--exclude', nargs='+', default=(), metavar='TEST',
+                        help='leave these test files out of every mutant\'s tests (to see '
+                             'what the rest of the suite catches); a mutant left with none '
+                             'is not run')
     parser.add_argument('--no-baseline', action='store_true',
                         help='skip the run of the unmodified copy')
     parser.add_argument('--cache-dir', default=os.path.join(tempfile.gettempdir(),
@@ -388,6 +393,14 @@ def main(argv=None) -> int:
         if unknown:
             raise SystemExit(f'mutation: unknown mutant ids {unknown}')
         mutants = tuple(m for m in MUTANTS if m.id in args.only)
+    if args.exclude:
+        kept = [m._replace(tests=tuple(t for t in m.tests
+                                       if t.split('::')[0] not in args.exclude))
+                for m in mutants]
+        skipped = [m.id for m in kept if not m.tests]
+        if skipped:
+            print(f'no tests left for {len(skipped)} mutants, not run: {", ".join(skipped)}')
+        mutants = tuple(m for m in kept if m.tests)
     if args.list:
         for m in mutants:
             print(f'{m.id:40s} {m.file}')
