@@ -38,7 +38,7 @@ def poisoned(config, player: str, update: int):
     return config
 
 
-@pytest.mark.parametrize('checkpoint_every, steps_per_call', [(1, 1), (3, 1), (2, 4)])
+@pytest.mark.parametrize('checkpoint_every, steps_per_call', [(1, 1), (3, 1), (2, 4), (6, 1)])
 def test_a_nan_stops_the_run_naming_step_player_and_the_last_finite_checkpoint(
         tmp_path, checkpoint_every, steps_per_call):
     """G's 5th update (step 5) is NaN. Checkpoints every step or every 3; also with 4
@@ -55,6 +55,10 @@ def test_a_nan_stops_the_run_naming_step_player_and_the_last_finite_checkpoint(
     assert '\n' not in message
     assert message.startswith("training diverged at step 5: the generator's parameters "
                                'are not finite'), message
+    if not last:  # no checkpoint yet: the message says so and none is written
+        assert 'no checkpoint was written before it' in message
+        assert Checkpoints(workdir).all_steps() == []
+        return
     assert f'checkpoints/{last}, where a rerun resumes' in message
     checkpoints = Checkpoints(workdir)
     assert checkpoints.all_steps()[-1] == last
