@@ -57,6 +57,7 @@ PENALTIES = 'tests/test_penalty_values.py'
 RULE_STEPS = 'tests/test_rule_steps.py'
 TRAIN_STEP = 'tests/test_train_step.py'
 
+SAFETY = ('tests/test_safe_failures.py',)
 LOSSES = (LOSS_VALUES, 'tests/test_losses.py', 'tests/test_fgan.py')
 VAE_LOSSES = ('tests/test_vae_math.py', OBJECTIVE_VALUES)
 OBJECTIVES = (OBJECTIVE_VALUES, PENALTIES)
@@ -313,6 +314,37 @@ MUTANTS = (
       '[every - step % every + 1 for every in self.periods.values()]', FUSED),
     M('T-checkpoint-shapes-unchecked', 'jaxgen/training/checkpoint.py',
       'if stored[name] != wanted[name]:', 'if False:', MISFIT),
+    # the safety of issue 26: health, the save check, restore checks, the lock
+    M('T-health-inverted', 'jaxgen/training/health.py',
+      'jnp.where((previous == 0) & ~finite, step, previous)',
+      'jnp.where((previous == 0) & finite, step, previous)', SAFETY),
+    M('T-health-overwrites-first-step', 'jaxgen/training/health.py',
+      'jnp.where((previous == 0) & ~finite, step, previous)',
+      'jnp.where(~finite, step, previous)', SAFETY),
+    M('T-health-ignores-ema', 'jaxgen/training/health.py',
+      'all_finite(params[p]) & all_finite(ema.get(p, {}))', 'all_finite(params[p])', SAFETY),
+    M('T-health-last-step-named', 'jaxgen/training/health.py',
+      'step = min(bad.values())', 'step = max(bad.values())', SAFETY),
+    M('T-save-unchecked', 'jaxgen/training/loop.py',
+      '        self.check_health(state)\n        bad = health.nonfinite_parts(state)',
+      '        bad = []', SAFETY),
+    M('T-restore-unchecked', 'jaxgen/training/health.py',
+      '    bad = nonfinite_parts(state)\n    if bad:', '    bad = []\n    if bad:', SAFETY),
+    M('T-old-checkpoint-health-not-filled', 'jaxgen/training/checkpoint.py',
+      "if k not in stored and (k in ADDED_LATER or not jax.tree_util.tree_leaves(v))}",
+      "if k not in stored and not jax.tree_util.tree_leaves(v)}", SAFETY),
+    M('T-lock-dead-owner-alive', 'jaxgen/training/lock.py',
+      '    except ProcessLookupError:\n        return False',
+      '    except ProcessLookupError:\n        return True', SAFETY),
+    M('T-lock-recycled-pid-trusted', 'jaxgen/training/lock.py',
+      'return start is None or _process_start(pid) in (None, start)', 'return True', SAFETY),
+    M('T-lock-heartbeat-ignored', 'jaxgen/training/lock.py',
+      'return record if age < self.stale_after else None', 'return record', SAFETY),
+    M('T-lock-not-taken', 'jaxgen/training/loop.py',
+      '        lock.acquire()  # refuses', '        pass  # refuses', SAFETY),
+    M('T-compiled-late', 'jaxgen/training/loop.py',
+      '            steps[n] = fn.lower(template, arrays).compile()', '            steps[n] = fn',
+      SAFETY),
 )
 
 

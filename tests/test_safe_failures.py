@@ -4,6 +4,7 @@ mistake found only while the first step traces leaves no workdir behind."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from jaxgen import evaluate as evaluate_lib
 from jaxgen import objectives
 from jaxgen import sample as sample_lib
 from jaxgen.errors import JaxgenError
-from jaxgen.training import Checkpoints, experiment, health, lock, train
+from jaxgen.training import Checkpoints, experiment, health, lock, loop, train
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.restore import load
 from tests.test_train import digits_dcgan_config, ring_config
@@ -65,6 +66,38 @@ def test_a_nan_stops_the_run_naming_step_player_and_the_last_finite_checkpoint(
     exp, state, step = load(str(workdir))
     assert step == last and health.nonfinite_parts(state) == []
     assert health.diverged(jax.device_get(state.health)) is None
+
+
+def test_a_preemption_right_after_a_nan_saves_nothing(tmp_path):
+    """SIGTERM after step 5 (G's NaN), between logs and checkpoints: the save that a
+    preemption forces is refused, with the same one line."""
+    config = poisoned(ring_config(num_steps=12, log_every=10, checkpoint_every=4),
+                      'generator', 4)
+
+    def preempt(step, state):
+        if step == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+    with pytest.raises(JaxgenError, match="diverged at step 5: the generator's parameters"):
+        train(config, str(tmp_path / 'run'), hooks=[preempt])
+    assert Checkpoints(tmp_path / 'run').all_steps() == [4]
+
+
+def test_a_save_checks_every_part_of_the_state(tmp_path):
+    """Health covers parameters and losses; the check before a save covers the rest
+    too (here a NaN in the optimizer state alone)."""
+    config = ring_config()
+    exp = experiment.build(config, _ring_info(config))
+    state = exp.init_state()
+    rule_state = jax.tree.map(lambda x: x + jnp.nan if jnp.issubdtype(x.dtype, jnp.floating)
+                              else x, state.rule_state)
+    assert health.nonfinite_parts(state) == []
+    assert health.nonfinite_parts(state.replace(rule_state=rule_state)) == ['rule_state']
+    periodic = loop._Periodic(config, exp, str(tmp_path / 'run'), None,
+                              Checkpoints(tmp_path / 'run'), None, 0.0)
+    with pytest.raises(JaxgenError, match=r'at step 3 rule_state hold non-finite values; the '
+                       'checkpoint was not written'):
+        periodic.save(3, state.replace(rule_state=rule_state))
+    assert Checkpoints(tmp_path / 'run').all_steps() == []
 
 
 def test_health_records_the_first_bad_step_per_player_and_for_the_losses():
