@@ -45,3 +45,51 @@ def assert_layer_matches_flax(flax_layer, ours, x):
     expected, got = grads(flax_layer), grads(ours)
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(jnp.abs(b).max()))
+
+
+def assert_derivatives_match(ours, reference, x, custom: bool):
+    """Every kind of derivative of ``sum(c * sin(layer(v, x)))`` through ``ours.apply``
+    equals, to float rounding, the same through ``reference(v, x)`` (the layer written
+    with plain ``lax``): forward mode (``jvp``, ``linearize``, a ``vmap`` of ``jvp``
+    over tangents), reverse mode, a Hessian-vector product (``jvp`` of ``grad``), the
+    gradient of a squared gradient norm (``grad`` of ``grad``, as in gradient
+    penalties) and ``vmap``-ed per-example gradients; the values exactly. ``custom``:
+    whether ``ours`` must run a ``custom_jvp`` here (else autodiff's own rules)."""
+    variables = ours.init(jax.random.key(1), x)
+    y = jax.eval_shape(ours.apply, variables, x)
+    keys = iter(jax.random.split(jax.random.key(2), 4 + len(jax.tree.leaves(variables))))
+    c = jax.random.normal(next(keys), y.shape)
+    tangent = (jax.tree.map(lambda a: jax.random.normal(next(keys), a.shape), variables),
+               jax.random.normal(next(keys), x.shape))
+    x_tangents = jax.random.normal(next(keys), (2, *x.shape))
+    assert ('custom_jvp_call' in str(jax.make_jaxpr(ours.apply)(variables, x))) == custom
+
+    def derivatives(apply, v, x):
+        def loss(v, x):
+            return jnp.sum(jnp.sin(apply(v, x)) * c)
+
+        def one_example(v, xi, ci):
+            return jnp.sum(jnp.sin(apply(v, xi[None])[0]) * ci)
+
+        def squared_grad_norm(v, x):
+            grads = jax.tree.leaves(jax.grad(loss, (0, 1))(v, x))
+            return sum(jnp.sum(jnp.square(g)) for g in grads)
+
+        _, linear = jax.linearize(loss, v, x)
+        return {'value': apply(v, x),
+                'jvp': jax.jvp(loss, (v, x), tangent)[1],
+                'linearize': linear(*tangent),
+                'vmap_jvp': jax.vmap(lambda t: jax.jvp(loss, (v, x), (tangent[0], t))[1])(
+                    x_tangents),
+                'grad': jax.grad(loss, (0, 1))(v, x),
+                'hvp': jax.jvp(jax.grad(loss, (0, 1)), (v, x), tangent)[1],
+                'grad_of_grad': jax.grad(squared_grad_norm, (0, 1))(v, x),
+                'vmap_grad': jax.vmap(jax.grad(one_example), (None, 0, 0))(v, x, c)}
+
+    got = jax.jit(lambda v, x: derivatives(ours.apply, v, x))(variables, x)
+    expected = jax.jit(lambda v, x: derivatives(reference, v, x))(variables, x)
+    np.testing.assert_array_equal(got.pop('value'), expected.pop('value'))
+    for name in got:
+        for a, b in zip(jax.tree.leaves(got[name]), jax.tree.leaves(expected[name])):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * float(jnp.abs(b).max()),
+                                       err_msg=name)

@@ -20,6 +20,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgen.models.conv import cpu_speedups_enabled
+
 # PyTorch's BatchNorm momentum 0.1 is Flax's 0.9: GAN generators move fast, so
 # the running averages used for sampling must follow them closely.
 BatchNorm = functools.partial(nn.BatchNorm, momentum=0.9, epsilon=1e-5)
@@ -95,16 +97,18 @@ def compiled(*static_argnums: int):
     Called eagerly, a Linen ``init`` or ``apply`` dispatches op by op, and JAX
     compiles every operation of every layer on its own: seconds on a CPU for a
     program that compiles whole in a fraction of that. The compiled function is
-    kept per model object and compute dtype; ``static_argnums`` count the
-    method's arguments after ``self`` (e.g. a sample count; passed by keyword
-    they stay static). Inside a trace the call nests in the caller's program.
+    kept per model object, compute dtype and ``conv.cpu_speedups`` setting (both
+    read at trace time: a program traced under one must not serve another);
+    ``static_argnums`` count the method's arguments after ``self`` (e.g. a
+    sample count; passed by keyword they stay static). Inside a trace the call
+    nests in the caller's program.
     """
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
             dtype = _COMPUTE_DTYPE[-1] if _COMPUTE_DTYPE else jnp.dtype(jnp.float32)
             cache = self.__dict__.setdefault('_compiled', {})  # frozen dataclasses too
-            key = (method.__qualname__, str(dtype))
+            key = (method.__qualname__, str(dtype), cpu_speedups_enabled())
             if key not in cache:
                 cache[key] = jax.jit(functools.partial(method, self),
                                      static_argnums=static_argnums)
