@@ -63,9 +63,10 @@ case $part in
     done ;;
   throughput)
     # --no-layout-optimization: with it on, torch.compile crashed on the InfoGAN step's
-    # backward pass on an H100 (PyTorch 2.11; docs/RESULTS.md)
+    # backward pass on an H100 (PyTorch 2.11; docs/RESULTS.md). The CPU speed-ups are for
+    # XLA:CPU: off, as training has them by default.
     timeout ${LIMIT:-0} python3 benchmarks/throughput/run.py --out "$work" --seconds ${SECONDS_PER_ROUND:-5} \
-      --rounds 2 --torch-compile --no-layout-optimization ;;
+      --rounds 2 --torch-compile --no-layout-optimization --cpu-speedups ${CPU_SPEEDUPS:-off} ;;
   probe)
     for model in vae iwae; do
       timeout ${LIMIT:-0} python3 train.py --config configs/$model.py --workdir "$work/$model" --config.num_steps=20000 \

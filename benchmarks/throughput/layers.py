@@ -5,12 +5,13 @@
 
 Explains how a train step's cost scales with the batch on a backend: each layer
 of ``configs/dcgan.py``'s and ``configs/infogan.py``'s networks alone, compiled,
-timed for ``--seconds`` (jaxgen's own layer classes, the ones the models use,
-so on one CPU device large batches run in chunks), gradients with respect to
-both the parameters and the input (as in a GAN step, where the generator's
-gradient passes through the discriminator's input). ``--torch`` times the same
-layer in PyTorch eager (forward + backward) right after, and the ratio of the
-two times.
+timed for ``--seconds`` (jaxgen's own layer classes, the ones the models use),
+gradients with respect to both the parameters and the input (as in a GAN step,
+where the generator's gradient passes through the discriminator's input), with
+the CPU speed-ups of ``jaxgen/models/conv.py`` off, on (gradient layouts, and on
+one CPU device large batches in chunks) or both (``--cpu-speedups``). ``--torch``
+also times the same layer in PyTorch eager (forward + backward), once per layer and
+batch, just before jaxgen's, and gives the ratio of the two times.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ import flax.linen as nn  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from jaxgen.models.conv import Conv  # noqa: E402
+from jaxgen.models.conv import Conv, cpu_speedups  # noqa: E402
 from jaxgen.models.deconv import ConvTranspose  # noqa: E402
 
+SPEEDUPS = {'off': (False,), 'on': (True,), 'both': (False, True)}
 LAYERS = {  # name -> (module, input shape without the batch)
     'G dense 100 -> 7x7x128': (nn.Dense(7 * 7 * 128), (100,)),
     'G deconv 7x7x128 -> 14x14x64': (ConvTranspose(64, (4, 4), (2, 2), padding='SAME'),
@@ -92,24 +94,30 @@ def main() -> None:
     parser.add_argument('--seconds', type=float, default=2.0)
     parser.add_argument('--torch', action='store_true',
                         help='also time each layer in PyTorch eager (forward + backward)')
+    parser.add_argument('--cpu-speedups', choices=sorted(SPEEDUPS), default='both',
+                        help="jaxgen's layers with the CPU speed-ups off, on, or both")
     args = parser.parse_args()
     extra = ' PyTorch forward + backward ms/image | jaxgen / PyTorch time |' if args.torch else ''
-    print('| layer | batch | forward ms/image | forward + backward ms/image |' + extra)
-    print('|---|---|---|---|' + ('---|---|' if args.torch else ''))
+    print('| layer | batch | CPU speed-ups | forward ms/image | forward + backward ms/image |'
+          + extra)
+    print('|---|---|---|---|---|' + ('---|---|' if args.torch else ''))
     for name, (module, shape) in LAYERS.items():
         for batch in args.batch_sizes:
             x = jnp.ones((batch, *shape))
             params = module.init(jax.random.key(0), x)
-            forward = jax.jit(module.apply)
-            grads = jax.jit(jax.grad(lambda p, x: jnp.sum(module.apply(p, x) ** 2),
-                                     argnums=(0, 1)))
-            fwd = per_image_ms(forward, (params, x), batch, args.seconds)
-            both = per_image_ms(grads, (params, x), batch, args.seconds)
-            row = f'| {name} | {batch} | {fwd:.3f} | {both:.3f} |'
-            if args.torch:
-                reference = torch_per_image_ms(name, batch, args.seconds)
-                row += f' {reference:.3f} | {both / reference:.2f} |'
-            print(row, flush=True)
+            reference = torch_per_image_ms(name, batch, args.seconds) if args.torch else None
+            for speedups in SPEEDUPS[args.cpu_speedups]:
+                with cpu_speedups(speedups):  # read when the first call traces
+                    forward = jax.jit(module.apply)
+                    grads = jax.jit(jax.grad(lambda p, x: jnp.sum(module.apply(p, x) ** 2),
+                                             argnums=(0, 1)))
+                    fwd = per_image_ms(forward, (params, x), batch, args.seconds)
+                    both = per_image_ms(grads, (params, x), batch, args.seconds)
+                setting = 'on' if speedups else 'off'
+                row = f'| {name} | {batch} | {setting} | {fwd:.3f} | {both:.3f} |'
+                if reference is not None:
+                    row += f' {reference:.3f} | {both / reference:.2f} |'
+                print(row, flush=True)
 
 
 if __name__ == '__main__':

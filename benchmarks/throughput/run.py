@@ -9,7 +9,10 @@ batch drawn on device, data-parallel over every visible device) and the
 PyTorch reference (``torch_reference.py``: identical layers, optimizers and
 update order), alternating between the two in rounds so that a slow phase of
 the machine hits both. Compilation is timed separately and excluded from the
-steady-state figures. Writes ``results.json`` and ``table.md`` into ``--out``.
+steady-state figures. ``--cpu-speedups`` times jaxgen's step with
+``config.cpu_speedups`` off (the default of training), on (XLA:CPU gradient layouts
+and batch chunks, ``jaxgen/models/conv.py``) or both, alternating with the rest.
+Writes ``results.json`` and ``table.md`` into ``--out``.
 
 The process keeps freed host memory, as ``train.py`` does (``jaxgen/host_memory.py``),
 for both frameworks; ``JAXGEN_KEEP_FREED_MEMORY=0`` measures glibc's defaults.
@@ -42,14 +45,23 @@ from jaxgen import data  # noqa: E402
 from jaxgen.training import experiment, parallel  # noqa: E402
 
 CONFIGS = {'infogan': infogan, 'dcgan': dcgan}
+SPEEDUPS = {'off': (False,), 'on': (True,), 'both': (False, True)}
+
+
+def contender(speedups: bool) -> str:
+    """The name of jaxgen's step with the CPU speed-ups off or on."""
+    return 'jaxgen_cpu_speedups' if speedups else 'jaxgen'
 
 
 class JaxStep:
-    """jaxgen's train step for ``model`` at ``batch_size``, ``steps`` fused per call."""
+    """jaxgen's train step for ``model`` at ``batch_size``, ``steps`` fused per call,
+    with ``config.cpu_speedups`` set to ``cpu_speedups``."""
 
-    def __init__(self, model: str, batch_size: int, dataset, steps: int = 1, seed: int = 0):
+    def __init__(self, model: str, batch_size: int, dataset, steps: int = 1, seed: int = 0,
+                 cpu_speedups: bool = False):
         c = CONFIGS[model].get_config()
         c.batch_size, c.seed, c.steps_per_call = batch_size, seed, steps
+        c.cpu_speedups = cpu_speedups
         self.steps = steps
         self.exp = experiment.build(c, dataset.info)
         mesh = parallel.make_mesh(0)
@@ -91,6 +103,8 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--steps-per-call', type=int, default=1,
                         help='jaxgen steps fused per compiled call')
+    parser.add_argument('--cpu-speedups', choices=sorted(SPEEDUPS), default='both',
+                        help="jaxgen's step with config.cpu_speedups off, on, or both")
     parser.add_argument('--torch-compile', action='store_true',
                         help='also time the reference under torch.compile')
     parser.add_argument('--no-layout-optimization', action='store_true',
@@ -126,12 +140,16 @@ def main() -> None:
                'torch_float32_matmul_precision': torch.get_float32_matmul_precision(),
                'data': dataset.name,
                'steps_per_call': args.steps_per_call,
+               'cpu_speedups': args.cpu_speedups,
                'keep_freed_memory': KEPT_FREED_MEMORY, 'runs': []}
     for model in args.models:
         for batch in args.batch_sizes:
-            jstep = JaxStep(model, batch, dataset, args.steps_per_call)
+            jsteps = {contender(on): JaxStep(model, batch, dataset, args.steps_per_call,
+                                             cpu_speedups=on)
+                      for on in SPEEDUPS[args.cpu_speedups]}
             tstep = torch_reference.STEPS[model](images, batch, device=torch_device)
-            contenders = {'jaxgen': (jstep, args.steps_per_call), 'torch': (tstep, 1)}
+            contenders = {**{name: (step, args.steps_per_call) for name, step in jsteps.items()},
+                          'torch': (tstep, 1)}
             errors = {}
             if args.torch_compile:
                 compiled = torch_reference.STEPS[model](images, batch, device=torch_device)
@@ -147,24 +165,30 @@ def main() -> None:
                     rate, _ = time_steps(step, n, args.seconds)
                     rates[name].append(rate * batch)
             run = {'model': model, 'batch_size': batch,
-                   'jaxgen_compile_s': round(jstep.compile_seconds, 2),
+                   **{f'{name}_compile_s': round(step.compile_seconds, 2)
+                      for name, step in jsteps.items()},
                    **{f'{name}_images_per_s': round(float(np.median(r)), 1)
                       for name, r in rates.items()},
                    'rounds': {name: [round(x, 1) for x in r] for name, r in rates.items()},
                    **errors}
-            run['ratio'] = round(run['jaxgen_images_per_s'] / run['torch_images_per_s'], 3)
+            for name in jsteps:  # 'ratio' (speed-ups off), 'ratio_cpu_speedups' (on)
+                run['ratio' + name[len('jaxgen'):]] = round(
+                    run[f'{name}_images_per_s'] / run['torch_images_per_s'], 3)
             results['runs'].append(run)
             print(json.dumps(run), flush=True)
     report.write_json(args.out, results)
     compile_column = ['torch.compile images/s'] if args.torch_compile else []
+    names = [contender(on) for on in SPEEDUPS[args.cpu_speedups]]
+    titles = {'jaxgen': 'jaxgen', 'jaxgen_cpu_speedups': 'jaxgen + CPU speed-ups'}
     report.write_table(
-        args.out, ['model', 'batch', 'jaxgen images/s', 'PyTorch eager images/s', 'ratio',
-                   *compile_column, 'jaxgen compile s'],
-        [[r['model'], r['batch_size'], r['jaxgen_images_per_s'], r['torch_images_per_s'],
-          r['ratio'],
+        args.out, ['model', 'batch', *[f'{titles[n]} images/s' for n in names],
+                   'PyTorch eager images/s', *[f'ratio ({titles[n]})' for n in names],
+                   *compile_column, *[f'{titles[n]} compile s' for n in names]],
+        [[r['model'], r['batch_size'], *[r[f'{n}_images_per_s'] for n in names],
+          r['torch_images_per_s'], *[r['ratio' + n[len('jaxgen'):]] for n in names],
           *([r.get('torch.compile_images_per_s', r.get('torch.compile_error'))]
             if compile_column else []),
-          r['jaxgen_compile_s']] for r in results['runs']])
+          *[r[f'{n}_compile_s'] for n in names]] for r in results['runs']])
 
 
 if __name__ == '__main__':
