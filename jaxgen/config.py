@@ -42,6 +42,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.scan_unroll = 1         # steps per iteration of that scan's loop (fewer loop trips)
     c.num_devices = 0         # data-parallel over this many devices; 0: all of them
     c.precision = 'float32'   # or 'bfloat16': compute in bf16, float32 params and optimizer
+    # XLA:CPU speed-ups of the convolutions (models/conv.py): gradients in the layout
+    # its fast kernels run, also inside fused steps, and large batches in chunks.
+    # Opt-in; forward-mode autodiff works either way.
+    c.cpu_speedups = False
     c.data = ml_collections.ConfigDict({
         'name': 'mnist',
         # Folder with the original .gz files (or with <name>/ subfolders); when
@@ -79,6 +83,9 @@ def check(config: ml_collections.ConfigDict) -> None:
         value = config.get(field, 0)
         if not isinstance(value, int) or value < 0:
             raise JaxgenError(f'config.{field} must be 0 or a positive integer, got {value!r}')
+    if not isinstance(config.get('cpu_speedups', False), bool):
+        raise JaxgenError(f'config.cpu_speedups must be True or False, got '
+                          f'{config.cpu_speedups!r}')
     devices = config.get('num_devices', 0)
     if not isinstance(devices, int) or devices < 0:
         raise JaxgenError(f'config.num_devices must be 0 (all) or a positive integer, '

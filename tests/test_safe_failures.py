@@ -319,3 +319,30 @@ def test_options_the_run_ignores_are_reported(tmp_path, caplog):
     train(config, str(tmp_path / 'run'))
     assert "ignored: config.eval_every=1: model 'dcgan' has no evaluation of its own" in caplog.text
     assert "ignored: config.data.radius=3.0: dataset 'digits' does not use it" in caplog.text
+
+
+# ---- the CPU speed-ups are opt-in, through the config ----------------------------
+
+def test_config_cpu_speedups_reaches_the_train_step():
+    """The DCGAN step's program holds the layout-explicit custom_jvp convolutions (one
+    per conv layer, 4 here, on top of the activations' own) only when
+    ``config.cpu_speedups`` asks for them."""
+    from jaxgen import data  # pylint: disable=import-outside-toplevel
+    counts = {}
+    for speedups in (False, True):
+        config = digits_dcgan_config()
+        config.cpu_speedups = speedups
+        dataset = data.load(config.data, 'train')
+        exp = experiment.build(config, dataset.info)
+        step = exp.train_step_fn(dataset.draw, config.batch_size)
+        program = str(jax.make_jaxpr(step)(exp.init_state(), dataset.arrays))
+        counts[speedups] = program.count('custom_jvp_call')
+    assert counts[True] - counts[False] >= 4, counts
+
+
+def test_config_cpu_speedups_must_be_a_bool(tmp_path):
+    import ml_collections  # pylint: disable=import-outside-toplevel
+    config = ml_collections.ConfigDict({**ring_config().to_dict(), 'cpu_speedups': 1})
+    with pytest.raises(JaxgenError, match='config.cpu_speedups must be True or False, got 1'):
+        train(config, str(tmp_path / 'run'))
+    assert not (tmp_path / 'run').exists()

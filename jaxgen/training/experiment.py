@@ -16,6 +16,7 @@ import optax
 
 from jaxgen import models, objectives, rules
 from jaxgen.errors import JaxgenError
+from jaxgen.models.conv import cpu_speedups
 from jaxgen.models.layers import join_variables, split_variables
 from jaxgen.training import health, parallel
 
@@ -180,6 +181,7 @@ class Experiment:
         """
         objective, rule, seed = self.objective, self.rule, self.seed
         decay, _ = self.ema
+        speedups = bool(self.config.get('cpu_speedups', False))
 
         def train_step(state: TrainState, arrays):
             _, data_key, step_key = root_keys(seed)
@@ -195,9 +197,10 @@ class Experiment:
                     batches, parallel.batch_sharding(mesh, leading=1))
             # The step travels with the batch, for schedules inside terms (KL warm-up).
             batches['step'] = jnp.full((rule.num_batches,), state.step)
-            params, model_state, rule_state, metrics = rule.update(
-                objective, state.params, state.model_state, state.rule_state,
-                batches, key)
+            with cpu_speedups(speedups):  # read while the step traces
+                params, model_state, rule_state, metrics = rule.update(
+                    objective, state.params, state.model_state, state.rule_state,
+                    batches, key)
             # Exponential moving average of the averaged players' weights.
             ema = {p: optax.incremental_update(params[p], e, step_size=1.0 - decay)
                    for p, e in state.ema.items()}
