@@ -35,18 +35,23 @@ from jaxgen.training.restore import load  # noqa: E402
 STEPS = 250
 
 
+def poison(config, player: str, bad_step: int):
+    """``config`` with ``player``'s learning rate infinite from its ``bad_step``-th update
+    (1-based) on, so that its parameters stop being finite at that step."""
+    entry = config.optimizers[player].to_dict()
+    entry['learning_rate'] = {'name': 'exponential_decay', 'init_value': entry['learning_rate'],
+                              'transition_steps': 1, 'decay_rate': float('inf'),
+                              'transition_begin': bad_step - 2, 'staircase': True}
+    config.optimizers[player] = entry
+    return config
+
+
 def config_for(checkpoint_every: int, player: str, bad_step: int):
     c = gan_ring.get_config()
     c.num_steps, c.batch_size, c.log_every = STEPS, 16, 50
     c.sample_every, c.checkpoint_every, c.keep_checkpoints = STEPS, checkpoint_every, 3
     c.model.latent_dim, c.model.g_hidden, c.model.d_hidden = 4, (16,), (16,)
-    entry = c.optimizers[player].to_dict()
-    # Update bad_step (1-based) is the first with an infinite learning rate.
-    entry['learning_rate'] = {'name': 'exponential_decay', 'init_value': entry['learning_rate'],
-                              'transition_steps': 1, 'decay_rate': float('inf'),
-                              'transition_begin': bad_step - 2, 'staircase': True}
-    c.optimizers[player] = entry
-    return c
+    return poison(c, player, bad_step)
 
 
 def one_run(rng: np.random.Generator, root: str) -> dict:

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from benchmarks.nan_injection import poison
 from jaxgen import evaluate as evaluate_lib
 from jaxgen import objectives
 from jaxgen import sample as sample_lib
@@ -28,26 +29,15 @@ from tests.test_train import digits_dcgan_config, ring_config
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def poisoned(config, player: str, update: int):
-    """``config`` whose ``player``'s learning rate turns NaN from its ``update``-th update on
-    (counting from 0), so its parameters stop being finite after that update."""
-    entry = config.optimizers[player].to_dict()
-    entry['learning_rate'] = {'name': 'exponential_decay', 'init_value': entry['learning_rate'],
-                              'transition_steps': 1, 'decay_rate': float('inf'),
-                              'transition_begin': update - 1, 'staircase': True}
-    config.optimizers[player] = entry
-    return config
-
-
 @pytest.mark.parametrize('checkpoint_every, steps_per_call', [(1, 1), (3, 1), (2, 4), (6, 1)])
 def test_a_nan_stops_the_run_naming_step_player_and_the_last_finite_checkpoint(
         tmp_path, checkpoint_every, steps_per_call):
     """G's 5th update (step 5) is NaN. Checkpoints every step or every 3; also with 4
     steps fused per call. Nothing non-finite is written, rotation (keep 2) keeps the
     last finite checkpoint, and that checkpoint restores with finite parameters."""
-    config = poisoned(ring_config(num_steps=12, log_every=10, checkpoint_every=checkpoint_every,
-                                  keep_checkpoints=2, steps_per_call=steps_per_call),
-                      'generator', 4)
+    config = poison(ring_config(num_steps=12, log_every=10, checkpoint_every=checkpoint_every,
+                                keep_checkpoints=2, steps_per_call=steps_per_call),
+                    'generator', 5)
     workdir = tmp_path / 'run'
     with pytest.raises(JaxgenError) as info:
         train(config, str(workdir))
@@ -71,8 +61,8 @@ def test_a_nan_stops_the_run_naming_step_player_and_the_last_finite_checkpoint(
 def test_a_preemption_right_after_a_nan_saves_nothing(tmp_path):
     """SIGTERM after step 5 (G's NaN), between logs and checkpoints: the save that a
     preemption forces is refused, with the same one line."""
-    config = poisoned(ring_config(num_steps=12, log_every=10, checkpoint_every=4),
-                      'generator', 4)
+    config = poison(ring_config(num_steps=12, log_every=10, checkpoint_every=4),
+                    'generator', 5)
 
     def preempt(step, state):
         if step == 5:
