@@ -57,6 +57,13 @@ def base_config() -> ml_collections.ConfigDict:
         'fallback': True,
         'scale': 'tanh',          # pixels in [-1, 1]; 'unit' for [0, 1]
         'binarize': '',           # '' | 'dynamic' (fresh Bernoulli draw each epoch) | 'static'
+        # 'device': the split in device memory, drawn in the step; 'stream': read on the
+        # host by grain, for sets that do not fit (identical batches either way).
+        'path': 'device',
+        'resize': 0,              # resize images to resize x resize when loaded (0: keep)
+        'crop': 0,                # crop x crop crops in the step: random in train, centred in test
+        'flip': False,            # random horizontal flips in train
+        'channels': 0,            # 1 or 3 (greyscale replicated, colour averaged); 0: keep
         # 2-D mixtures (ring, grid):
         'radius': 2.0,
         'std': 0.02,

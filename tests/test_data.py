@@ -16,7 +16,9 @@ import ml_collections
 import numpy as np
 import pytest
 
-from jaxgen.data import NAMES, images, load, mixture_centers, shuffle
+from jaxgen.data import NAMES, load, mixture_centers, shuffle
+from jaxgen.data import draw as draw_lib
+from jaxgen.data.sources import mnist as images
 from jaxgen.errors import JaxgenError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,7 +105,7 @@ def draw_labels(draw, arrays, steps, batch_size) -> list[np.ndarray]:
 
 
 def test_image_draw_covers_each_epoch_once():
-    arrays, draw = synthetic(12), images.image_draw('tanh')
+    arrays, draw = synthetic(12), draw_lib.image_draw('tanh')
     epoch0 = np.concatenate(draw_labels(draw, arrays, range(4), 3))
     epoch1 = np.concatenate(draw_labels(draw, arrays, range(4, 8), 3))
     assert sorted(epoch0) == list(range(12)) and sorted(epoch1) == list(range(12))
@@ -141,13 +143,13 @@ def test_image_draw_does_not_sort_the_whole_dataset_each_step():
     in every step (~0.1 s on this CPU); the draw must not contain a sort."""
     arrays = {'image': np.zeros((60000, 28, 28, 1), np.uint8),
               'label': np.zeros(60000, np.int32)}
-    draw = jax.jit(images.image_draw('unit', 'dynamic'), static_argnums=3)
+    draw = jax.jit(draw_lib.image_draw('unit', 'dynamic'), static_argnums=3)
     hlo = draw.lower(arrays, KEY, 0, 128).as_text()
     assert 'stablehlo.sort' not in hlo
 
 
 def test_image_draw_no_repeats_when_batch_does_not_divide():
-    arrays, draw = synthetic(10), images.image_draw('unit')
+    arrays, draw = synthetic(10), draw_lib.image_draw('unit')
     for epoch in range(2):
         labels = np.concatenate(draw_labels(draw, arrays, range(3 * epoch, 3 * epoch + 3), 3))
         assert len(set(labels.tolist())) == 9
@@ -155,7 +157,7 @@ def test_image_draw_no_repeats_when_batch_does_not_divide():
 
 @pytest.mark.parametrize('scale,low,high', [('tanh', -1.0, 1.0), ('unit', 0.0, 1.0)])
 def test_image_draw_scale(scale, low, high):
-    batch = jax.jit(images.image_draw(scale), static_argnums=3)(synthetic(4), KEY, 0, 2)
+    batch = jax.jit(draw_lib.image_draw(scale), static_argnums=3)(synthetic(4), KEY, 0, 2)
     x = np.asarray(batch['image'])
     assert x.shape == (2, 28, 28, 1) and x.dtype == np.float32
     assert batch['label'].dtype == np.int32
@@ -164,7 +166,7 @@ def test_image_draw_scale(scale, low, high):
 
 def test_image_draw_rejects_oversized_batch():
     with pytest.raises(JaxgenError) as error:
-        images.image_draw()(synthetic(4), KEY, 0, 5)
+        draw_lib.image_draw()(synthetic(4), KEY, 0, 5)
     assert_one_line(error)
 
 
@@ -300,8 +302,7 @@ def test_cached_mnist_loads_without_tensorflow(mnist_cache):
 
 def test_dynamic_binarization_redraws_each_epoch_and_static_is_fixed():
     import ml_collections
-    from jaxgen.data import images as images_lib
-    draw = images_lib.image_draw('unit', 'dynamic')
+    draw = draw_lib.image_draw('unit', 'dynamic')
     grey = np.full((8, 28, 28, 1), 64, np.uint8)  # p = 64/255 per pixel
     arrays = {'image': grey, 'label': np.arange(8, dtype=np.int32)}
     key = jax.random.key(0)

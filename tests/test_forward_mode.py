@@ -21,7 +21,7 @@ import pytest
 
 import configs
 from jaxgen import registry
-from jaxgen.data import mixtures
+from jaxgen.data.sources import mixtures
 from jaxgen.models.conv import cpu_speedups
 from jaxgen.models.layers import split_variables
 from jaxgen.training import experiment

@@ -17,7 +17,7 @@ from jaxgen.objectives import fgan as fgan_objective, gan as gan_objective
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import fgan as fgan_losses
 from jaxgen.metrics.modes import mode_coverage
-from jaxgen.data.mixtures import mixture_centers
+from jaxgen.data.sources.mixtures import mixture_centers
 from jaxgen.training import experiment, train
 from tests import helpers
 from tests.test_rules import setup, tree_equal

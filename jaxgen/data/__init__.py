@@ -1,33 +1,53 @@
-"""jaxgen's data layer: one :func:`load` for image datasets and 2-D Gaussian mixtures.
+"""jaxgen's data layer: one :func:`load` for every dataset, batches of named fields.
 
-A :class:`Dataset` keeps its data in numpy ``arrays``; the trainer puts them on device once and
-passes them to the jitted step, which calls ``draw(arrays, key, step, batch_size)``. All draw
-functions share one convention: ``key`` is a data key that is the SAME at every step and
-``step`` is the (traced int32) step number; ``batch_size`` is a static Python int.
+``config.data.name`` is one of
 
-Images ('mnist', 'fashion_mnist', 'digits') draw ``{'image': float32 [B,28,28,1],
-'label': int32 [B]}`` epoch by epoch without replacement; mixtures ('ring', 'grid') draw
-``{'x': float32 [B,2]}`` afresh at every step.
+* a built-in name: 'mnist', 'fashion_mnist', 'digits' (sklearn's 8x8 digits), the 2-D
+  mixtures 'ring' and 'grid', or a derived dataset built offline from MNIST and
+  Fashion-MNIST (:data:`DERIVED`; ``jaxgen/data/derived/``);
+* ``tfds:<name>[/<config>]``: any TensorFlow Datasets dataset (``config.data.tfds`` names
+  the feature keys and splits);
+* ``folder:<path>``: a folder of images in class subfolders, pix2pix's aligned pairs, or
+  CycleGAN's ``trainA``/``trainB`` (``config.data.folder``).
+
+A :class:`Dataset` holds its split as numpy ``arrays`` of named fields (``image``,
+``label``, ``attributes``, ``image_a``/``image_b``, ``tokens``, ``patches``/``boxes``;
+:mod:`jaxgen.data.draw`). Two paths feed the step with identical batches: the on-device
+path (default; ``config.data.path='device'``) puts the arrays on device once and calls
+``draw(arrays, key, step, batch_size)`` inside the jitted step; the streaming path
+(``'stream'``, :mod:`jaxgen.data.stream`) gathers the same rows on the host with grain.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 from typing import Any, Callable
 
 from absl import logging
 
-from jaxgen.data import digits, images, mixtures
-from jaxgen.data.mixtures import mixture_centers
+from jaxgen.data import draw as draw_lib
+from jaxgen.data import pixels
+from jaxgen.data.sources import digits, mixtures
+from jaxgen.data.sources import mnist as images
+from jaxgen.data.sources.mixtures import mixture_centers
 from jaxgen.errors import JaxgenError
 
 __all__ = ['Dataset', 'NAMES', 'data_dirs', 'load', 'mixture_centers', 'unused_settings']
 
+SPLITS = ('train', 'test')
+# Derived datasets: name -> 'module:function', imported only when asked for. The function
+# takes (data_config, split, base) and returns (arrays, info); ``base(name, split)`` gives
+# the raw arrays of 'mnist', 'fashion_mnist' or 'digits'.
+DERIVED: dict[str, str] = {}
+PREFIXES = ('tfds:', 'folder:')
 NAMES = images.NAMES + ('digits',) + mixtures.NAMES
 # The config.data fields each kind of dataset reads; the others are ignored by it.
 MIXTURE_SETTINGS = ('name', 'radius', 'std', 'num_modes')
-IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'scale', 'binarize')
+IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'scale', 'binarize', 'path',
+                  'resize', 'crop', 'flip', 'channels')
+PATHS = ('device', 'stream')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,18 +55,22 @@ class Dataset:
     """A loaded dataset split.
 
     Attributes:
-      name: 'mnist', 'fashion_mnist', 'digits', 'ring' or 'grid' (the data actually loaded:
-        'digits' when MNIST fell back; ``info['requested']`` then names what was asked for).
-      arrays: numpy arrays, to be put on device once and passed to the jitted step.
-      draw: pure, jit-compatible ``draw(arrays, key, step, batch_size) -> batch dict``; ``key``
-        must be constant across steps, ``batch_size`` static.
-      info: JSON-serialisable provenance ('name', 'source', 'num_examples', 'fallback',
-        'shape', ...).
+      name: the data actually loaded ('digits' when MNIST fell back; ``info['requested']``
+        then names what was asked for).
+      arrays: numpy arrays of named fields, stored as they are kept (uint8 images).
+      draw: pure, jit-compatible ``draw(arrays, key, step, batch_size) -> batch dict``;
+        ``key`` must be constant across steps, ``batch_size`` static.
+      info: JSON-serialisable provenance ('name', 'kind', 'source', 'num_examples',
+        'shape', 'streams', ...).
+      transform: ``transform(raw, key, step) -> batch``, what ``draw`` applies to the stored
+        rows; the streaming path applies it in the step. ``None`` for data drawn afresh
+        (the 2-D mixtures), which only the on-device path serves.
     """
     name: str
     arrays: dict
     draw: Callable
     info: dict
+    transform: Callable | None = None
 
 
 def _get(config: Any, field: str, default: Any = None) -> Any:
@@ -85,34 +109,109 @@ def _load_images(config: Any, name: str, split: str) -> tuple[str, dict, dict]:
     return 'digits', arrays, {**info, 'fallback': True, 'requested': name}
 
 
+def base_arrays(config: Any) -> Callable[[str, str], dict]:
+    """``base(name, split)``: raw arrays of 'mnist', 'fashion_mnist' or 'digits', as the
+    derived datasets build on them (falling back as :func:`load` does)."""
+    def base(name: str, split: str) -> dict:
+        if name == 'digits':
+            return digits.load_arrays(split)[0]
+        return _load_images(config, name, split)[1]
+    return base
+
+
+def _call(target: str, *args):
+    module, function = target.split(':')
+    return getattr(importlib.import_module(module), function)(*args)
+
+
+def _source(config: Any, name: str, split: str) -> tuple[str, dict, dict]:
+    """(name, arrays, info) of any image-like dataset, before resizing."""
+    if name == 'digits':
+        arrays, info = digits.load_arrays(split)
+        return name, arrays, info
+    if name in images.NAMES:
+        return _load_images(config, name, split)
+    if name.startswith('tfds:'):
+        arrays, info = _call('jaxgen.data.sources.tfds:load_arrays', name[5:], config, split)
+        return name, arrays, info
+    if name.startswith('folder:'):
+        arrays, info = _call('jaxgen.data.sources.folder:load_arrays', name[7:], config, split)
+        return name, arrays, info
+    arrays, info = _call(DERIVED[name], config, split, base_arrays(config))
+    return name, arrays, info
+
+
+def known(name: Any) -> bool:
+    return isinstance(name, str) and (name in NAMES or name in DERIVED
+                                      or name.startswith(PREFIXES))
+
+
 def load(data_config: Any, split: str = 'train') -> Dataset:
     """Loads ``split`` ('train' or 'test') of the dataset that ``data_config`` describes.
 
     ``data_config`` (an ``ml_collections.ConfigDict`` or a dict) has ``name`` and optionally
-    ``data_dir``, ``cache_dir``, ``fallback`` (default True), ``scale`` ('tanh' or 'unit'), and
-    for mixtures ``radius``, ``std`` and ``num_modes``. Raises JaxgenError on bad input.
+    ``data_dir``, ``cache_dir``, ``fallback`` (default True), ``scale`` ('tanh' or 'unit'),
+    ``binarize``, ``resize``/``crop``/``flip``/``channels`` for images, and for mixtures
+    ``radius``, ``std`` and ``num_modes``. Raises JaxgenError on bad input.
     """
     name = _get(data_config, 'name')
-    if name not in NAMES:
-        raise JaxgenError(f'unknown dataset {name!r}; set config.data.name to one of {NAMES}')
-    if split not in images.SPLITS:
-        raise JaxgenError(f'unknown split {split!r}; use one of {images.SPLITS}')
+    if not known(name):
+        raise JaxgenError(
+            f'unknown dataset {name!r}; set config.data.name to one of '
+            f'{NAMES + tuple(sorted(DERIVED))}, tfds:<name>[/<config>] or folder:<path>')
+    if split not in SPLITS:
+        raise JaxgenError(f'unknown split {split!r}; use one of {SPLITS}')
+    path = _get(data_config, 'path', 'device')
+    if path not in PATHS:
+        raise JaxgenError(f'config.data.path={path!r}; use one of {PATHS}')
     if name in mixtures.NAMES:
+        if path != 'device':
+            raise JaxgenError(f"dataset {name!r} is drawn afresh at every step, on device; "
+                              f"set config.data.path='device'")
         arrays, info = mixtures.load_arrays(
             name, float(_get(data_config, 'radius', 2.0)), _get(data_config, 'std'),
             _get(data_config, 'num_modes', 8))
-        return Dataset(name=name, arrays=arrays, draw=mixtures.draw, info=info)
+        return Dataset(name=name, arrays=arrays, draw=mixtures.draw,
+                       info={**info, 'kind': 'points'})
     scale = _get(data_config, 'scale', 'tanh')
     binarize = _get(data_config, 'binarize')
-    draw = images.image_draw(scale, binarize)
-    if name == 'digits':
-        arrays, info = digits.load_arrays(split)
-    else:
-        name, arrays, info = _load_images(data_config, name, split)
+    pixels.check_scale(scale)
+    pixels.check_binarize(scale, binarize)
+    name, arrays, info = _source(data_config, name, split)
+    arrays, info = _shape_images(data_config, arrays, info)
     if binarize == 'static':
-        arrays = {**arrays, 'image': images.binarize_static(arrays['image'])}
-    return Dataset(name=name, arrays=arrays, draw=draw,
-                   info={**info, 'scale': scale, 'binarize': binarize})
+        arrays = {**arrays, **{f: pixels.binarize_static(arrays[f])
+                               for f in draw_lib.IMAGE_FIELDS if f in arrays}}
+    streams = draw_lib.stream_fields(info, arrays)
+    crop = _get(data_config, 'crop', 0)
+    transform = draw_lib.make_transform(
+        streams, scale, binarize, crop=(crop, crop) if crop else None,
+        flip=bool(_get(data_config, 'flip', False)), train=split == 'train')
+    info = {**info, 'scale': scale, 'binarize': binarize, 'path': path,
+            'kind': info.get('kind', 'images')}
+    if crop:
+        info['shape'] = [crop, crop, info['shape'][-1]]
+    return Dataset(name=name, arrays=arrays, draw=draw_lib.make_draw(info, transform),
+                   info=info, transform=transform)
+
+
+def _shape_images(config: Any, arrays: dict, info: dict) -> tuple[dict, dict]:
+    """Resizes to ``config.data.resize`` and converts to ``config.data.channels``; checks a
+    ``crop`` fits. Stored images stay uint8."""
+    resize, channels = _get(config, 'resize', 0), _get(config, 'channels', 0)
+    crop = _get(config, 'crop', 0)
+    if resize or channels:
+        from jaxgen.data import preprocess  # pylint: disable=import-outside-toplevel
+        arrays = preprocess.shape_fields(arrays, draw_lib.IMAGE_FIELDS, resize, channels)
+    fields = [f for f in ('image', 'image_a', 'image_b') if f in arrays]
+    if fields:
+        shape = list(arrays[fields[0]].shape[1:])
+        info = {**info, 'shape': shape}
+        if crop and (crop > shape[0] or crop > shape[1]):
+            raise JaxgenError(f'config.data.crop={crop} is larger than the {shape[0]}x'
+                              f'{shape[1]} images; set config.data.resize to at least {crop} '
+                              f'or lower the crop')
+    return arrays, info
 
 
 def unused_settings(data_config: Any) -> dict[str, Any]:

@@ -32,7 +32,7 @@ import numpy as np
 import optax
 from absl import logging
 
-from jaxgen.data.images import scale_images
+from jaxgen.data.pixels import scale_images
 
 VERSION = 2
 EPOCHS, BATCH, LEARNING_RATE, SEED, SHIFT = 5, 128, 1e-3, 0, 2

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 import jax
 import numpy as np
 
-from jaxgen.data.images import scale_images
+from jaxgen.data.pixels import scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import distances, manifold, scores
 

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgen.data.images import scale_images
+from jaxgen.data.pixels import scale_images
 from jaxgen.errors import JaxgenError, is_number
 from jaxgen.metrics.codes import code_correlations, hungarian_accuracy
 from jaxgen.models.augment import RandomAffine

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgen.data.images import binarize_static, scale_images
+from jaxgen.data.pixels import binarize_static, scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
 from jaxgen.models.conv import Conv

@@ -19,15 +19,11 @@ import tempfile
 import zipfile
 from typing import Callable
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxgen.data import shuffle
 from jaxgen.errors import JaxgenError
 
 SPLITS = ('train', 'test')
-SCALES = ('tanh', 'unit')
 IMAGE_SHAPE = (28, 28, 1)
 
 # file name -> (byte size, SHA-256) of the files the datasets' creators published.
@@ -202,66 +198,6 @@ def load_arrays(name: str, split: str, data_dir: str | None,
         'shape': list(IMAGE_SHAPE),
     }
     return arrays, info
-
-
-def scale_images(images: jax.Array, scale: str = 'tanh') -> jax.Array:
-    """uint8 pixels to float32 in [-1, 1] (``'tanh'``) or [0, 1] (``'unit'``)."""
-    x = jnp.asarray(images).astype(jnp.float32)
-    # Clipped because XLA may divide by multiplying with a rounded reciprocal.
-    if scale == 'tanh':
-        return jnp.clip(x / 127.5 - 1.0, -1.0, 1.0)
-    return jnp.clip(x / 255.0, 0.0, 1.0)
-
-
-BINARIZE = ('dynamic', 'static')
-
-
-def check_binarize(scale: str, binarize: str | None) -> None:
-    if binarize and (binarize not in BINARIZE or scale != 'unit'):
-        raise JaxgenError(f'config.data.binarize={binarize!r} needs one of {BINARIZE} and '
-                          f"config.data.scale='unit' (got scale={scale!r})")
-
-
-def binarize_static(images: np.ndarray, seed: int = 0) -> np.ndarray:
-    """One fixed Bernoulli draw per pixel (p = intensity), as uint8 0/255."""
-    rng = np.random.default_rng(seed)
-    return np.where(rng.random(images.shape) < images / 255.0, 255, 0).astype(np.uint8)
-
-
-def image_draw(scale: str = 'tanh', binarize: str | None = None) -> Callable:
-    """Returns ``draw(arrays, key, step, batch_size)`` for image arrays ``{'image', 'label'}``.
-
-    Batches are drawn without replacement, epoch by epoch, entirely inside jit: epoch
-    ``step // (N // batch_size)`` is a permutation of the N examples seeded by
-    ``fold_in(key, epoch)``, and ``step`` picks its ``(step % steps_per_epoch)``-th slice
-    (``shuffle.epoch_batch``: O(batch) work per step, not a sort of all N).
-    ``key`` MUST be the same data key at every step (pass ``step`` to move on); a new key
-    per step would sample with replacement. ``batch_size`` is a static Python int; ``step``
-    may be a traced int32 scalar. Returns ``{'image': float32 [B,28,28,1], 'label': int32 [B]}``
-    with pixels in [-1, 1] (``scale='tanh'``) or [0, 1] (``scale='unit'``).
-    """
-    if scale not in SCALES:
-        raise JaxgenError(
-            f'unknown data scale {scale!r}; set config.data.scale to one of {SCALES}')
-    check_binarize(scale, binarize)
-
-    def draw(arrays: dict, key: jax.Array, step: jax.Array, batch_size: int) -> dict:
-        images, labels = jnp.asarray(arrays['image']), jnp.asarray(arrays['label'])
-        n = images.shape[0]
-        steps_per_epoch = n // batch_size
-        if steps_per_epoch < 1:
-            raise JaxgenError(
-                f'batch size {batch_size} is larger than the {n} examples of this split; '
-                f'use a batch size of at most {n}')
-        step = jnp.asarray(step, jnp.int32)
-        idx = shuffle.epoch_batch(key, step, n, batch_size)
-        x = scale_images(images[idx], scale)
-        if binarize == 'dynamic':  # a fresh Bernoulli draw each time an example is seen
-            bin_key = jax.random.fold_in(jax.random.split(key)[1], step)  # its own stream
-            x = jax.random.bernoulli(bin_key, x).astype(jnp.float32)
-        return {'image': x, 'label': labels[idx].astype(jnp.int32)}
-
-    return draw
 
 
 def fallback_banner(name: str, cache_dir: str) -> str:
