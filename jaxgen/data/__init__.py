@@ -40,7 +40,19 @@ SPLITS = ('train', 'test')
 # Derived datasets: name -> 'module:function', imported only when asked for. The function
 # takes (data_config, split, base) and returns (arrays, info); ``base(name, split)`` gives
 # the raw arrays of 'mnist', 'fashion_mnist' or 'digits'.
-DERIVED: dict[str, str] = {}
+DERIVED: dict[str, str] = {
+    'morpho_mnist': 'jaxgen.data.derived.morpho_sets:morpho_mnist',
+    'morpho_perturbed': 'jaxgen.data.derived.morpho_sets:morpho_perturbed',
+    'thin_thick': 'jaxgen.data.derived.morpho_sets:thin_thick',
+    'captioned_mnist': 'jaxgen.data.derived.captions:captioned_mnist',
+    'edges2fashion': 'jaxgen.data.derived.edges:edges2fashion',
+    'edges2mnist': 'jaxgen.data.derived.edges:edges2mnist',
+    'mnist2digits': 'jaxgen.data.derived.domains:mnist2digits',
+    'mnist32': 'jaxgen.data.derived.padded:mnist32',
+    'fashion_mnist32': 'jaxgen.data.derived.padded:fashion_mnist32',
+    'colour_mnist': 'jaxgen.data.derived.padded:colour_mnist',
+    'glyphs': 'jaxgen.data.derived.glyphs:glyphs',
+}
 PREFIXES = ('tfds:', 'folder:')
 NAMES = images.NAMES + ('digits',) + mixtures.NAMES
 # The config.data fields each kind of dataset reads; the others are ignored by it.
