@@ -53,6 +53,9 @@ def base_config() -> ml_collections.ConfigDict:
         'data_dir': config_dict.placeholder(str),
         # Where prepared arrays are cached; default $JAXGEN_CACHE_DIR or ~/.cache/jaxgen.
         'cache_dir': config_dict.placeholder(str),
+        # With no data folder and no cache, try TFDS's standard download of MNIST first
+        # (False, or JAXGEN_DOWNLOAD=0: never, for CI and air-gapped machines).
+        'download': True,
         # Use sklearn's bundled digits, loudly, when MNIST cannot be found.
         'fallback': True,
         'scale': 'tanh',          # pixels in [-1, 1]; 'unit' for [0, 1]

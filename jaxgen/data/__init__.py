@@ -57,8 +57,8 @@ PREFIXES = ('tfds:', 'folder:')
 NAMES = images.NAMES + ('digits',) + mixtures.NAMES
 # The config.data fields each kind of dataset reads; the others are ignored by it.
 MIXTURE_SETTINGS = ('name', 'radius', 'std', 'num_modes')
-IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'scale', 'binarize', 'path',
-                  'resize', 'crop', 'flip', 'channels')
+IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'download', 'scale', 'binarize',
+                  'path', 'resize', 'crop', 'flip', 'channels')
 PATHS = ('device', 'stream')
 
 
@@ -108,15 +108,13 @@ def data_dirs(config: Any) -> tuple[str | None, str]:
 def _load_images(config: Any, name: str, split: str) -> tuple[str, dict, dict]:
     """(name, arrays, info) for an image dataset, falling back to digits if allowed."""
     data_dir, cache_dir = _resolve_dirs(config)
-    loaded = images.load_arrays(name, split, data_dir, cache_dir)
+    download = _get(config, 'download', True)
+    loaded = images.load_arrays(name, split, data_dir, cache_dir, download)
     if loaded is not None:
         return name, *loaded
     if not _get(config, 'fallback', True):
-        raise JaxgenError(
-            f'{name} was not found: no cache in {cache_dir} and no data folder configured; '
-            f'set JAXGEN_DATA_DIR or --config.data.data_dir to a folder holding the original '
-            f'{name} .gz files, or pass --config.data.fallback=True to use sklearn digits')
-    logging.warning('\n%s', images.fallback_banner(name, cache_dir))
+        raise JaxgenError(images.not_found(name, cache_dir, download))
+    logging.warning('\n%s', images.fallback_banner(name, cache_dir, download))
     arrays, info = digits.load_arrays(split)
     return 'digits', arrays, {**info, 'fallback': True, 'requested': name}
 

@@ -6,21 +6,27 @@ Loading order for one split of ``mnist`` or ``fashion_mnist``:
 2. Otherwise the four original ``.gz`` files in the data folder are checked (presence, byte size,
    SHA-256) and prepared through ``tensorflow_datasets``, which is imported only then; both splits
    are written to the cache.
-3. If no data folder is configured at all, :func:`load_arrays` returns ``None`` and the caller
-   decides whether to fall back to sklearn's digits.
+3. If no data folder is configured, TFDS's standard download and preparation is tried (into
+   ``<cache_dir>/tfds``), after a connection check that answers within seconds; both splits are
+   written to the cache. It can be switched off (``config.data.download=False`` or
+   ``JAXGEN_DOWNLOAD=0``). If it is off or fails, :func:`load_arrays` returns ``None`` (the reason
+   is in :data:`FAILED`) and the caller decides whether to fall back to sklearn's digits.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import os
 import tempfile
 import zipfile
 from typing import Callable
 
 import numpy as np
+from absl import logging
 
+from jaxgen.data.sources.network import unreachable
 from jaxgen.errors import JaxgenError
 
 SPLITS = ('train', 'test')
@@ -50,6 +56,15 @@ PUBLISHED: dict[str, dict[str, tuple[int, str]]] = {
     },
 }
 NAMES = tuple(PUBLISHED)
+# Where TFDS's standard download fetches each dataset (tensorflow_datasets' mnist.py).
+SOURCES = {
+    'mnist': 'https://storage.googleapis.com/cvdf-datasets/mnist/',
+    'fashion_mnist': 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
+}
+# name -> why TFDS's standard download failed; not retried in this process.
+FAILED: dict[str, str] = {}
+FROM_FILES = 'tensorflow_datasets {} built from the original IDX files'
+DOWNLOADED = 'tensorflow_datasets standard download'
 
 
 def cache_path(cache_dir: str, name: str, split: str) -> str:
@@ -101,15 +116,16 @@ def unwritable(path: str, error: OSError) -> JaxgenError:
                        f'JAXGEN_CACHE_DIR or config.data.cache_dir to a writable folder')
 
 
-def _write_npz(path: str, image: np.ndarray, label: np.ndarray) -> None:
-    """Writes ``path`` atomically: a temporary file in the same folder, then ``os.replace``."""
+def _write_npz(path: str, image: np.ndarray, label: np.ndarray, source: str = '') -> None:
+    """Writes ``path`` atomically: a temporary file in the same folder, then ``os.replace``;
+    ``source`` records where the arrays came from."""
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.npz', dir=folder)
         try:
             with os.fdopen(fd, 'wb') as f:
-                np.savez(f, image=image, label=label)
+                np.savez(f, image=image, label=label, source=np.array(source))
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         finally:
@@ -136,8 +152,9 @@ def build_once(path: str, build: Callable[[], None], lock_path: str) -> None:
             build()
 
 
-def prepare(name: str, folder: str, cache_dir: str) -> None:
-    """Builds both splits of ``name`` from the verified files in ``folder`` and caches them."""
+def prepare(name: str, folder: str | None, cache_dir: str) -> None:
+    """Builds both splits of ``name`` from the verified files in ``folder`` (``None``: TFDS's
+    standard download from the dataset's source) and caches them."""
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     try:
         import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
@@ -148,19 +165,59 @@ def prepare(name: str, folder: str, cache_dir: str) -> None:
             f'{name}-train.npz and {name}-test.npz into {cache_dir}') from e
     tfds.disable_progress_bar()
     builder = tfds.builder(name, data_dir=os.path.join(cache_dir, 'tfds'))
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-        manual_dir=folder, try_download_gcs=False))
+    if folder is None:
+        builder.download_and_prepare()
+    else:
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+            manual_dir=folder, try_download_gcs=False))
+    source = DOWNLOADED if folder is None else FROM_FILES.format(name)
     for split in SPLITS:
         d = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
         image = np.asarray(d['image'], np.uint8).reshape((-1,) + IMAGE_SHAPE)
-        _write_npz(cache_path(cache_dir, name, split), image, np.asarray(d['label'], np.int32))
+        _write_npz(cache_path(cache_dir, name, split), image,
+                   np.asarray(d['label'], np.int32), source)
+
+
+def download_on(download: bool = True) -> bool:
+    """Whether TFDS's standard download may be tried: ``config.data.download`` and not
+    ``JAXGEN_DOWNLOAD=0`` (for CI and air-gapped machines)."""
+    return bool(download) and os.environ.get('JAXGEN_DOWNLOAD', '1').strip() != '0'
+
+
+def standard_download(name: str, path: str, cache_dir: str) -> bool:
+    """Tries TFDS's standard download and preparation of ``name`` (both splits cached, once,
+    under the lock). On failure logs why in one line, records it in :data:`FAILED` and
+    returns False; an unwritable cache is still an error."""
+    why = FAILED.get(name) or unreachable(SOURCES[name])
+    if why is None and importlib.util.find_spec('tensorflow_datasets') is None:
+        why = 'tensorflow_datasets is not installed (pip install tensorflow-cpu tensorflow-datasets)'
+    if why is None:
+        try:
+            build_once(path, lambda: prepare(name, None, cache_dir),
+                       os.path.join(cache_dir, f'{name}.lock'))
+            return True
+        except JaxgenError:
+            raise
+        except Exception as e:  # pylint: disable=broad-except  # any download error: fall back
+            why = ' '.join(f'{type(e).__name__}: {e}'.split())[:300]
+    if name not in FAILED:
+        logging.warning('TFDS standard download of %s failed: %s', name, why)
+    FAILED[name] = why
+    return False
 
 
 def read_cache(path: str) -> dict[str, np.ndarray]:
     """Reads a cached split with numpy only."""
+    return _read(path)[0]
+
+
+def _read(path: str) -> tuple[dict[str, np.ndarray], str]:
+    """(arrays, source) of a cached split; caches written before sources were recorded
+    were all built from the original files."""
     try:
         with np.load(path) as f:
             arrays = {'image': f['image'], 'label': f['label']}
+            source = str(f['source']) if 'source' in f.files else ''
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise JaxgenError(
             f'the data cache {path} is unreadable ({type(e).__name__}); delete it and run '
@@ -169,27 +226,30 @@ def read_cache(path: str) -> dict[str, np.ndarray]:
         raise JaxgenError(
             f'the data cache {path} holds images of dtype {arrays["image"].dtype} and shape '
             f'{arrays["image"].shape}, not uint8 [N,28,28,1]; delete it and run again')
-    return {'image': arrays['image'], 'label': arrays['label'].astype(np.int32)}
+    return {'image': arrays['image'], 'label': arrays['label'].astype(np.int32)}, source
 
 
-def load_arrays(name: str, split: str, data_dir: str | None,
-                cache_dir: str) -> tuple[dict, dict] | None:
-    """Returns ``(arrays, info)`` of one split; ``None`` if there is no cache and no data_dir."""
+def load_arrays(name: str, split: str, data_dir: str | None, cache_dir: str,
+                download: bool = True) -> tuple[dict, dict] | None:
+    """Returns ``(arrays, info)`` of one split; ``None`` if there is no cache, no data_dir and
+    TFDS's standard download is off (:func:`download_on`) or failed (:data:`FAILED`)."""
     path = cache_path(cache_dir, name, split)
     # An explicitly configured folder must exist even when a cache makes it unneeded:
     # a mistyped path is reported, never silently ignored.
     folder = None if data_dir is None else find_folder(data_dir, name)
     if not os.path.exists(path):
         if folder is None:
-            return None
-        def build():
-            verify_files(folder, name)
-            prepare(name, folder, cache_dir)
-        build_once(path, build, os.path.join(cache_dir, f'{name}.lock'))
-    arrays = read_cache(path)
+            if not (download_on(download) and standard_download(name, path, cache_dir)):
+                return None
+        else:
+            def build():
+                verify_files(folder, name)
+                prepare(name, folder, cache_dir)
+            build_once(path, build, os.path.join(cache_dir, f'{name}.lock'))
+    arrays, source = _read(path)
     info = {
         'name': name,
-        'source': f'tensorflow_datasets {name} built from the original IDX files',
+        'source': source or FROM_FILES.format(name),
         'cache_path': path,
         'split': split,
         'num_examples': int(arrays['image'].shape[0]),
@@ -200,16 +260,35 @@ def load_arrays(name: str, split: str, data_dir: str | None,
     return arrays, info
 
 
-def fallback_banner(name: str, cache_dir: str) -> str:
+def _why_not(name: str, download: bool) -> str:
+    if not download_on(download):
+        return ('TFDS\'s standard download is switched off (config.data.download=False or '
+                'JAXGEN_DOWNLOAD=0)')
+    return f'TFDS\'s standard download failed: {FAILED.get(name, "reason unknown")}'
+
+
+def not_found(name: str, cache_dir: str, download: bool = True) -> str:
+    """The one-line error when ``name`` cannot be loaded and the fallback is off."""
+    return (f'{name} was not found: no cache in {cache_dir}, no data folder configured, and '
+            f'{_why_not(name, download)}; run again online with '
+            f'--config.data.download=True (the default), or set JAXGEN_DATA_DIR or --config.data.data_dir '
+            f'to a folder holding the original {name} .gz files, or pass '
+            f'--config.data.fallback=True to use sklearn digits')
+
+
+def fallback_banner(name: str, cache_dir: str, download: bool = True) -> str:
     """The loud multi-line warning logged when sklearn digits replace ``name``."""
     line = '*' * 70
     return '\n'.join([
         line,
-        f'* {name} WAS NOT FOUND: no cache in {cache_dir} and no data folder configured.',
+        f'* {name} WAS NOT FOUND: no cache in {cache_dir}, no data folder configured,',
+        f'* and {_why_not(name, download)}.',
         '* Using the FALLBACK instead: sklearn\'s 1,797 8x8 digits, upscaled to 28x28.',
         '* Results are NOT comparable with results on the real dataset.',
-        f'* To use {name}: set JAXGEN_DATA_DIR (or --config.data.data_dir) to a folder',
-        f'*   holding the four original .gz files (or a subfolder {name!r} with them).',
+        f'* To use {name}: run again online with --config.data.download=True (the default;',
+        f'*   TFDS downloads it into {os.path.join(cache_dir, "tfds")}), or set',
+        '*   JAXGEN_DATA_DIR (or --config.data.data_dir) to a folder holding the four',
+        f'*   original .gz files (or a subfolder {name!r} with them).',
         '* To make this an error instead: pass --config.data.fallback=False.',
         line,
     ])
