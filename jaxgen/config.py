@@ -66,7 +66,18 @@ def base_config() -> ml_collections.ConfigDict:
         'resize': 0,              # resize images to resize x resize when loaded (0: keep)
         'crop': 0,                # crop x crop crops in the step: random in train, centred in test
         'flip': False,            # random horizontal flips in train
-        'channels': 0,            # 1 or 3 (greyscale replicated, colour averaged); 0: keep
+        'channels': 0,            # 1 or 3 (greyscale replicated, colour to luminance); 0: keep
+        'image_field': '',        # train image models on this field ('image_b' of pairs)
+        'patches': 0,             # key patches per image (patches, boxes); 0: none
+        'patch_size': 8,
+        # tfds:<name>[/<config>]: feature keys ('' for none) and splits; domains ('A', 'B')
+        # reads two unpaired splits <split>A and <split>B (cycle_gan's trainA/trainB).
+        'tfds': ml_collections.ConfigDict({
+            'image_key': 'image', 'label_key': 'label', 'attributes_key': '',
+            'train_split': 'train', 'test_split': 'test', 'domains': ()}),
+        # folder:<path>: layout 'auto' | 'classes' | 'aligned' (pix2pix) | 'unpaired'
+        # (CycleGAN's trainA/trainB); direction 'AtoB' or 'BtoA' (which side is image_a).
+        'folder': ml_collections.ConfigDict({'layout': 'auto', 'direction': 'AtoB'}),
         # 2-D mixtures (ring, grid):
         'radius': 2.0,
         'std': 0.02,

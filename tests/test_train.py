@@ -51,8 +51,8 @@ def digits_dcgan_config():
 def test_train_step_is_traced_once(tmp_path, monkeypatch):
     original = experiment.Experiment.train_step_fn
 
-    def counted(self, draw, batch_size, mesh=None):
-        return chex.assert_max_traces(original(self, draw, batch_size, mesh), n=1)
+    def counted(self, draw, batch_size, mesh=None, transform=None):
+        return chex.assert_max_traces(original(self, draw, batch_size, mesh, transform), n=1)
     monkeypatch.setattr(experiment.Experiment, 'train_step_fn', counted)
     chex.clear_trace_counter()
     result = train(ring_config(), str(tmp_path / 'run'))  # 6 steps, 3 checkpoints

@@ -58,7 +58,8 @@ NAMES = images.NAMES + ('digits',) + mixtures.NAMES
 # The config.data fields each kind of dataset reads; the others are ignored by it.
 MIXTURE_SETTINGS = ('name', 'radius', 'std', 'num_modes')
 IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'download', 'scale', 'binarize',
-                  'path', 'resize', 'crop', 'flip', 'channels')
+                  'path', 'resize', 'crop', 'flip', 'channels', 'image_field', 'patches',
+                  'patch_size')
 PATHS = ('device', 'stream')
 
 
@@ -188,7 +189,9 @@ def load(data_config: Any, split: str = 'train') -> Dataset:
     pixels.check_scale(scale)
     pixels.check_binarize(scale, binarize)
     name, arrays, info = _source(data_config, name, split)
+    arrays, info = _select_image(data_config, arrays, info)
     arrays, info = _shape_images(data_config, arrays, info)
+    arrays, info = _add_patches(data_config, arrays, info)
     if binarize == 'static':
         arrays = {**arrays, **{f: pixels.binarize_static(arrays[f])
                                for f in draw_lib.IMAGE_FIELDS if f in arrays}}
@@ -203,6 +206,40 @@ def load(data_config: Any, split: str = 'train') -> Dataset:
         info['shape'] = [crop, crop, info['shape'][-1]]
     return Dataset(name=name, arrays=arrays, draw=draw_lib.make_draw(info, transform),
                    info=info, transform=transform)
+
+
+def _select_image(config: Any, arrays: dict, info: dict) -> tuple[dict, dict]:
+    """With ``config.data.image_field`` (e.g. 'image_b' of a paired set), that field's
+    stream alone, the field renamed ``image``: any image model trains on it."""
+    field = _get(config, 'image_field')
+    if not field:
+        return arrays, info
+    if field not in arrays or field not in draw_lib.IMAGE_FIELDS:
+        have = [f for f in arrays if f in draw_lib.IMAGE_FIELDS]
+        raise JaxgenError(f'config.data.image_field={field!r} is not an image field of this '
+                          f'dataset; use one of {have}')
+    streams = draw_lib.stream_fields(info, arrays)
+    fields = next(f for f in streams.values() if field in f)
+    suffix = field[len('image'):]  # '_b' keeps label_b as label
+    rename = {f: (f[:-len(suffix)] if suffix and f.endswith(suffix) else f) for f in fields}
+    arrays = {rename[f]: arrays[f] for f in fields}
+    info = {k: v for k, v in info.items() if k != 'streams'}
+    return arrays, {**info, 'kind': 'images', 'image_field': field}
+
+
+def _add_patches(config: Any, arrays: dict, info: dict) -> tuple[dict, dict]:
+    """With ``config.data.patches`` > 0, that many key patches of ``patch_size`` per image
+    (``patches``, ``boxes``), for part-to-whole models."""
+    num = _get(config, 'patches', 0)
+    if not num:
+        return arrays, info
+    if 'image' not in arrays or info.get('streams'):
+        raise JaxgenError('config.data.patches needs a dataset of single images; set '
+                          'config.data.image_field to pick one field of a paired set')
+    from jaxgen.data.derived import patches  # pylint: disable=import-outside-toplevel
+    size = int(_get(config, 'patch_size', 8))
+    arrays = patches.add_patches(arrays, int(num), size, seed=0)
+    return arrays, {**info, 'patches': {'num': int(num), 'size': size, 'seed': 0}}
 
 
 def _shape_images(config: Any, arrays: dict, info: dict) -> tuple[dict, dict]:
@@ -229,6 +266,8 @@ def unused_settings(data_config: Any) -> dict[str, Any]:
     dataset does not read (``radius`` on MNIST, ``binarize`` on the ring)."""
     from jaxgen.config import base_config  # pylint: disable=import-outside-toplevel
     defaults = base_config().data
-    used = MIXTURE_SETTINGS if _get(data_config, 'name') in mixtures.NAMES else IMAGE_SETTINGS
+    name = str(_get(data_config, 'name', ''))
+    used = MIXTURE_SETTINGS if name in mixtures.NAMES else IMAGE_SETTINGS
+    used += tuple(p[:-1] for p in PREFIXES if name.startswith(p))  # 'tfds', 'folder'
     return {k: v for k, v in dict(data_config).items()
             if k not in used and k in defaults and v != defaults[k]}

@@ -8,7 +8,8 @@ does not fit the config is reported before anything is overwritten.
 
 The directory may be anywhere ``etils.epath`` and Orbax reach (``gs://``, local).
 A state field that older checkpoints lack (``ADDED_LATER``: ``health``) is
-restored as zeros.
+restored as zeros. Runs on the streaming data path also save grain's iterator
+state, as a second item (``data``) of the same checkpoint.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import grain
 import orbax.checkpoint as ocp
 
 from jaxgen.errors import JaxgenError
 from jaxgen.training import workdir as workdir_lib
 
 ADDED_LATER = ('health',)  # fields restored as zeros from checkpoints written before them
+STATE, DATA = 'default', 'data'  # the items of a checkpoint: the train state, the data stream
 
 
 def _path_str(path) -> str:
@@ -66,7 +69,8 @@ class Checkpoints:
                                                    create=create)
             self._manager = ocp.CheckpointManager(
                 self.directory, options=options,
-                item_handlers=ocp.StandardCheckpointHandler())
+                item_handlers={STATE: ocp.StandardCheckpointHandler(),
+                               DATA: grain.checkpoint.CheckpointHandler()})
         return self._manager
 
     def latest_step(self) -> int | None:
@@ -79,7 +83,7 @@ class Checkpoints:
         hint = ('start a new --workdir, or run with the config this workdir was '
                 'trained with (its config.json)')
         try:
-            stored = _shapes(manager.item_metadata(step))
+            stored = _shapes(manager.item_metadata(step)[STATE])
         except Exception as e:  # unreadable metadata is a mismatch too
             raise JaxgenError(f'checkpoint {self.directory}/{step} cannot be read '
                               f'({type(e).__name__}); {hint}') from e
@@ -106,26 +110,45 @@ class Checkpoints:
         manager = self._open(create=False)
         template = _with_sharding(template)
         if not dataclasses.is_dataclass(template):
-            return manager.restore(step, args=ocp.args.StandardRestore(template))
+            return self._restore(manager, step, template)
         fields = {f.name: getattr(template, f.name) for f in dataclasses.fields(template)}
-        stored = manager.item_metadata(step)
+        stored = manager.item_metadata(step)[STATE]
         absent = {k: v for k, v in fields.items()
                   if k not in stored and (k in ADDED_LATER or not jax.tree_util.tree_leaves(v))}
         present = {k: v for k, v in fields.items() if k not in absent}
-        restored = manager.restore(step, args=ocp.args.StandardRestore(present))
+        restored = self._restore(manager, step, present)
         zeros = jax.tree.map(lambda x: jax.device_put(jnp.zeros(x.shape, x.dtype), x.sharding),
                              absent)
         return template.replace(**restored, **zeros)
+
+    @staticmethod
+    def _restore(manager, step: int, template: Any) -> Any:
+        args = ocp.args.Composite(**{STATE: ocp.args.StandardRestore(template)})
+        return manager.restore(step, args=args)[STATE]
+
+    def has_data_state(self, step: int) -> bool:
+        return (self.directory / str(step) / DATA).exists()
+
+    def restore_data(self, step: int, iterator: Any) -> Any:
+        """Sets grain ``iterator`` to the state saved with ``step``; returns the state."""
+        manager = self._open(create=False)
+        args = ocp.args.Composite(**{DATA: grain.checkpoint.CheckpointRestore(iterator)})
+        manager.restore(step, args=args)
+        return iterator.get_state()
 
     def all_steps(self) -> list[int]:
         manager = self._open(create=False)
         return [] if manager is None else sorted(manager.all_steps())
 
-    def save(self, step: int, state: Any, force: bool = False) -> None:
+    def save(self, step: int, state: Any, force: bool = False, iterator: Any = None) -> None:
+        """Saves ``state`` (and grain ``iterator``'s state, when given) as ``step``."""
         manager = self._open(create=True)
         if step in (manager.all_steps() or []):
             return
-        manager.save(step, args=ocp.args.StandardSave(state), force=force)
+        items = {STATE: ocp.args.StandardSave(state)}
+        if iterator is not None:
+            items[DATA] = grain.checkpoint.CheckpointSave(iterator)
+        manager.save(step, args=ocp.args.Composite(**items), force=force)
 
     def wait(self) -> None:
         if self._manager is not None:

@@ -152,45 +152,60 @@ class Experiment:
         params = {**state.params, **(state.ema if ema else {})}
         return {p: join_variables(params[p], state.model_state[p]) for p in params}
 
-    def make_train_step(self, draw: Callable, batch_size: int, mesh=None,
-                        steps: int = 1, unroll: int = 1) -> Callable:
-        """The jitted ``(state, arrays) -> (state, metrics)`` running ``steps``
+    def make_train_step(self, draw: Callable | None, batch_size: int, mesh=None,
+                        steps: int = 1, unroll: int = 1,
+                        transform: Callable | None = None) -> Callable:
+        """The jitted ``(state, data) -> (state, metrics)`` running ``steps``
         train steps in one call; the state is donated.
 
-        With a ``mesh`` the state and data are replicated over it and each batch
+        ``data`` is the device-resident ``arrays`` that ``draw`` draws from (the
+        on-device path), or, with ``transform`` (the streaming path), the raw rows
+        ``[num_batches, batch, ...]`` the host gathered for this step (``[steps,
+        num_batches, batch, ...]`` when fused), which ``transform`` turns into the
+        batches ``draw`` would have drawn.
+
+        With a ``mesh`` the state and arrays are replicated over it and each batch
         is sharded along its ``'data'`` axis. ``steps > 1`` fuses the steps in a
-        ``lax.scan`` (batches are drawn on device), returning the last step's
-        metrics: the host is needed once per call, not once per step. ``unroll``
-        steps make one iteration of the scan's loop: fewer loop trips, each of which
-        XLA:GPU ends by reading the loop's predicate back on the host unless its
-        command buffers (CUDA graphs) take the loop.
+        ``lax.scan``, returning the last step's metrics: the host is needed once per
+        call, not once per step. ``unroll`` steps make one iteration of the scan's
+        loop: fewer loop trips, each of which XLA:GPU ends by reading the loop's
+        predicate back on the host unless its command buffers (CUDA graphs) take it.
         """
-        step_fn = self.train_step_fn(draw, batch_size, mesh)
-        fn = step_fn if steps == 1 else fuse(step_fn, steps, unroll)
+        step_fn = self.train_step_fn(draw, batch_size, mesh, transform)
+        streamed = transform is not None
+        fn = step_fn if steps == 1 else fuse(step_fn, steps, unroll, streamed)
         if mesh is None:
             return jax.jit(fn, donate_argnums=0)
         everywhere = parallel.replicated(mesh)
-        return jax.jit(fn, donate_argnums=0, in_shardings=(everywhere, everywhere),
+        data_sharding = (parallel.batch_sharding(mesh, leading=1 if steps == 1 else 2)
+                         if streamed else everywhere)
+        return jax.jit(fn, donate_argnums=0, in_shardings=(everywhere, data_sharding),
                        out_shardings=(everywhere, everywhere))
 
-    def train_step_fn(self, draw: Callable, batch_size: int, mesh=None) -> Callable:
-        """The pure step ``(state, arrays) -> (state, metrics)``, not yet jitted.
+    def train_step_fn(self, draw: Callable | None, batch_size: int, mesh=None,
+                      transform: Callable | None = None) -> Callable:
+        """The pure step ``(state, data) -> (state, metrics)``, not yet jitted.
 
-        Batches are drawn inside the step from the device-resident ``arrays``
-        (sharded over ``mesh`` when given); each carries the current ``step``.
+        Batches are drawn inside the step from the device-resident arrays, or made
+        by ``transform`` from the host's raw rows (:meth:`make_train_step`); either
+        way they are sharded over ``mesh`` when given, and each carries the step.
         """
         objective, rule, seed = self.objective, self.rule, self.seed
         decay, _ = self.ema
         speedups = bool(self.config.get('cpu_speedups', False))
 
-        def train_step(state: TrainState, arrays):
+        def train_step(state: TrainState, data):
             _, data_key, step_key = root_keys(seed)
             key = jax.random.fold_in(step_key, state.step)
             # The data key is fixed and the draw index advances with the step, so
             # epochs are permutations of the data, identical on resume.
             first = state.step * rule.num_batches
-            batches = [draw(arrays, data_key, first + i, batch_size)
-                       for i in range(rule.num_batches)]
+            if transform is None:
+                batches = [draw(data, data_key, first + i, batch_size)
+                           for i in range(rule.num_batches)]
+            else:
+                batches = [transform(jax.tree.map(lambda x, i=i: x[i], data), data_key,
+                                     first + i) for i in range(rule.num_batches)]
             batches = jax.tree.map(lambda *xs: jnp.stack(xs), *batches)
             if mesh is not None:  # each device draws only its own rows
                 batches = jax.lax.with_sharding_constraint(
@@ -213,11 +228,15 @@ class Experiment:
         return train_step
 
 
-def fuse(step_fn: Callable, steps: int, unroll: int = 1) -> Callable:
+def fuse(step_fn: Callable, steps: int, unroll: int = 1, streamed: bool = False) -> Callable:
     """``steps`` applications of ``step_fn`` as one ``lax.scan`` (``unroll`` steps
-    per loop iteration); last metrics."""
-    def fused(state, arrays):
-        state, metrics = jax.lax.scan(lambda s, _: step_fn(s, arrays), state,
+    per loop iteration); last metrics. ``streamed``: the data are per-step rows
+    stacked on a leading axis, scanned over; else the same arrays every step."""
+    def fused(state, data):
+        if streamed:
+            state, metrics = jax.lax.scan(step_fn, state, data, unroll=min(unroll, steps))
+            return state, jax.tree.map(lambda m: m[-1], metrics)
+        state, metrics = jax.lax.scan(lambda s, _: step_fn(s, data), state,
                                       length=steps, unroll=min(unroll, steps))
         return state, jax.tree.map(lambda m: m[-1], metrics)
     return fused

@@ -38,6 +38,7 @@ from absl import logging
 
 from jaxgen import config as config_lib
 from jaxgen import data
+from jaxgen.data import stream as stream_lib
 from jaxgen import visualisation
 from jaxgen.errors import JaxgenError
 from jaxgen.logging import Progress, SummaryWriter, read_scalars
@@ -145,22 +146,32 @@ class Prepared:
     latest: int | None
     mesh: Any
     steps: dict  # steps per call -> the compiled train step
+    stream: Any = None  # the streaming data path's grain pipeline; None: on device
 
 
-def _compile_steps(exp, dataset, config, template, mesh) -> dict:
+def _data_shapes(dataset, stream, mesh, steps: int) -> Any:
+    """What the compiled step takes as data: the arrays, or one call's raw rows."""
+    if stream is None:
+        everywhere = parallel.replicated(mesh)
+        return jax.tree.map(lambda x: jax.ShapeDtypeStruct(
+            np.shape(x), np.asarray(x).dtype, sharding=everywhere), dataset.arrays)
+    sharding = parallel.batch_sharding(mesh, leading=1 if steps == 1 else 2)
+    return {f: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
+            for f, x in stream.abstract(steps).items()}
+
+
+def _compile_steps(exp, dataset, config, template, mesh, stream=None) -> dict:
     """The train step, traced and compiled ahead of time (single and fused): a
     mistake that only shows while tracing (a term reading an output the model does
     not have) becomes one line here, before the workdir exists."""
-    everywhere = parallel.replicated(mesh)
-    arrays = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype,
-                                                         sharding=everywhere), dataset.arrays)
     fused = config.get('steps_per_call', 1)
     steps = {}
     for n in sorted({1, fused}):
-        fn = exp.make_train_step(dataset.draw, config.batch_size, mesh, steps=n,
-                                 unroll=config.get('scan_unroll', 1))
+        fn = exp.make_train_step(None if stream else dataset.draw, config.batch_size, mesh,
+                                 steps=n, unroll=config.get('scan_unroll', 1),
+                                 transform=dataset.transform if stream else None)
         try:
-            steps[n] = fn.lower(template, arrays).compile()
+            steps[n] = fn.lower(template, _data_shapes(dataset, stream, mesh, n)).compile()
         except JaxgenError:
             raise
         except Exception as e:  # pylint: disable=broad-except
@@ -211,10 +222,16 @@ def prepare(config, workdir: str) -> Prepared:
         checkpoints.check_fits(latest, template)
     for note in ignored_settings(config, exp, dataset):
         logging.warning('ignored: %s', note)
+    stream = None
+    if dataset.info.get('path') == 'stream':
+        stream = stream_lib.Stream(
+            stream_lib.array_sources(dataset), experiment_lib.root_keys(exp.seed)[1],
+            config.batch_size, exp.rule.num_batches,
+            share=stream_lib.process_share(config.batch_size))
     started = time.perf_counter()
-    steps = _compile_steps(exp, dataset, config, template, mesh)
+    steps = _compile_steps(exp, dataset, config, template, mesh, stream)
     logging.info('compiled the train step in %.1fs', time.perf_counter() - started)
-    return Prepared(dataset, test, exp, checkpoints, template, latest, mesh, steps)
+    return Prepared(dataset, test, exp, checkpoints, template, latest, mesh, steps, stream)
 
 
 class _Periodic:
@@ -232,6 +249,7 @@ class _Periodic:
         self.progress: Progress | None = None
         self.metrics: dict = {}
         self.periods = self._periods()
+        self.stream = None  # the streaming path, whose position is saved with the state
 
     def _periods(self) -> dict[str, int]:
         """Each periodic event's interval in steps (events that cannot happen left out)."""
@@ -313,7 +331,9 @@ class _Periodic:
                               f'checkpoint was not written, the last one is '
                               f'{self.checkpoints.directory}/{self.checkpoints.latest_step()}: '
                               'lower the learning rates and rerun')
-        self.checkpoints.save(step, state, force=force)
+        self.checkpoints.save(step, state, force=force,
+                              iterator=None if self.stream is None else
+                              stream_lib.Snapshot(self.stream))
 
     def close(self) -> None:
         self.checkpoints.close()  # waits for an asynchronous save in flight
@@ -358,16 +378,30 @@ def _train(config, workdir, hooks, p: Prepared, began: float) -> Result:
                               'delete it to resume from the one before '
                               f'({checkpoints.all_steps()[:-1] or "none"}), or start a new '
                               '--workdir')
+        if p.stream is not None and checkpoints.has_data_state(p.latest):
+            stream_lib.check_state(checkpoints.restore_data(p.latest, p.stream.iterator),
+                                   p.latest, f'{checkpoints.directory}/{p.latest}')
         logging.info('resumed from %s/%d', checkpoints.directory, p.latest)
     else:
         state = parallel.put_replicated(exp.init_state(), mesh)
     logging.info('training on %s', parallel.describe(mesh))
     step, preempted = int(parallel.to_host(state.step)), False
-    arrays = parallel.put_replicated(dataset.arrays, mesh)
+    stream = p.stream
+    if stream is None:
+        arrays = parallel.put_replicated(dataset.arrays, mesh)
+    elif stream.position != step:  # a fresh run, or a checkpoint from the on-device path
+        stream.seek(step)
+
+    def feed(steps: int):
+        if stream is None:
+            return arrays
+        sharding = parallel.batch_sharding(mesh, leading=1 if steps == 1 else 2)
+        return stream_lib.to_global(stream.next(steps), sharding, steps)
     _, data_key, _ = experiment_lib.root_keys(exp.seed)
     num_examples = min(512, dataset.info.get('num_examples') or 512)  # for pictures
     examples = jax.device_get(dataset.draw(dataset.arrays, data_key, 0, num_examples))
     periodic = _Periodic(config, exp, workdir, p.test, checkpoints, examples, began)
+    periodic.stream = stream
     fused_steps = max(p.steps)
     single, fused = p.steps[1], p.steps[fused_steps] if fused_steps > 1 else None
     if step == 0 and periodic.main:
@@ -378,10 +412,10 @@ def _train(config, workdir, hooks, p: Prepared, began: float) -> Result:
             while step < config.num_steps:
                 # Fused calls while no periodic event falls inside them, then single steps.
                 if fused is not None and periodic.steps_to_next(step) >= fused_steps:
-                    state, step_metrics = fused(state, arrays)
+                    state, step_metrics = fused(state, feed(fused_steps))
                     step += fused_steps
                 else:
-                    state, step_metrics = single(state, arrays)
+                    state, step_metrics = single(state, feed(1))
                     step += 1
                 periodic.after_step(step, state, step_metrics, started)
                 for hook in hooks:
