@@ -93,3 +93,22 @@ def assert_derivatives_match(ours, reference, x, custom: bool):
         for a, b in zip(jax.tree.leaves(got[name]), jax.tree.leaves(expected[name])):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * float(jnp.abs(b).max()),
                                        err_msg=name)
+
+
+def data_config(name: str, **fields):
+    """``base_config().data`` for dataset ``name`` with ``fields`` set; a field of
+    ``config.data.tfds`` or ``config.data.folder`` is given by its own name."""
+    from jaxgen.config import base_config  # pylint: disable=import-outside-toplevel
+    config = base_config().data
+    config.name = name
+    for key, value in fields.items():
+        sub = next((s for s in ('tfds', 'folder') if key in config[s]), None)
+        (config[sub] if sub else config)[key] = value
+    return config
+
+
+def one_line(error) -> str:
+    """The message of an error caught by ``pytest.raises``, checked to be one line."""
+    message = str(error.value)
+    assert message and '\n' not in message
+    return message
