@@ -1,12 +1,11 @@
 """Tests of ``tfds:<name>[/<config>]`` datasets (jaxgen/data/sources/tfds.py), offline:
 ``tfds.testing.mock_data`` with ``MockPolicy.USE_CODE`` generates random examples from each
 dataset's feature spec (USE_FILES wants metadata files that TFDS does not ship for these
-datasets), and download-and-prepare is a no-op under it. Mock images of datasets whose images have no
-fixed size (cycle_gan, oxford_flowers102) come in random sizes, so those need ``resize``."""
+datasets), and download-and-prepare is a no-op under it. Mock images of datasets whose
+images have no fixed size (cycle_gan, oxford_flowers102) come in random sizes, so those
+need ``resize``. tests/test_tfds_prepared.py prepares a tiny dataset for real."""
 
 from __future__ import annotations
-
-import types
 
 import chex
 import jax
@@ -123,22 +122,6 @@ def test_a_wrong_feature_key_names_the_available_ones(tmp_path, field, key):
         load(config, 'train')
     assert "['file_name', 'image', 'label']" in one_line(error)
     assert f'config.data.tfds.{field}' in str(error.value)
-
-
-def test_a_missing_split_names_the_splits(tmp_path, monkeypatch):
-    # Under the mock every split exists; here the dataset knows its splits, as once prepared.
-    split = types.SimpleNamespace(num_bytes=0, num_examples=N)
-    monkeypatch.setattr(tfds.core.DatasetInfo, 'splits', property(
-        lambda self: {'trainA': split, 'trainB': split, 'testA': split}))
-    config = data_config(tmp_path, 'tfds:cycle_gan/horse2zebra', resize=8)
-    with pytest.raises(JaxgenError, match=r"no split 'train'.*\['testA', 'trainA'") as error:
-        load(config, 'train')
-    assert '.domains' not in one_line(error)
-    config.tfds.domains = ('A', 'B')
-    assert load(config, 'train').info['tfds_splits'] == ['trainA', 'trainB']
-    with pytest.raises(JaxgenError, match="no split 'testB'.*and .domains") as error:
-        load(config, 'test')
-    one_line(error)
 
 
 def test_a_failed_download_is_one_line(tmp_path, monkeypatch):
