@@ -61,7 +61,7 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
     started = time.perf_counter()
     variables = exp.variables(state)  # the EMA weights where the run kept them
     key, own_key = jax.random.split(jax.random.key(seed))
-    results = {}
+    results, classifier_info = {}, None
     if hasattr(exp.model, 'evaluate'):
         try:
             results = exp.model.evaluate(variables, test.arrays, own_key, **(settings or {}))
@@ -73,9 +73,14 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
         results.update(suite.model_metrics(exp.model, variables, test.arrays, extractor, key,
                                            samples))
         results['classifier_test_accuracy'] = extractor.info['test_accuracy']
+        classifier_info = {k: extractor.info[k] for k in (
+            'target', 'shape', 'test_accuracy', 'attribute_accuracy', 'settings_hash')
+            if k in extractor.info}
     results = {k: float(v) for k, v in results.items()}
     record = {'step': step, 'seconds': time.perf_counter() - started, 'settings': settings,
               'samples': samples, 'ema': bool(state.ema), **results}
+    if classifier_info:
+        record['classifier'] = classifier_info
     path = workdir_lib.resolve(workdir) / f'evaluation_{step}.json'
     path.write_text(json.dumps(record, indent=2))
     for name, value in sorted(results.items()):

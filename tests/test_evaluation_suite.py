@@ -65,15 +65,17 @@ def test_shift_moves_images_by_at_most_the_given_pixels():
 
 def test_classifier_cache_round_trip(trained, monkeypatch):
     extractor, _, root = trained
-    name = f'digits_v{classifier.VERSION}'
-    assert sorted(os.listdir(root / 'cache' / 'classifier')) == [f'{name}.json',
-                                                                 f'{name}.msgpack']
+    files = sorted(os.listdir(root / 'cache' / 'classifier'))
+    assert [f.split('_')[:3] for f in files] == [['digits', '28x28x1', 'label']] * 2
+    assert files[0].endswith(f'_v{classifier.VERSION}.json') and files[1].endswith('.msgpack')
 
     def no_training(*args, **kwargs):
         raise AssertionError('trained again instead of loading the cache')
     monkeypatch.setattr(classifier, 'train_classifier', no_training)
-    cached = classifier.load_or_train('digits', str(root / 'cache'))
-    images = suite.real_images(data.load(DIGITS, 'test').arrays, 50)
+    train_split, test_split = data.load(DIGITS, 'train'), data.load(DIGITS, 'test')
+    cached = classifier.load_or_train('digits', str(root / 'cache'), train_split.arrays,
+                                      test_split.arrays)
+    images = suite.real_images(test_split.arrays, 50)
     np.testing.assert_array_equal(cached.features(images), extractor.features(images))
     assert cached.info['test_accuracy'] == extractor.info['test_accuracy']
 
@@ -102,6 +104,8 @@ def test_evaluate_command_writes_every_metric_for_a_checkpoint(cache_env):
     with open(os.path.join(workdir, 'evaluation_2.json')) as f:
         record = json.load(f)
     assert record['samples'] == 200 and record['num_fake'] == 200 and record['fd'] > 0
+    assert record['classifier']['target'] == 'label'
+    assert record['classifier']['test_accuracy'] == results['classifier_test_accuracy']
 
 
 def test_latent_tool_pictures_from_a_checkpoint(cache_env, tmp_path):

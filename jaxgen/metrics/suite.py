@@ -6,7 +6,8 @@ classifier; then:
 
 * ``fd``: Fréchet distance of the classifier's 256-d features;
 * ``kid`` and ``kid_error``: KID over 100 subsets of 1,000 (fewer when the sets are);
-* ``classifier_score`` and ``classifier_score_std``: over 10 splits of the samples;
+* ``classifier_score`` and ``classifier_score_std``: over 10 splits of the samples (for a
+  multi-label classifier of attributes, the score of independent yes/no questions);
 * ``precision`` and ``recall``: k = 3 nearest-neighbour manifolds.
 
 Samples are in the data's pixel scale (``data_info['scale']``: [-1, 1] or
@@ -25,6 +26,7 @@ import numpy as np
 from jaxgen.data.pixels import scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import distances, manifold, scores
+from jaxgen.metrics.classifier_targets import centre_crop
 
 BATCH = 500
 
@@ -41,11 +43,15 @@ def sample_images(sample: Callable, variables: Any, key: jax.Array, num: int,
     return images
 
 
-def real_images(arrays: Mapping[str, np.ndarray], num: int, seed: int = 0) -> np.ndarray:
-    """``num`` dataset images in [-1, 1] (a fixed random subset when there are more)."""
+def real_images(arrays: Mapping[str, np.ndarray], num: int, seed: int = 0,
+                shape=None) -> np.ndarray:
+    """``num`` dataset images in [-1, 1] (a fixed random subset when there are more),
+    centre-cropped to ``shape`` when given (``config.data.crop``)."""
     images = arrays['image']
     if num < len(images):
         images = images[np.random.default_rng(seed).permutation(len(images))[:num]]
+    if shape is not None:
+        images = centre_crop(np.asarray(images), shape)
     return np.asarray(scale_images(images))
 
 
@@ -59,7 +65,9 @@ def compare(extractor, real: np.ndarray, fake: np.ndarray, key: jax.Array) -> di
         distances.gaussian_stats(np.array_split(real_features, max(1, len(real) // BATCH))),
         distances.gaussian_stats(np.array_split(fake_features, max(1, len(fake) // BATCH))))
     kid, kid_error = distances.kernel_inception_distance(real_features, fake_features, key)
-    score, score_std = scores.classifier_score(extractor.logits(fake))
+    score_of = (scores.attribute_score if getattr(extractor, 'multi_label', False)
+                else scores.classifier_score)
+    score, score_std = score_of(extractor.logits(fake))
     precision, recall = manifold.precision_recall(real_features, fake_features)
     return {'fd': fd, 'kid': kid, 'kid_error': kid_error, 'classifier_score': score,
             'classifier_score_std': score_std, 'precision': precision, 'recall': recall,
@@ -73,4 +81,5 @@ def model_metrics(model, variables, test_arrays, extractor, key: jax.Array,
         return {}
     sample_key, kid_key = jax.random.split(key)
     fake = sample_images(model.sample, variables, sample_key, num, model.data_info)
-    return compare(extractor, real_images(test_arrays, num), fake, kid_key)
+    real = real_images(test_arrays, num, shape=model.data_info['shape'])
+    return compare(extractor, real, fake, kid_key)
