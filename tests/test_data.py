@@ -288,6 +288,25 @@ def test_real_mnist(mnist_cache):
     assert not train.info['fallback'] and train.info['num_examples'] == 60000
 
 
+def test_fashion_mnist_prepared_after_mnist_in_one_cache_is_fashion_mnist(mnist_cache):
+    """The two share file names; TFDS must not build the second from the first's files."""
+    real_folder('fashion_mnist')
+    fashion = load(config(name='fashion_mnist', data_dir=DATA_DIR, cache_dir=mnist_cache),
+                   'test')
+    assert abs(fashion.arrays['image'].mean() / 255 - 0.2860) < 2e-3  # MNIST's is 0.1325
+    assert np.bincount(fashion.arrays['label']).tolist() == [1000] * 10
+
+
+def test_a_fashion_cache_built_from_mnist_files_is_refused(tmp_path):
+    """Caches that an older jaxgen built from MNIST's files under Fashion-MNIST's name."""
+    labels = np.repeat(np.arange(10, dtype=np.int32), np.arange(1, 11))  # unbalanced
+    images._write_npz(images.cache_path(str(tmp_path), 'fashion_mnist', 'test'),
+                      np.zeros((55, 28, 28, 1), np.uint8), labels)
+    with pytest.raises(JaxgenError, match='is not Fashion-MNIST') as error:
+        load(config(name='fashion_mnist', cache_dir=str(tmp_path)), 'test')
+    assert_one_line(error)
+
+
 def test_cached_mnist_loads_without_tensorflow(mnist_cache):
     code = ('import sys; from jaxgen.data import load; '
             "ds = load({'name': 'mnist'}, 'test'); "

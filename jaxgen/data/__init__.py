@@ -59,7 +59,7 @@ NAMES = images.NAMES + ('digits',) + mixtures.NAMES
 MIXTURE_SETTINGS = ('name', 'radius', 'std', 'num_modes')
 IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'download', 'scale', 'binarize',
                   'path', 'resize', 'crop', 'flip', 'channels', 'image_field', 'patches',
-                  'patch_size')
+                  'patch_size', 'edges_classes')
 PATHS = ('device', 'stream')
 
 
@@ -122,11 +122,14 @@ def _load_images(config: Any, name: str, split: str) -> tuple[str, dict, dict]:
 
 def base_arrays(config: Any) -> Callable[[str, str], dict]:
     """``base(name, split)``: raw arrays of 'mnist', 'fashion_mnist' or 'digits', as the
-    derived datasets build on them (falling back as :func:`load` does)."""
+    derived datasets build on them. Never the fallback: a derived set is cached under its
+    own name, and one built on the digits would outlive the arrival of the real data."""
     def base(name: str, split: str) -> dict:
         if name == 'digits':
             return digits.load_arrays(split)[0]
-        return _load_images(config, name, split)[1]
+        loaded, arrays, _ = _load_images({**dict(config), 'fallback': False}, name, split)
+        del loaded
+        return arrays
     return base
 
 

@@ -30,6 +30,7 @@ def _write(path: str, arrays: dict, info: dict) -> None:
             np.savez(f, **arrays)
         with open(path[:-4] + '.json', 'w') as f:
             json.dump(info, f, indent=1, sort_keys=True, default=str)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)  # the npz last: its presence means both are complete
     finally:
         if os.path.exists(tmp):

@@ -165,11 +165,15 @@ def prepare(name: str, folder: str | None, cache_dir: str) -> None:
             f'{name}-train.npz and {name}-test.npz into {cache_dir}') from e
     tfds.disable_progress_bar()
     builder = tfds.builder(name, data_dir=os.path.join(cache_dir, 'tfds'))
+    # One download folder per dataset: MNIST and Fashion-MNIST share file names, and in a
+    # shared folder TFDS would build the second from the first one's extracted files.
+    downloads = os.path.join(cache_dir, 'tfds', 'downloads', name)
     if folder is None:
-        builder.download_and_prepare()
+        builder.download_and_prepare(download_dir=downloads)
     else:
-        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-            manual_dir=folder, try_download_gcs=False))
+        builder.download_and_prepare(download_dir=downloads,
+                                     download_config=tfds.download.DownloadConfig(
+                                         manual_dir=folder, try_download_gcs=False))
     source = DOWNLOADED if folder is None else FROM_FILES.format(name)
     for split in SPLITS:
         d = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
@@ -247,6 +251,9 @@ def load_arrays(name: str, split: str, data_dir: str | None, cache_dir: str,
                 prepare(name, folder, cache_dir)
             build_once(path, build, os.path.join(cache_dir, f'{name}.lock'))
     arrays, source = _read(path)
+    if name == 'fashion_mnist' and len(set(np.bincount(arrays['label']).tolist())) != 1:
+        raise JaxgenError(f'{path} is not Fashion-MNIST (its classes are not balanced; an '
+                          f'older jaxgen built it from MNIST\'s files): delete it and rerun')
     info = {
         'name': name,
         'source': source or FROM_FILES.format(name),
