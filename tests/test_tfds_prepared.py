@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from jaxgen.data import load
+from jaxgen.data.sources import network
 from jaxgen.data.sources import tfds as tfds_source
 from jaxgen.errors import JaxgenError
 from tests import helpers
@@ -43,6 +44,40 @@ class JaxgenTinyZebras(tfds.core.GeneratorBasedBuilder):
         for i in range(N):
             yield i, {'picture': np.full((6 + i % 2, 6, 3), pixel(split, i), np.uint8),
                       'kind': i % 3}
+
+
+class JaxgenTinyDownload(tfds.core.GeneratorBasedBuilder):
+    """A dataset whose preparation starts with a download."""
+    VERSION = tfds.core.Version('1.0.0')
+    URL = 'https://data.example.invalid/tiny.zip'
+
+    def _info(self):
+        return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+            'image': tfds.features.Image(shape=(4, 4, 1))}))
+
+    def _split_generators(self, dl_manager):
+        return {'train': self._generate_examples(dl_manager.download(self.URL))}
+
+    def _generate_examples(self, path):  # pylint: disable=arguments-differ
+        yield 0, {'image': np.zeros((4, 4, 1), np.uint8) + len(str(path))}
+
+
+@pytest.mark.parametrize('online', ['unreachable', 'off'])
+def test_an_offline_download_fails_at_once_in_one_line(tmp_path, monkeypatch, online):
+    checked = []
+    monkeypatch.setattr(network, 'unreachable', lambda url: checked.append(url) or 'no route')
+    monkeypatch.setenv('JAXGEN_DOWNLOAD', '1' if online == 'unreachable' else '0')
+    manager = tfds.download.DownloadManager
+    original = manager.__dict__['_download']
+    config = helpers.data_config('tfds:jaxgen_tiny_download', cache_dir=str(tmp_path))
+    with pytest.raises(JaxgenError, match='could not download and prepare') as error:
+        load(config, 'train')
+    message = one_line(error)
+    why = 'no route' if online == 'unreachable' else 'downloads are off'
+    assert f'ConnectionError: {JaxgenTinyDownload.URL}: {why}' in message
+    assert '--file_format=array_record' in message
+    assert checked == ([JaxgenTinyDownload.URL] if online == 'unreachable' else [])
+    assert manager.__dict__['_download'] is original  # TFDS is left as it was
 
 
 @pytest.fixture(name='cache', scope='module')

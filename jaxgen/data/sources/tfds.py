@@ -10,7 +10,10 @@ two independent streams ``image_a``/``image_b`` (with ``label_a``/``label_b``).
 
 Data is downloaded and prepared as TFDS does (its standard download), stored as ArrayRecord
 in the ``tfds`` folder of jaxgen's cache (:func:`jaxgen.data.data_dirs`), and read by random
-access (``as_data_source``; tf.data only for data prepared in another format). Images are resized to
+access (``as_data_source``; tf.data only for data prepared in another format). Each
+download first checks within seconds that its host answers, so an offline machine gets a
+one-line error at once; ``config.data.download=False`` or ``JAXGEN_DOWNLOAD=0`` turn
+downloads off. Images are resized to
 ``config.data.resize`` and converted to ``config.data.channels`` one at a time as they are
 read (:mod:`jaxgen.data.preprocess`), so datasets whose images differ in size need
 ``resize``. :func:`source` gives the same examples by random access (``tfds.data_source``)
@@ -19,6 +22,7 @@ for the streaming path. ``tensorflow_datasets`` is imported only when a tfds: na
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from typing import Any
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from jaxgen.data import preprocess
+from jaxgen.data.sources import mnist, network
 from jaxgen.errors import JaxgenError
 
 DEFAULTS = {'image_key': 'image', 'label_key': 'label', 'attributes_key': '',
@@ -73,12 +78,40 @@ def builder(spec: str, config: Any):
                           f'config.data.name to tfds:<name>[/<config>] with a name listed '
                           f'by tfds.list_builders(): {LIST_HINT}') from None
     try:
-        b.download_and_prepare()
+        with checked_downloads(mnist.download_on(config.get('download', True))):
+            b.download_and_prepare()
     except Exception as e:  # pylint: disable=broad-except
         raise JaxgenError(f'TFDS could not download and prepare {spec!r} into {folder} '
-                          f'({type(e).__name__}: {_first_line(e)}); connect to the internet '
-                          f'or prepare it there yourself, as its TFDS page says') from None
+                          f'({type(e).__name__}: {_first_line(e)}); connect to the internet, '
+                          f'or prepare it there yourself: tfds build {spec} --data_dir='
+                          f'{folder} --file_format=array_record') from None
     return b
+
+
+@contextlib.contextmanager
+def checked_downloads(allowed: bool = True):
+    """Inside, each download TFDS starts first checks that its host answers within seconds
+    (:func:`network.unreachable`), so an offline machine fails at once rather than after
+    minutes of retries; with downloads off (``allowed`` False) none is tried."""
+    manager = _tfds().download.DownloadManager
+    original = manager.__dict__.get('_download')
+    if original is None:  # another TFDS: no check, its own retries
+        yield
+        return
+
+    def download(self, resource):
+        url = getattr(resource, 'url', resource)
+        why = (network.unreachable(url) if allowed else
+               'downloads are off (config.data.download=False or JAXGEN_DOWNLOAD=0)')
+        if why:
+            raise ConnectionError(f'{url}: {why}')
+        return original(self, resource)
+
+    manager._download = download  # pylint: disable=protected-access
+    try:
+        yield
+    finally:
+        manager._download = original  # pylint: disable=protected-access
 
 
 def _first_line(error: Exception) -> str:
