@@ -67,6 +67,14 @@ def test_class_subfolders_without_split_folders_serve_both_splits(tmp_path):
     np.testing.assert_array_equal(ds.arrays['label'], [0, 1])
     np.testing.assert_array_equal(ds.arrays['image'][:, 0, 0, 0], [7, 9])
     assert ds.arrays['image'].shape == (2, 4, 4, 1)
+    # A colour JPEG (and an RGBA PNG) among greyscale PNGs: all stored as RGB.
+    Image.fromarray(np.full((4, 4, 3), (200, 100, 50), np.uint8)).save(tmp_path / 'b' / '1.JPG')
+    write(tmp_path / 'c' / '0.png', np.full((4, 4, 4), (1, 2, 3, 0)))
+    image = load(data_config(tmp_path), 'train').arrays['image']
+    assert image.shape == (4, 4, 4, 3)
+    np.testing.assert_array_equal(image[:2, 0, 0], [[7, 7, 7], [9, 9, 9]])
+    np.testing.assert_allclose(image[2], np.full((4, 4, 3), (200, 100, 50)), atol=3)  # JPEG
+    np.testing.assert_array_equal(image[3], np.full((4, 4, 3), (1, 2, 3)))
 
 
 @pytest.mark.parametrize('direction', ['AtoB', 'BtoA'])
