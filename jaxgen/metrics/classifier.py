@@ -73,8 +73,9 @@ def settings_hash(spec: dict) -> str:
 
 
 def shift(images: jax.Array, key: jax.Array, pixels: int = SHIFT) -> jax.Array:
-    """Each image moved by up to ``pixels`` in each direction (edges repeated)."""
-    padded = jnp.pad(images, ((0, 0), (pixels, pixels), (pixels, pixels), (0, 0)), mode='edge')
+    """Each image moved by up to ``pixels`` in each direction (black fill, as in v2)."""
+    padded = jnp.pad(images, ((0, 0), (pixels, pixels), (pixels, pixels), (0, 0)),
+                     constant_values=-1.0)
     offsets = jax.random.randint(key, (images.shape[0], 2), 0, 2 * pixels + 1)
 
     def crop(image, offset):
