@@ -127,3 +127,25 @@ def test_a_missing_split_names_the_splits(cache):
     with pytest.raises(JaxgenError, match="no split 'trainC'.*train_split and .domains") as e:
         load(data_config(cache, resize=4, domains=('A', 'C')), 'train')
     one_line(e)
+
+
+def test_a_streamed_tfds_split_is_read_by_random_access_and_matches_the_device_path(cache):
+    """path='stream' holds only the first examples and reads the rest from ArrayRecord;
+    its batches equal the on-device path's."""
+    from jaxgen.data import stream as stream_lib  # pylint: disable=import-outside-toplevel
+    config = data_config(cache, domains=('A', 'B'), resize=4)
+    device = load(config, 'train')
+    streamed = load(data_config(cache, domains=('A', 'B'), resize=4, path='stream'), 'train')
+    assert set(streamed.sources) == {'a', 'b'} and device.sources is None
+    assert isinstance(streamed.sources['a'], tfds_source.Source)
+    key = jax.random.key(5)
+    stream = stream_lib.Stream(streamed.sources, key, 2)
+    draw = jax.jit(device.draw, static_argnums=3)
+    for step in range(5):
+        got = streamed.transform(jax.tree.map(lambda x: x[0], stream.next()), key, step)
+        chex.assert_trees_all_equal(got, draw(device.arrays, key, step, 2))
+    with pytest.raises(JaxgenError, match='image_field is not available when tfds: data is '
+                                          'streamed') as error:
+        load(data_config(cache, domains=('A', 'B'), resize=4, path='stream',
+                         image_field='image_a'), 'train')
+    one_line(error)

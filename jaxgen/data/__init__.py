@@ -78,12 +78,16 @@ class Dataset:
       transform: ``transform(raw, key, step) -> batch``, what ``draw`` applies to the stored
         rows; the streaming path applies it in the step. ``None`` for data drawn afresh
         (the 2-D mixtures), which only the on-device path serves.
+      sources: ``{stream: random-access source}`` that the streaming path reads when the
+        split is not held in ``arrays`` (``tfds:`` with ``path='stream'``, whose
+        ``arrays`` are then its first examples only); ``None``: stream from ``arrays``.
     """
     name: str
     arrays: dict
     draw: Callable
     info: dict
     transform: Callable | None = None
+    sources: dict | None = None
 
 
 def _get(config: Any, field: str, default: Any = None) -> Any:
@@ -191,7 +195,16 @@ def load(data_config: Any, split: str = 'train') -> Dataset:
     binarize = _get(data_config, 'binarize')
     pixels.check_scale(scale)
     pixels.check_binarize(scale, binarize)
-    name, arrays, info = _source(data_config, name, split)
+    sources = None
+    if path == 'stream' and name.startswith('tfds:'):  # read by random access, not held
+        for field in ('image_field', 'patches', 'binarize'):
+            if _get(data_config, field):
+                raise JaxgenError(f'config.data.{field} is not available when tfds: data is '
+                                  f"streamed; unset it or use config.data.path='device'")
+        arrays, info, sources = _call('jaxgen.data.sources.tfds:load_stream', name[5:],
+                                      data_config, split)
+    else:
+        name, arrays, info = _source(data_config, name, split)
     arrays, info = _select_image(data_config, arrays, info)
     arrays, info = _shape_images(data_config, arrays, info)
     arrays, info = _add_patches(data_config, arrays, info)
@@ -208,7 +221,7 @@ def load(data_config: Any, split: str = 'train') -> Dataset:
     if crop:
         info['shape'] = [crop, crop, info['shape'][-1]]
     return Dataset(name=name, arrays=arrays, draw=draw_lib.make_draw(info, transform),
-                   info=info, transform=transform)
+                   info=info, transform=transform, sources=sources)
 
 
 def _select_image(config: Any, arrays: dict, info: dict) -> tuple[dict, dict]:

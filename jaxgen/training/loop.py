@@ -38,6 +38,7 @@ from absl import logging
 
 from jaxgen import config as config_lib
 from jaxgen import data
+from jaxgen.data import draw as draw_lib
 from jaxgen.data import stream as stream_lib
 from jaxgen import visualisation
 from jaxgen.errors import JaxgenError
@@ -225,7 +226,8 @@ def prepare(config, workdir: str) -> Prepared:
     stream = None
     if dataset.info.get('path') == 'stream':
         stream = stream_lib.Stream(
-            stream_lib.array_sources(dataset), experiment_lib.root_keys(exp.seed)[1],
+            dataset.sources or stream_lib.array_sources(dataset),
+            experiment_lib.root_keys(exp.seed)[1],
             config.batch_size, exp.rule.num_batches,
             share=stream_lib.process_share(config.batch_size))
     started = time.perf_counter()
@@ -398,7 +400,8 @@ def _train(config, workdir, hooks, p: Prepared, began: float) -> Result:
         sharding = parallel.batch_sharding(mesh, leading=1 if steps == 1 else 2)
         return stream_lib.to_global(stream.next(steps), sharding, steps)
     _, data_key, _ = experiment_lib.root_keys(exp.seed)
-    num_examples = min(512, dataset.info.get('num_examples') or 512)  # for pictures
+    num_examples = min([512] + (list(draw_lib.stream_sizes(dataset.info, dataset.arrays).values())
+                                if dataset.transform is not None else []))  # for pictures
     examples = jax.device_get(dataset.draw(dataset.arrays, data_key, 0, num_examples))
     periodic = _Periodic(config, exp, workdir, p.test, checkpoints, examples, began)
     periodic.stream = stream

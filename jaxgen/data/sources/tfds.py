@@ -267,6 +267,25 @@ class Source:
         return stack([self[i] for i in np.asarray(rows).ravel()], 'this TFDS source')
 
 
+def load_stream(spec: str, config: Any, split: str,
+                head: int = 512) -> tuple[dict, dict, dict[str, Source]]:
+    """``(arrays, info, sources)`` for the streaming path: the sources of :func:`source`,
+    and arrays of only the first ``head`` examples of each stream (for pictures and
+    shapes), so the split itself is never held in memory."""
+    sources = source(spec, config, split)
+    keys, b = settings(config), builder(spec, config)
+    names, used = plan(b, keys, split)
+    attrs = attribute_names(b, used['attributes_key']) if 'attributes_key' in used else []
+    arrays = {}
+    for src in sources.values():
+        arrays.update(src.gather(np.arange(min(head, len(src)))))
+    info = _info(spec, b, keys, split, names, used, attrs, arrays)
+    info['num_examples'] = int(sum(len(src) for src in sources.values()))
+    if 'stream_sizes' in info:
+        info['stream_sizes'] = {s: len(src) for s, src in sources.items()}
+    return arrays, {**info, 'reader': 'data_source', 'in_memory': f'first {head}'}, sources
+
+
 def source(spec: str, config: Any, split: str) -> dict[str, Source]:
     """``{stream: Source}`` (stream '' for one split; 'a' and 'b' with ``domains``) over
     ``tfds.data_source`` (ArrayRecord), the random-access reader of the streaming path."""
