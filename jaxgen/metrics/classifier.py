@@ -39,6 +39,7 @@ from typing import Any, Sequence
 import flax.serialization
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 from absl import logging
@@ -234,7 +235,7 @@ def _fit(arrays: dict, shape: Sequence[int]) -> dict:
 @functools.lru_cache(maxsize=None)
 def _for_settings(config_json: str, target: str | None) -> Extractor:
     from jaxgen import data  # pylint: disable=import-outside-toplevel
-    config = json.loads(config_json)
+    config = ml_collections.ConfigDict(json.loads(config_json))  # .get and .tfds.x both work
     target = target or config.get('classifier_target') or None
     test = data.load(config, 'test')
     test_arrays = _fit(test.arrays, test.info['shape'])
