@@ -70,6 +70,9 @@ def base_config() -> ml_collections.ConfigDict:
         'image_field': '',        # train image models on this field ('image_b' of pairs)
         'patches': 0,             # key patches per image (patches, boxes); 0: none
         'patch_size': 8,
+        # What the domain classifier behind the metrics predicts: 'label', 'domain',
+        # 'attributes'; '' picks the first the dataset has.
+        'classifier_target': '',
         'edges_classes': 'all',   # edges2fashion: 'all' or 'shoes_bags' (pix2pix's subjects)
         # tfds:<name>[/<config>]: feature keys ('' for none) and splits; domains ('A', 'B')
         # reads two unpaired splits <split>A and <split>B (cycle_gan's trainA/trainB).

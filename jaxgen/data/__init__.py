@@ -59,7 +59,7 @@ NAMES = images.NAMES + ('digits',) + mixtures.NAMES
 MIXTURE_SETTINGS = ('name', 'radius', 'std', 'num_modes')
 IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'download', 'scale', 'binarize',
                   'path', 'resize', 'crop', 'flip', 'channels', 'image_field', 'patches',
-                  'patch_size', 'edges_classes')
+                  'patch_size', 'edges_classes', 'classifier_target')
 PATHS = ('device', 'stream')
 
 
