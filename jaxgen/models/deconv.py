@@ -1,8 +1,9 @@
-"""A transposed convolution with an opt-in kernel gradient that XLA:CPU runs fast.
+"""A transposed convolution whose gradients XLA:CPU runs fast, by default and opt-in.
 
 ``flax.linen.ConvTranspose`` is ``lax.conv_transpose``: a stride-1 convolution
-of the input dilated by the stride. By default :class:`ConvTranspose` computes
-exactly that, with autodiff's own rules. Autodiff's kernel gradient of it is a
+of the input dilated by the stride. :func:`plain_conv_transpose` computes exactly
+that, with autodiff's own rules (the default for layers with few channels; the
+sub-pixel form below for the others). Autodiff's kernel gradient of it is a
 convolution over the dilated input that XLA's CPU backend runs on a slow
 generic path: for DCGAN's 7x7x128 -> 14x14x64 layer at batch 256 it took 12 s,
 against 0.12 s for the forward pass (docs/RESULTS.md, throughput).
@@ -19,12 +20,28 @@ forward mode, ``vmap`` and higher derivatives work as for any JAX function.
 Parameters are named and shaped as Flax's (``kernel`` [kh, kw, in, out],
 ``bias``), and the class is named ``ConvTranspose``, so checkpoints of either
 load into the other.
+
+Outside the speed-ups (the default) a layer with at least
+:data:`SUBPIXEL_MIN_CHANNELS` input and output channels and every stride above 1 runs
+:func:`subpixel_conv_transpose`: the same sums, regrouped. Output pixel ``s m + r``
+(phase ``r``) of a stride-``s`` transposed convolution only meets the kernel taps
+``k = (lo - r) mod s + s t``, at input pixels ``m + t + offset_r``, so the layer is
+one stride-1 correlation with a ``ceil(K/s)``-tap kernel and ``s*s`` times the output
+channels (the phases), followed by depth-to-space, which interleaves the phases. The
+correlation is written as the matmul of the input's patches with the rearranged
+kernel (no ``conv`` primitive at all: autodiff of a stride-1 ``conv`` whose kernel
+is much smaller than its input gives a kernel gradient that XLA:CPU also lays out
+on a slow path, ``01fb_o01i->f01b``), so plain autodiff of it is matmuls, slices and
+pads, fast on every backend, and forward mode works as for any JAX function. The
+values are Flax's to float32 rounding (the same products, summed in another order).
+Layers with few channels (the 1-channel output layers) keep
+:func:`plain_conv_transpose`, which is faster there.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -58,6 +75,86 @@ def plain_conv_transpose(x: jax.Array, w: jax.Array, strides: Sequence[int] = (2
     return lax.conv_general_dilated(x, w, (1, 1), _pads(w.shape[:2], strides, padding),
                                     lhs_dilation=tuple(strides),
                                     dimension_numbers=DIMENSIONS)
+
+
+SUBPIXEL_MIN_CHANNELS = 16  # fewer input or output channels: plain_conv_transpose
+
+
+class Phases(NamedTuple):
+    """One spatial axis of :func:`subpixel_conv_transpose`: the ``output`` size, the
+    ``taps`` per phase, the ``positions`` per phase, each phase's first kernel tap
+    (``first``) and window offset (``offset``), and the input's pads (negative crops)."""
+    output: int
+    taps: int
+    positions: int
+    first: tuple[int, ...]
+    offset: tuple[int, ...]
+    pads: tuple[int, int]
+
+
+def phases(size: int, kernel: int, stride: int, padding: str) -> Phases:
+    """:class:`Phases` of an axis of ``size`` input pixels."""
+    low, high = transpose_padding(kernel, stride, padding)
+    output = (size - 1) * stride + 1 + low + high - kernel + 1
+    taps, positions = -(-kernel // stride), -(-output // stride)
+    # y[s m + r] = sum_t x[m + d_r + t] w[first_r + s t], first_r = (low - r) mod s
+    first = tuple((low - r) % stride for r in range(stride))
+    start = [(f - low + r) // stride for r, f in enumerate(first)]   # d_r
+    base = min(start)
+    offset = tuple(d - base for d in start)
+    windows = positions + max(offset)
+    return Phases(output, taps, positions, first, offset,
+                  (-base, windows - 1 + base + taps - 1 - (size - 1)))
+
+
+def subpixel_kernel(w: jax.Array, strides: Sequence[int], rows: Phases,
+                    cols: Phases) -> jax.Array:
+    """The HWIO kernel rearranged for :func:`subpixel_conv_transpose`:
+    ``[taps_h, taps_w, in, s_h * s_w * out]`` (phases major, zeros for a phase's
+    missing taps)."""
+    kh, kw, cin, cout = w.shape
+    sh, sw = strides
+    w = jnp.pad(w, ((0, sh * rows.taps - kh), (0, sw * cols.taps - kw), (0, 0), (0, 0)))
+    w = w.reshape(rows.taps, sh, cols.taps, sw, cin, cout)          # k = s t + j
+    w = jnp.stack([w[:, j] for j in rows.first], axis=1)            # j -> phase
+    w = jnp.stack([w[:, :, :, j] for j in cols.first], axis=3)
+    return w.transpose(0, 2, 4, 1, 3, 5).reshape(rows.taps, cols.taps, cin, -1)
+
+
+def subpixel_conv_transpose(x: jax.Array, w: jax.Array, strides: Sequence[int] = (2, 2),
+                            padding: str = 'SAME') -> jax.Array:
+    """``lax.conv_transpose(x, w, strides, padding)`` (NHWC, HWIO) to float rounding,
+    as a stride-1 correlation to ``s_h * s_w`` times the channels (a matmul of the
+    input's patches) and depth-to-space; autodiff's rules."""
+    n, _, _, cin = x.shape
+    cout = w.shape[-1]
+    sh, sw = strides
+    rows, cols = (phases(x.shape[1], w.shape[0], sh, padding),
+                  phases(x.shape[2], w.shape[1], sw, padding))
+    kernel = subpixel_kernel(w, strides, rows, cols)
+    x = lax.pad(x, jnp.zeros((), x.dtype),
+                ((0, 0, 0), (*rows.pads, 0), (*cols.pads, 0), (0, 0, 0)))
+    wh, ww = x.shape[1] - rows.taps + 1, x.shape[2] - cols.taps + 1   # windows
+    patches = [x[:, a:a + wh, b:b + ww] for a in range(rows.taps) for b in range(cols.taps)]
+    patches = patches[0] if len(patches) == 1 else jnp.concatenate(patches, axis=-1)
+    y = jnp.dot(patches, kernel.reshape(rows.taps * cols.taps * cin, -1))
+    y = y.reshape(n, wh, ww, sh, sw, cout)
+    ph, pw = rows.positions, cols.positions
+    y = jnp.stack([jnp.stack([y[:, rows.offset[r]:rows.offset[r] + ph,
+                                cols.offset[c]:cols.offset[c] + pw, r, c]
+                              for c in range(sw)], axis=3)
+                   for r in range(sh)], axis=2)                      # (n, ph, sh, pw, sw, o)
+    return y.reshape(n, ph * sh, pw * sw, cout)[:, :rows.output, :cols.output]
+
+
+def default_conv_transpose(x: jax.Array, w: jax.Array, strides: Sequence[int] = (2, 2),
+                           padding: str = 'SAME') -> jax.Array:
+    """The layer outside the speed-ups: :func:`subpixel_conv_transpose` for strides
+    above 1 and at least :data:`SUBPIXEL_MIN_CHANNELS` channels in and out, else
+    :func:`plain_conv_transpose`."""
+    if min(strides) > 1 and min(w.shape[2:]) >= SUBPIXEL_MIN_CHANNELS:
+        return subpixel_conv_transpose(x, w, strides, padding)
+    return plain_conv_transpose(x, w, strides, padding)
 
 
 def kernel_gradient_pads(input_hw: Sequence[int], output_hw: Sequence[int],
@@ -124,5 +221,5 @@ class ConvTranspose(Convolution):
     """Drop-in for ``nn.ConvTranspose(features, kernel_size, strides, padding)``."""
     kernel_size: Sequence[int] = (4, 4)
     strides: Sequence[int] = (2, 2)
-    operation = staticmethod(plain_conv_transpose)
+    operation = staticmethod(default_conv_transpose)
     fast_operation = staticmethod(conv_transpose)
