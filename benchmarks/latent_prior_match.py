@@ -38,8 +38,8 @@ from jaxgen.errors import JaxgenError  # noqa: E402
 from jaxgen.losses.vae import reparameterize  # noqa: E402
 from jaxgen.metrics import distances, hungarian_accuracy  # noqa: E402
 from jaxgen.metrics.modes import mode_coverage, nearest_modes  # noqa: E402
-from jaxgen.models import priors  # noqa: E402
-from jaxgen.models.vae import evaluation_images  # noqa: E402
+from jaxgen.models.autoencoders import priors  # noqa: E402
+from jaxgen.models.autoencoders.vae import evaluation_images  # noqa: E402
 from jaxgen.training.restore import load  # noqa: E402
 
 SUBSETS, SUBSET = 10, 1000

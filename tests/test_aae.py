@@ -11,8 +11,8 @@ import pytest
 from configs import aae as aae_config
 from jaxgen import models, objectives, rules
 from jaxgen.errors import JaxgenError
-from jaxgen.models import priors
-from jaxgen.models import vae as vae_model
+from jaxgen.models.autoencoders import priors
+from jaxgen.models.autoencoders import vae as vae_model
 from jaxgen.rules.phased import parse_phases, phased
 from jaxgen.training import train
 from jaxgen.training.experiment import build_optimizers
@@ -76,7 +76,7 @@ def test_three_phases_move_the_encoder_twice_and_the_decoder_once():
 
 
 def test_the_training_latents_picture_is_framed_at_the_prior_s_frame(monkeypatch):
-    from jaxgen.models import aae as aae_model
+    from jaxgen.models.autoencoders import aae as aae_model
     framed = []
     real_scatter = aae_model.latent_scatter
     monkeypatch.setattr(aae_model, 'latent_scatter',

@@ -13,7 +13,7 @@ from configs import unrolled_gan
 from configs import vae as vae_config
 from jaxgen import models
 from jaxgen.errors import JaxgenError
-from jaxgen.models import priors
+from jaxgen.models.autoencoders import priors
 
 
 def test_set_parses_each_value_as_the_type_it_replaces():

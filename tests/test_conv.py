@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from jax import lax
 
-from jaxgen.models import conv
-from jaxgen.models.conv import (CPU_CHUNK, DIMENSIONS, Conv, auto_chunk, cpu_speedups,
+from jaxgen.models.layers import conv
+from jaxgen.models.layers.conv import (CPU_CHUNK, DIMENSIONS, Conv, auto_chunk, cpu_speedups,
                                 cpu_speedups_enabled, input_gradient)
-from jaxgen.models.deconv import ConvTranspose
+from jaxgen.models.layers.deconv import ConvTranspose
 from jaxgen.models.layers import apply, compiled, compute_dtype
 from tests import helpers
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from jax import lax
 
-from jaxgen.models import deconv
-from jaxgen.models.conv import DIMENSIONS, cpu_speedups
-from jaxgen.models.deconv import ConvTranspose, subpixel_conv_transpose
+from jaxgen.models.layers import deconv
+from jaxgen.models.layers.conv import DIMENSIONS, cpu_speedups
+from jaxgen.models.layers.deconv import ConvTranspose, subpixel_conv_transpose
 from tests import helpers
 
 SPEEDUPS = pytest.mark.parametrize('speedups', [False, True], ids=['plain', 'speedups'])

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 import configs
-from jaxgen import registry
+from jaxgen.models import MODELS
 from jaxgen.data.sources import mixtures
-from jaxgen.models.conv import cpu_speedups
+from jaxgen.models.layers.conv import cpu_speedups
 from jaxgen.models.layers import split_variables
 from jaxgen.training import experiment
 
@@ -106,7 +106,7 @@ def test_the_cases_cover_every_config_file_and_every_model():
     files = {m.name for m in pkgutil.iter_modules(configs.__path__)}
     assert {module for module, _, _ in CASES.values()} == files
     models = {small_config(name).model.name for name in CASES}
-    assert models == set(registry.available('jaxgen.models'))
+    assert models == set(MODELS)
 
 
 @pytest.mark.parametrize('name', CASES)

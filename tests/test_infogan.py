@@ -19,7 +19,7 @@ from jaxgen import sample as sample_lib
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import code_correlations, hungarian_accuracy
 from jaxgen.metrics.codes import hungarian_matching
-from jaxgen.models.latents import LatentCodes
+from jaxgen.models.gan.latents import LatentCodes
 from jaxgen.models.layers import apply
 from jaxgen.objectives.gan import gan_objective
 from jaxgen.objectives.infogan import categorical_info_term, info_schedule, infogan_objective

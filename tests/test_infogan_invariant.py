@@ -11,7 +11,7 @@ import pytest
 from configs import infogan as infogan_config
 from jaxgen import models, objectives
 from jaxgen.errors import JaxgenError
-from jaxgen.models.augment import RandomAffine, affine
+from jaxgen.models.layers.augment import RandomAffine, affine
 from jaxgen.objectives.gan import gan_objective
 from jaxgen.objectives.infogan import infogan_objective
 from tests import helpers

@@ -15,7 +15,7 @@ import pytest
 from scipy import special, stats
 
 from jaxgen.errors import JaxgenError
-from jaxgen.models.latents import LatentCodes
+from jaxgen.models.gan.latents import LatentCodes
 from jaxgen.objectives import aae, fgan, gan, iwae, vae
 from jaxgen.objectives.base import empty
 from jaxgen.objectives.infogan import infogan_objective

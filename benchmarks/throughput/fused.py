@@ -5,7 +5,7 @@
 jaxgen's train step exactly as ``train.py`` runs it (``steps_per_call`` steps in
 one call, batches drawn on device); first call (compilation) and steady state
 (median of ``--calls`` calls) per setting, with ``config.cpu_speedups`` off, on or
-both (``--cpu-speedups``; the layouts of ``jaxgen/models/conv.py`` are what keeps
+both (``--cpu-speedups``; the layouts of ``jaxgen/models/layers/conv.py`` are what keeps
 fused steps fast on XLA:CPU).
 """
 

@@ -8,7 +8,7 @@ of ``configs/dcgan.py``'s and ``configs/infogan.py``'s networks alone, compiled,
 timed for ``--seconds`` (jaxgen's own layer classes, the ones the models use),
 gradients with respect to both the parameters and the input (as in a GAN step,
 where the generator's gradient passes through the discriminator's input), with
-the CPU speed-ups of ``jaxgen/models/conv.py`` off, on (gradient layouts, and on
+the CPU speed-ups of ``jaxgen/models/layers/conv.py`` off, on (gradient layouts, and on
 one CPU device large batches in chunks) or both (``--cpu-speedups``). ``--torch``
 also times the same layer in PyTorch eager (forward + backward), once per layer and
 batch, just before jaxgen's, and gives the ratio of the two times.
@@ -31,8 +31,8 @@ import flax.linen as nn  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from jaxgen.models.conv import Conv, cpu_speedups  # noqa: E402
-from jaxgen.models.deconv import ConvTranspose  # noqa: E402
+from jaxgen.models.layers.conv import Conv, cpu_speedups  # noqa: E402
+from jaxgen.models.layers.deconv import ConvTranspose  # noqa: E402
 
 SPEEDUPS = {'off': (False,), 'on': (True,), 'both': (False, True)}
 LAYERS = {  # name -> (module, input shape without the batch)

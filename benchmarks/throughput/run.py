@@ -11,7 +11,7 @@ update order), alternating between the two in rounds so that a slow phase of
 the machine hits both. Compilation is timed separately and excluded from the
 steady-state figures. ``--cpu-speedups`` times jaxgen's step with
 ``config.cpu_speedups`` off (the default of training), on (XLA:CPU gradient layouts
-and batch chunks, ``jaxgen/models/conv.py``) or both, alternating with the rest.
+and batch chunks, ``jaxgen/models/layers/conv.py``) or both, alternating with the rest.
 Writes ``results.json`` and ``table.md`` into ``--out``.
 
 The process keeps freed host memory, as ``train.py`` does (``jaxgen/host_memory.py``),

@@ -1,7 +1,7 @@
 """The PyTorch reference for the throughput benchmark: jaxgen's InfoGAN and DCGAN
 for 28x28 MNIST, written the way a PyTorch user would, eager.
 
-Identical to ``jaxgen/models/infogan.py`` and ``jaxgen/models/dcgan.py`` layer for
+Identical to ``jaxgen/models/gan/infogan.py`` and ``jaxgen/models/gan/dcgan.py`` layer for
 layer (4x4 stride-2 convolutions with padding 1 = Flax's 'SAME' here, BatchNorm
 momentum 0.1 = Flax's 0.9, eps 1e-5, leaky slopes 0.1 and 0.2, N(0, 0.02)
 weights), with the same optimizers (Adam, beta1 0.5; InfoGAN D 2e-4, G and Q

@@ -1,9 +1,23 @@
-"""Flax Linen models. ``build(model_config, data_info)`` picks one by name."""
+"""Flax Linen models, by family: ``gan/``, ``autoencoders/``, and the shared ``layers/``.
+
+``build(model_config, data_info)`` imports only the model named by ``model_config.name``
+(:data:`MODELS`) and returns its bundle (:mod:`jaxgen.models.bundle`).
+"""
 
 from jaxgen import registry
 
+# config.model.name -> the module whose build(model_config, data_info) makes the bundle.
+MODELS = {
+    'mlp': 'jaxgen.models.gan.mlp',
+    'dcgan': 'jaxgen.models.gan.dcgan',
+    'cgan': 'jaxgen.models.gan.cgan',
+    'infogan': 'jaxgen.models.gan.infogan',
+    'vae': 'jaxgen.models.autoencoders.vae',
+    'aae': 'jaxgen.models.autoencoders.aae',
+}
+
 
 def build(model_config, data_info):
-    """The model bundle named ``model_config.name`` (a module in this package)."""
-    module = registry.lookup('jaxgen.models', model_config.name, 'model')
+    """The model bundle named ``model_config.name``."""
+    module = registry.lookup_module(MODELS, model_config.name, 'model')
     return module.build(model_config, data_info)

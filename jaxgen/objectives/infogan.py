@@ -34,7 +34,7 @@ import jax.numpy as jnp
 
 from jaxgen import losses
 from jaxgen.errors import JaxgenError
-from jaxgen.models.latents import LatentCodes
+from jaxgen.models.gan.latents import LatentCodes
 from jaxgen.objectives.base import Objective
 from jaxgen.objectives.gan import gan_objective
 

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
-from jaxgen.models.vae import log_weights
+from jaxgen.models.autoencoders.vae import log_weights
 from jaxgen.objectives.base import Objective, empty
 from jaxgen.objectives.vae import PLAYERS, elbo_metric
 

@@ -16,7 +16,7 @@ import optax
 
 from jaxgen import models, objectives, rules
 from jaxgen.errors import JaxgenError
-from jaxgen.models.conv import cpu_speedups
+from jaxgen.models.layers.conv import cpu_speedups
 from jaxgen.models.layers import join_variables, split_variables
 from jaxgen.training import health, parallel
 

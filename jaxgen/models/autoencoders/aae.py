@@ -19,10 +19,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgen.errors import JaxgenError
-from jaxgen.models import priors, vae
-from jaxgen.models.gan import real_data
+from jaxgen.models.autoencoders import priors, vae
+from jaxgen.models.gan.base import real_data
 from jaxgen.models.layers import apply, compiled
-from jaxgen.models.mlp import MLPDiscriminator
+from jaxgen.models.gan.mlp import MLPDiscriminator
 from jaxgen.visualisation.samples import render_samples
 from jaxgen.visualisation.latents import latent_scatter
 

@@ -27,9 +27,9 @@ import numpy as np
 from jaxgen.data.pixels import binarize_static, scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
-from jaxgen.models.conv import Conv
-from jaxgen.models.deconv import ConvTranspose
-from jaxgen.models.gan import real_data
+from jaxgen.models.layers.conv import Conv
+from jaxgen.models.layers.deconv import ConvTranspose
+from jaxgen.models.gan.base import real_data
 from jaxgen.models.layers import apply, compiled
 from jaxgen.visualisation.samples import render_samples
 from jaxgen.visualisation.grid import image_grid

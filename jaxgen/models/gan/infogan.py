@@ -32,12 +32,12 @@ import numpy as np
 from jaxgen.data.pixels import scale_images
 from jaxgen.errors import JaxgenError, is_number
 from jaxgen.metrics.codes import code_correlations, hungarian_accuracy
-from jaxgen.models.augment import RandomAffine
-from jaxgen.models.dcgan import INIT
-from jaxgen.models import conv
-from jaxgen.models.deconv import ConvTranspose
-from jaxgen.models.gan import real_data
-from jaxgen.models.latents import LatentCodes
+from jaxgen.models.layers.augment import RandomAffine
+from jaxgen.models.gan.dcgan import INIT
+from jaxgen.models.layers import conv
+from jaxgen.models.layers.deconv import ConvTranspose
+from jaxgen.models.gan.base import real_data
+from jaxgen.models.gan.latents import LatentCodes
 from jaxgen.models.layers import BatchNorm, apply, compiled
 from jaxgen.visualisation.grid import labelled_grid
 

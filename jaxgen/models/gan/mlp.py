@@ -16,7 +16,7 @@ import flax.linen as nn
 import jax
 
 from jaxgen.errors import JaxgenError, is_number
-from jaxgen.models.gan import GAN, MixtureGAN
+from jaxgen.models.gan.base import GAN, MixtureGAN
 
 
 ACTIVATIONS = {'relu': nn.relu, 'tanh': nn.tanh}

@@ -15,9 +15,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.errors import JaxgenError
-from jaxgen.models.conv import Conv
-from jaxgen.models.deconv import ConvTranspose
-from jaxgen.models.gan import GAN
+from jaxgen.models.layers.conv import Conv
+from jaxgen.models.layers.deconv import ConvTranspose
+from jaxgen.models.gan.base import GAN
 from jaxgen.models.layers import BatchNorm
 
 INIT = nn.initializers.normal(0.02)

@@ -57,7 +57,7 @@ _CPU_SPEEDUPS: list[bool] = []  # innermost cpu_speedups() setting last
 @contextlib.contextmanager
 def cpu_speedups(enabled: bool) -> Iterator[None]:
     """Within this context (at trace time), :class:`Conv` and
-    :class:`~jaxgen.models.deconv.ConvTranspose` use the XLA:CPU speed-ups (or not,
+    :class:`~jaxgen.models.layers.deconv.ConvTranspose` use the XLA:CPU speed-ups (or not,
     with ``enabled=False``): gradients in the layouts XLA:CPU runs fast inside
     loops, and :func:`auto_chunk` batch chunks. Forward values are the same either
     way, and every kind of differentiation works in both. Off by default."""

@@ -20,7 +20,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgen.models.conv import cpu_speedups_enabled
+from jaxgen.models.layers.conv import cpu_speedups_enabled
 
 # PyTorch's BatchNorm momentum 0.1 is Flax's 0.9: GAN generators move fast, so
 # the running averages used for sampling must follow them closely.

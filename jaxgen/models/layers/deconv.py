@@ -10,12 +10,12 @@ against 0.12 s for the forward pass (docs/RESULTS.md, throughput).
 
 The same kernel gradient is, flipped, the kernel gradient of an ordinary strided
 convolution of the output cotangent, which every backend runs fast (written in the
-canonical layout of :func:`jaxgen.models.conv.kernel_gradient`, so that it stays
+canonical layout of :func:`jaxgen.models.layers.conv.kernel_gradient`, so that it stays
 fast inside the loops of fused train steps too): :func:`kernel_gradient`. Inside
-:func:`jaxgen.models.conv.cpu_speedups` ``(True)`` the layer runs
+:func:`jaxgen.models.layers.conv.cpu_speedups` ``(True)`` the layer runs
 :func:`conv_transpose`, a ``jax.custom_jvp`` with the same forward values whose
 tangent rule is the transpose of that kernel gradient and of
-:func:`jaxgen.models.conv.input_gradient`, so reverse mode computes those, and
+:func:`jaxgen.models.layers.conv.input_gradient`, so reverse mode computes those, and
 forward mode, ``vmap`` and higher derivatives work as for any JAX function.
 Parameters are named and shaped as Flax's (``kernel`` [kh, kw, in, out],
 ``bias``), and the class is named ``ConvTranspose``, so checkpoints of either
@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxgen.models.conv import (DIMENSIONS, Convolution, input_gradient, input_gradient_pads,
+from jaxgen.models.layers.conv import (DIMENSIONS, Convolution, input_gradient, input_gradient_pads,
                                 kernel_gradient as conv_kernel_gradient, transposed_tangent)
 
 
@@ -188,7 +188,7 @@ def kernel_gradient(x: jax.Array, g: jax.Array, kernel_size: Sequence[int],
 def conv_transpose(x: jax.Array, w: jax.Array, strides: Sequence[int] = (2, 2),
                    padding: str = 'SAME') -> jax.Array:
     """:func:`plain_conv_transpose`'s values, whose gradients are
-    :func:`jaxgen.models.conv.input_gradient` and :func:`kernel_gradient` (autodiff's
+    :func:`jaxgen.models.layers.conv.input_gradient` and :func:`kernel_gradient` (autodiff's
     own rule for either part in a geometry they decline)."""
     return _conv_transpose(tuple(strides), padding, x, w)
 

@@ -21,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgen.errors import JaxgenError
-from jaxgen.models.conv import Conv
-from jaxgen.models.dcgan import INIT, DCGANGenerator, check_tanh_pixels, num_upsamplings
-from jaxgen.models.gan import GAN, critic_outputs
+from jaxgen.models.layers.conv import Conv
+from jaxgen.models.gan.dcgan import INIT, DCGANGenerator, check_tanh_pixels, num_upsamplings
+from jaxgen.models.gan.base import GAN, critic_outputs
 from jaxgen.models.layers import BatchNorm, apply, compiled
 from jaxgen.visualisation.grid import labelled_grid
 
