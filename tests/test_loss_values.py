@@ -119,9 +119,17 @@ def test_each_loss_family_matches_its_paper_formula(family):
 
 def test_the_registry_pairs_each_family_with_its_own_losses():
     for family, (d_loss, g_loss) in LIBRARY.items():
-        registered_d, registered_g = gan.LOSS_FAMILIES[family]
-        assert registered_d is d_loss
-        assert registered_g is (None if family == 'minimax' else g_loss)
+        registered = gan.LOSS_FAMILIES[family]
+        assert registered.discriminator is d_loss
+        assert registered.label_smoothing == (family == 'minimax')
+        # every generator loss takes both logits; these read only the fake ones
+        got = registered.generators['non_saturating'](real_logits=REAL, fake_logits=FAKE)
+        np.testing.assert_array_equal(got, g_loss(fake_logits=FAKE))
+        assert set(registered.generators) == (
+            {'saturating', 'non_saturating'} if family == 'minimax' else {'non_saturating'})
+    saturating = gan.LOSS_FAMILIES['minimax'].generators['saturating']
+    np.testing.assert_array_equal(saturating(real_logits=REAL, fake_logits=FAKE),
+                                  gan.generator_saturating_loss(fake_logits=FAKE))
     assert gan.GENERATOR_LOSSES == {'saturating': gan.generator_saturating_loss,
                                     'non_saturating': gan.generator_nonsaturating_loss}
 

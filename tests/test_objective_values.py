@@ -42,9 +42,9 @@ class FixedModel:
                  for k, v in self.outputs.items()}, {p: {} for p in self.players})
 
 
-def run(objective, model):
+def run(objective, model, batch=None):
     empty_tree = {p: {} for p in model.players}
-    losses, aux = objective(empty_tree, empty_tree, {}, None)
+    losses, aux = objective(empty_tree, empty_tree, batch or {}, None)
     return {k: float(v) for k, v in losses.items()}, {k: float(v) for k, v in aux.metrics.items()}
 
 
@@ -68,10 +68,14 @@ def test_gan_objective_gives_each_player_the_batch_mean_of_its_family_loss(famil
     assert close(losses['generator'], np.mean(g_ref(FAKE)))
     assert close(metrics['d_loss'], losses['discriminator'])
     assert close(metrics['g_loss'], losses['generator'])
-    # D's mean output: a probability for the minimax game, a raw score for the others
-    squash = sigmoid if family == 'minimax' else (lambda x: x)
-    assert close(metrics['d_loss/D(x)'], np.mean(squash(REAL)))
-    assert close(metrics['d_loss/D(G(z))'], np.mean(squash(FAKE)))
+    # D's mean output, named for what it is: a probability for the minimax game only
+    expected = {'minimax': {'D(x)': np.mean(sigmoid(REAL)), 'D(G(z))': np.mean(sigmoid(FAKE))},
+                'wasserstein': {'critic_real': np.mean(REAL), 'critic_fake': np.mean(FAKE),
+                                'critic_gap': np.mean(REAL) - np.mean(FAKE)}}.get(
+        family, {'real_logit': np.mean(REAL), 'fake_logit': np.mean(FAKE)})
+    logged = {k[len('d_loss/'):]: v for k, v in metrics.items() if k.startswith('d_loss/')}
+    assert logged.keys() == expected.keys()
+    assert all(close(logged[k], v) for k, v in expected.items())
     assert model.calls == [True]  # the objective runs the model in train mode
 
 
@@ -133,15 +137,13 @@ def test_f_gan_objective_values_and_the_logged_bound(name, kind):
 CODES = LatentCodes(noise_dim=2, categorical=(3, 4), continuous=2)
 
 
-def infogan_outputs(step=None):
+def infogan_outputs():
     outputs = {'real_logits': REAL, 'fake_logits': FAKE,
                'q_cat_logits': RNG.normal(size=(B, 7)) * 2.0,
                'q_cont_mean': RNG.uniform(-1, 1, size=(B, 2)),
                'q_cont_log_std': RNG.normal(size=(B, 2)) * 0.5,
                'codes': {'cat': np.stack([RNG.integers(0, 3, B), RNG.integers(0, 4, B)], 1),
                          'cont': RNG.uniform(-1, 1, size=(B, 2))}}
-    if step is not None:
-        outputs['step'] = np.asarray(step)
     return outputs
 
 
@@ -186,11 +188,11 @@ def test_infogan_information_terms_match_scipy_and_reach_their_players(learn_std
 
 def test_infogan_schedule_scales_the_terms_not_their_logged_bounds():
     """info_start 10, info_ramp 4: at step 11 the scale is (11 - 10 + 1) / 4 = 1/2."""
-    o = infogan_outputs(step=11)
+    o = infogan_outputs()
     model = FixedModel(o, players=('generator', 'discriminator', 'q'), codes=CODES)
     objective = infogan_objective(model, lambda_categorical=2.0, lambda_continuous=3.0,
                                   learn_std=True, info_start=10, info_ramp=4)
-    losses, metrics = run(objective, model)
+    losses, metrics = run(objective, model, {'step': np.asarray(11)})
     l_cat, l_cont = reference_bounds(o)
     assert close(metrics['info_cat/L_I'], l_cat) and close(metrics['info_cont/L_I'], l_cont)
     assert close(metrics['info_cat/scale'], 0.5)
@@ -203,10 +205,10 @@ def test_infogan_schedule_scales_the_terms_not_their_logged_bounds():
 K, D = 3, 2
 
 
-def vae_outputs(step=0):
+def vae_outputs():
     return {'log_px_z': RNG.normal(size=(K, B)) * 5.0 - 50.0,
             'mean': RNG.normal(size=(B, D)), 'log_var': RNG.normal(size=(B, D)) * 0.5,
-            'z': RNG.normal(size=(K, B, D)), 'step': np.asarray(step)}
+            'z': RNG.normal(size=(K, B, D))}
 
 
 def reference_kl(o):
@@ -219,12 +221,15 @@ def reference_kl(o):
                                                     (4.0, 100, 25, 1.0), (2.0, 100, 300, 2.0)])
 def test_vae_objective_is_reconstruction_plus_scaled_kl_and_logs_the_elbo(beta, warmup, step,
                                                                           scale):
-    o = vae_outputs(step)
+    o = vae_outputs()
     model = FixedModel(o, players=('encoder', 'decoder'))
-    losses, metrics = run(vae.vae_objective(model, beta=beta, warmup_steps=warmup), model)
+    losses, metrics = run(vae.vae_objective(model, beta=beta, warmup_steps=warmup), model,
+                          {'step': np.asarray(step)})
     recon, kl = -np.mean(o['log_px_z']), np.mean(reference_kl(o))
     assert close(metrics['reconstruction'], recon)
-    assert close(metrics['kl/KL'], kl) and close(metrics['kl/beta'], scale)
+    assert close(metrics['kl/KL'], kl) and close(metrics['kl/beta'], beta)
+    assert close(metrics.get('kl/scale', 1.0), scale / beta)  # the warm-up, when scheduled
+    assert close(metrics['kl'], scale * kl)
     assert close(metrics['elbo'], np.mean(np.mean(o['log_px_z'], 0) - reference_kl(o)))
     assert close(losses['encoder'], recon + scale * kl)
     assert close(losses['decoder'], recon + scale * kl)

@@ -102,7 +102,8 @@ def test_beta_and_linear_kl_warmup():
     objective = objectives.vae.vae_objective(model, beta=4.0, warmup_steps=100)
     for step, factor in [(0, 0.0), (25, 1.0), (100, 4.0), (400, 4.0)]:
         _, aux = objective(params, state, dict(BATCH, step=jnp.asarray(step)), jax.random.key(6))
-        np.testing.assert_allclose(aux.metrics['kl/beta'], factor, rtol=1e-6)
+        np.testing.assert_allclose(aux.metrics['kl/beta'], 4.0, rtol=1e-6)
+        np.testing.assert_allclose(aux.metrics['kl/scale'], factor / 4.0, rtol=1e-6)
         np.testing.assert_allclose(aux.metrics['kl'], factor * aux.metrics['kl/KL'], rtol=1e-6)
 
 

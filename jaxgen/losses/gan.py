@@ -14,11 +14,19 @@ Every loss is pure, keyword-only and per-example (no reduction), like
 All three are written with ``softplus`` so that no ``log(sigmoid(.))`` is
 ever formed: ``-log sigmoid(l) = softplus(-l)`` and
 ``-log(1 - sigmoid(l)) = softplus(l)``.
+
+The other families (hinge, least squares, Wasserstein, and the relativistic RSGAN
+and RaSGAN, whose generator losses read the real logits too) follow, and
+``LOSS_FAMILIES`` pairs each discriminator loss with its generator losses, all
+called with both ``real_logits`` and ``fake_logits``.
 """
 
 from __future__ import annotations
 
+from typing import Callable, Mapping, NamedTuple
+
 import jax
+import jax.numpy as jnp
 
 
 def _check_smoothing(label_smoothing: float) -> None:
@@ -103,11 +111,70 @@ def wasserstein_generator_loss(*, fake_logits: jax.Array) -> jax.Array:
     return -fake_logits
 
 
-# family -> (discriminator loss, generator loss); 'minimax' takes its generator
-# loss from GENERATOR_LOSSES.
-LOSS_FAMILIES = {
-    'minimax': (discriminator_loss, None),
-    'hinge': (hinge_discriminator_loss, hinge_generator_loss),
-    'least_squares': (least_squares_discriminator_loss, least_squares_generator_loss),
-    'wasserstein': (wasserstein_critic_loss, wasserstein_generator_loss),
+def relativistic_discriminator_loss(*, real_logits: jax.Array,
+                                    fake_logits: jax.Array) -> jax.Array:
+    """``-log sigmoid(C(x_r) - C(x_f))`` on the pairs ``(x_r, x_f)`` of the batch (RSGAN,
+    Jolicoeur-Martineau, 2018): D estimates how much more realistic the real one is."""
+    return jax.nn.softplus(fake_logits - real_logits)
+
+
+def relativistic_generator_loss(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """``-log sigmoid(C(x_f) - C(x_r))``: the discriminator's loss, real and fake swapped."""
+    return jax.nn.softplus(real_logits - fake_logits)
+
+
+def _batch_mean(logits: jax.Array) -> jax.Array:
+    return jnp.mean(logits, axis=0, keepdims=True)
+
+
+def relativistic_average_discriminator_loss(*, real_logits: jax.Array,
+                                            fake_logits: jax.Array) -> jax.Array:
+    """``-log D_ra(x_r) - log(1 - D_ra(x_f))`` (RaSGAN, Jolicoeur-Martineau, 2018), with
+    ``D_ra(x_r) = sigmoid(C(x_r) - mean C(x_f))`` and ``D_ra(x_f) = sigmoid(C(x_f) -
+    mean C(x_r))``; the means are over the batch, so example ``i``'s loss depends on
+    all of it. Real and fake batches must have the same size."""
+    return (jax.nn.softplus(_batch_mean(fake_logits) - real_logits)
+            + jax.nn.softplus(fake_logits - _batch_mean(real_logits)))
+
+
+def relativistic_average_generator_loss(*, real_logits: jax.Array,
+                                        fake_logits: jax.Array) -> jax.Array:
+    """``-log D_ra(x_f) - log(1 - D_ra(x_r))``: the discriminator's loss, real and fake swapped."""
+    return (jax.nn.softplus(_batch_mean(real_logits) - fake_logits)
+            + jax.nn.softplus(real_logits - _batch_mean(fake_logits)))
+
+
+class LossFamily(NamedTuple):
+    """A discriminator loss and the generator losses it pairs with, by the name
+    ``objective.generator_loss`` gives them. All take ``real_logits`` and
+    ``fake_logits`` (keyword-only), so a generator loss may read both."""
+    discriminator: Callable[..., jax.Array]
+    generators: Mapping[str, Callable[..., jax.Array]]
+    label_smoothing: bool = False  # whether the discriminator loss takes label_smoothing
+
+
+def _fake_only(loss: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
+    def generator(*, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+        del real_logits
+        return loss(fake_logits=fake_logits)
+    generator.__doc__ = loss.__doc__
+    return generator
+
+
+# Every family's generator loss is non-saturating (its gradient does not vanish where
+# D rejects the fakes); only the minimax game also has its own, saturating, one.
+LOSS_FAMILIES: dict[str, LossFamily] = {
+    'minimax': LossFamily(discriminator_loss,
+                          {k: _fake_only(v) for k, v in GENERATOR_LOSSES.items()},
+                          label_smoothing=True),
+    'hinge': LossFamily(hinge_discriminator_loss,
+                        {'non_saturating': _fake_only(hinge_generator_loss)}),
+    'least_squares': LossFamily(least_squares_discriminator_loss,
+                                {'non_saturating': _fake_only(least_squares_generator_loss)}),
+    'wasserstein': LossFamily(wasserstein_critic_loss,
+                              {'non_saturating': _fake_only(wasserstein_generator_loss)}),
+    'relativistic': LossFamily(relativistic_discriminator_loss,
+                               {'non_saturating': relativistic_generator_loss}),
+    'relativistic_average': LossFamily(relativistic_average_discriminator_loss,
+                                       {'non_saturating': relativistic_average_generator_loss}),
 }

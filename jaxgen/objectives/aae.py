@@ -13,7 +13,7 @@ replaced by a game, and only samples of the prior are needed.
 from __future__ import annotations
 
 from jaxgen.errors import JaxgenError
-from jaxgen.objectives.base import Objective
+from jaxgen.objectives.base import Objective, reject_ignored
 from jaxgen.objectives.gan import gan_objective
 from jaxgen.objectives.vae import reconstruction_term
 
@@ -31,5 +31,6 @@ def build(objective_config, model) -> Objective:
     if 'discriminator' not in model.players or 'encoder' not in model.players:
         raise JaxgenError('objective aae needs model.name=aae (encoder, decoder and a latent '
                           'discriminator)')
+    reject_ignored(objective_config, ('generator_loss', 'label_smoothing'))
     return aae_objective(model, generator_loss=objective_config.generator_loss,
                          label_smoothing=objective_config.label_smoothing)

@@ -8,6 +8,12 @@ A *term* reads the model's named outputs and returns a scalar and metrics::
 The value is logged under the term's name, its metrics under
 ``<term name>/<metric>``.
 
+A *scheduled* term carries a schedule, ``step -> scale`` (a KL warm-up, a ramp of
+InfoGAN's λ). The objective gives it the batch's ``step`` explicitly and scales the
+term's value (not its metrics) by it, logging ``<term name>/scale``; a batch with
+no ``step`` is then an error, never a silent full weight. Unscheduled terms never
+see the step.
+
 An ``Objective`` runs the model's ``forward`` once and adds every term, times
 its per-player weight, to those players' losses. Composition is adding terms:
 InfoGAN is ``gan_objective(...).with_term('info', info_term, generator=λ,
@@ -29,9 +35,11 @@ from typing import Any, Callable, Mapping, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import compute_dtype, join_variables
 
 Term = Callable[[Mapping[str, jax.Array]], tuple[jax.Array, Mapping[str, jax.Array]]]
+Schedule = Callable[[jax.Array], jax.Array]  # step -> scale of a term's value
 Forward = Callable[..., tuple[dict, dict]]
 
 
@@ -45,6 +53,7 @@ class WeightedTerm:
     name: str
     fn: Term
     weights: tuple[tuple[str, float], ...]  # (loss name, weight) pairs
+    schedule: Schedule | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,8 +76,10 @@ class Objective:
         """The names of the losses this objective returns."""
         return self.loss_names or self.players
 
-    def with_term(self, name: str, fn: Term, **weights: float) -> 'Objective':
-        """A new objective with ``sum_l weights[l] * fn(outputs)`` added to loss ``l``.
+    def with_term(self, name: str, fn: Term, schedule: Schedule | None = None,
+                  **weights: float) -> 'Objective':
+        """A new objective with ``sum_l weights[l] * fn(outputs)`` added to loss ``l``,
+        times ``schedule(batch['step'])`` when there is a schedule.
 
         With no weights the term is a metric: logged, added to no loss.
         """
@@ -78,24 +89,51 @@ class Objective:
                              f'the losses are {list(self.names)}')
         if any(t.name == name for t in self.terms):
             raise ValueError(f'the objective already has a term named {name!r}')
-        term = WeightedTerm(name, fn, tuple(sorted(weights.items())))
+        term = WeightedTerm(name, fn, tuple(sorted(weights.items())), schedule)
         return dataclasses.replace(self, terms=self.terms + (term,))
 
     def __call__(self, params: Mapping[str, Any], model_state: Mapping[str, Any],
                  batch: Mapping[str, jax.Array], key: jax.Array,
                  ) -> tuple[dict[str, jax.Array], Aux]:
+        step = batch.get('step')
+        scheduled = [t.name for t in self.terms if t.schedule is not None]
+        if scheduled and step is None:
+            raise JaxgenError(f'the terms {scheduled} are scheduled by the training step, but '
+                              f"the batch has no 'step': pass batch['step'] (the trainer does)")
         variables = {p: join_variables(params[p], model_state[p]) for p in self.players}
         outputs, new_state = self.forward(variables, batch, key, train=True)
         losses = {name: jnp.zeros((), jnp.float32) for name in self.names}
         metrics = {}
         for term in self.terms:
             value, term_metrics = term.fn(outputs)
+            if term.schedule is not None:
+                scale = jnp.asarray(term.schedule(jnp.asarray(step)), jnp.float32)
+                value, term_metrics = scale * value, {**term_metrics, 'scale': scale}
             metrics[term.name] = value
             metrics.update({f'{term.name}/{k}': v for k, v in term_metrics.items()})
             for player, weight in term.weights:
                 if weight != 0.0:
                     losses[player] = losses[player] + weight * value
         return losses, Aux(metrics, new_state)
+
+
+# Options at these values ask for nothing, so an objective that does not read them
+# may carry them (a config derived from another model's).
+NEUTRAL_OPTIONS = {'beta': 1.0, 'warmup_steps': 0, 'label_smoothing': 0.0,
+                   'gradient_penalty': 0.0, 'r1': 0.0}
+
+
+def reject_ignored(objective_config, reads: tuple[str, ...]) -> None:
+    """An option in ``objective_config`` that the objective does not read (``reads``)
+    is an error, unless it is at its neutral value: an ignored option is never silent."""
+    for key, value in objective_config.items():
+        if key == 'name' or key in reads:
+            continue
+        if key in NEUTRAL_OPTIONS and value == NEUTRAL_OPTIONS[key]:
+            continue
+        raise JaxgenError(f'config.objective.{key}={value!r} has no effect with objective '
+                          f'{objective_config.get("name")!r}: remove it (that objective reads '
+                          f'{", ".join(reads) or "no options"})')
 
 
 def empty(model, losses: tuple[str, ...] = ()) -> Objective:

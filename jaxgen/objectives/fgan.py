@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import fgan
-from jaxgen.objectives.base import Objective, empty
+from jaxgen.objectives.base import Objective, empty, reject_ignored
 
 
 def critic_term(divergence: str):
@@ -51,6 +51,7 @@ def build(objective_config, model) -> Objective:
     if set(model.players) != {'generator', 'discriminator'}:
         raise JaxgenError(f'objective fgan needs a generator and a discriminator; the model '
                           f'has players {sorted(model.players)}')
+    reject_ignored(objective_config, ('divergence', 'generator_loss'))
     return fgan_objective(model, divergence=objective_config.get('divergence', 'gan'),
                           generator_loss=objective_config.get('generator_loss',
                                                               'non_saturating'))

@@ -1,13 +1,26 @@
-"""The GAN objective (Goodfellow et al., 2014) as two weighted terms, and its family.
+"""The GAN objective (Goodfellow et al., 2014) as weighted terms, and its family.
 
-``d_loss`` trains the discriminator, ``g_loss`` the generator. Both read the
-model outputs ``real_logits`` and ``fake_logits``. ``objective.loss`` picks the
-pair:
+A *game* is a discriminator term ``d_loss`` and a generator term ``g_loss``. Both
+read the same two named outputs, D's logits on real and on fake data (by default
+``real_logits`` and ``fake_logits``), so a generator loss may use the real logits
+too (the relativistic losses do). Which outputs a game reads, which losses its
+terms go to and what its terms are called are the game's parameters (``Game``),
+so one objective can hold two games (CycleGAN's D_A and D_B) or a game on latent
+codes (the AAE) without renaming any output: ``with_game`` adds one game.
 
-* ``minimax`` (default): the discriminator's cross-entropy, and for the
-  generator the saturating ``log(1 - D(G(z)))`` or the non-saturating
-  ``-log D(G(z))`` (``objective.generator_loss``);
-* ``hinge``, ``least_squares``, ``wasserstein`` (see ``jaxgen.losses.gan``).
+``objective.loss`` picks the pair (``jaxgen.losses.gan.LOSS_FAMILIES``):
+
+* ``minimax`` (default): the discriminator's cross-entropy, and for the generator
+  the saturating ``log(1 - D(G(z)))`` or the non-saturating ``-log D(G(z))``
+  (``objective.generator_loss``); the only family with ``label_smoothing``;
+* ``hinge``, ``least_squares``, ``wasserstein``, ``relativistic`` (RSGAN) and
+  ``relativistic_average`` (RaSGAN), each with one, non-saturating, generator loss.
+
+An option the chosen family ignores is an error. What ``d_loss`` logs says what it
+is: ``D(x)``, ``D(G(z))`` (probabilities) for minimax only; the mean raw logits
+``real_logit``, ``fake_logit`` otherwise; ``critic_real``, ``critic_fake`` and
+their difference ``critic_gap`` for the Wasserstein critic; and the relativistic
+probabilities ``D_rel(x_r,x_f)`` or ``D_ra(x_r)``, ``D_ra(x_f)``.
 
 Penalties on the discriminator are further terms, weighted for it alone:
 
@@ -16,65 +29,91 @@ Penalties on the discriminator are further terms, weighted for it alone:
   with ``gradient_penalty=10``;
 * ``r1`` (Mescheder et al., 2018): ``|grad_x D(x)|^2 / 2`` on real data, times gamma.
 
-The penalty terms read ``critic`` (a function: data -> logits with the current
-discriminator), ``real`` and ``mix`` (per-example interpolation weights) from
-the model's outputs.
+The penalty terms read the game's ``critic`` (a function: data -> logits with the
+current discriminator), ``real``, ``fake`` and ``mix`` (per-example interpolation
+weights) outputs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
-from jaxgen import losses
-from jaxgen.losses import gan as gan_losses
 from jaxgen.errors import JaxgenError
-from jaxgen.objectives.base import Objective, empty
+from jaxgen.losses import gan as gan_losses
+from jaxgen.objectives.base import Objective, empty, reject_ignored
 
 
-def discriminator_term(label_smoothing: float = 0.0):
-    def term(outputs):
-        real, fake = outputs['real_logits'], outputs['fake_logits']
-        loss = losses.discriminator_loss(real_logits=real, fake_logits=fake,
-                                         label_smoothing=label_smoothing)
-        metrics = {'D(x)': jnp.mean(jax.nn.sigmoid(real)),
-                   'D(G(z))': jnp.mean(jax.nn.sigmoid(fake))}
-        return jnp.mean(loss), metrics
-    return term
+@dataclasses.dataclass(frozen=True)
+class Game:
+    """The outputs one GAN game reads and the losses its terms are added to."""
+    name: str = ''                       # term names: d_loss_<name>, g_loss_<name>
+    real_logits: str = 'real_logits'     # D's logits on real data ...
+    fake_logits: str = 'fake_logits'     # ... and on generated data
+    discriminator: str = 'discriminator'  # the loss d_loss and the penalties go to
+    generator: str = 'generator'         # the loss g_loss goes to
+    critic: str = 'critic'               # for the penalties: data -> D's logits,
+    real: str = 'real'                   # real data,
+    fake: str = 'fake'                   # generated data,
+    mix: str = 'mix'                     # and interpolation weights
+
+    def term(self, base: str) -> str:
+        return f'{base}_{self.name}' if self.name else base
 
 
-def generator_term(kind: str = 'non_saturating'):
-    if kind not in losses.GENERATOR_LOSSES:
-        raise JaxgenError(f'unknown generator_loss {kind!r}; choose one of: '
-                          f'{", ".join(sorted(losses.GENERATOR_LOSSES))}')
-    return _generator_term(losses.GENERATOR_LOSSES[kind])
+def _mean(x):
+    return jnp.mean(x, axis=0, keepdims=True)
 
 
-def _generator_term(loss_fn):
-    def term(outputs):
-        return jnp.mean(loss_fn(fake_logits=outputs['fake_logits'])), {}
-    return term
-
-
-def _critic_term(loss_fn):
-    """A discriminator loss on raw scores, logging the mean scores."""
-    def term(outputs):
-        real, fake = outputs['real_logits'], outputs['fake_logits']
-        return (jnp.mean(loss_fn(real_logits=real, fake_logits=fake)),
-                {'D(x)': jnp.mean(real), 'D(G(z))': jnp.mean(fake)})
-    return term
+# family -> (mean real logits, mean fake logits) -> what d_loss logs about D's outputs
+FAMILY_METRICS = {
+    'minimax': lambda r, f: {'D(x)': jnp.mean(jax.nn.sigmoid(r)),
+                             'D(G(z))': jnp.mean(jax.nn.sigmoid(f))},
+    'hinge': lambda r, f: {'real_logit': jnp.mean(r), 'fake_logit': jnp.mean(f)},
+    'least_squares': lambda r, f: {'real_logit': jnp.mean(r), 'fake_logit': jnp.mean(f)},
+    'wasserstein': lambda r, f: {'critic_real': jnp.mean(r), 'critic_fake': jnp.mean(f),
+                                 'critic_gap': jnp.mean(r) - jnp.mean(f)},
+    'relativistic': lambda r, f: {'real_logit': jnp.mean(r), 'fake_logit': jnp.mean(f),
+                                  'D_rel(x_r,x_f)': jnp.mean(jax.nn.sigmoid(r - f))},
+    'relativistic_average': lambda r, f: {
+        'real_logit': jnp.mean(r), 'fake_logit': jnp.mean(f),
+        'D_ra(x_r)': jnp.mean(jax.nn.sigmoid(r - _mean(f))),
+        'D_ra(x_f)': jnp.mean(jax.nn.sigmoid(f - _mean(r)))},
+}
 
 
 def family_terms(family: str, generator_loss: str = 'non_saturating',
-                 label_smoothing: float = 0.0):
-    """``(discriminator term, generator term)`` of a loss family."""
+                 label_smoothing: float = 0.0, game: Game = Game()):
+    """``(discriminator term, generator term)`` of a loss family, reading ``game``'s logits."""
     if family not in gan_losses.LOSS_FAMILIES:
         raise JaxgenError(f'unknown objective.loss {family!r}; choose one of: '
                           f'{", ".join(sorted(gan_losses.LOSS_FAMILIES))}')
-    if family == 'minimax':
-        return discriminator_term(label_smoothing), generator_term(generator_loss)
-    d_loss, g_loss = gan_losses.LOSS_FAMILIES[family]
-    return _critic_term(d_loss), _generator_term(g_loss)
+    spec = gan_losses.LOSS_FAMILIES[family]
+    if generator_loss not in spec.generators:
+        known = {k for s in gan_losses.LOSS_FAMILIES.values() for k in s.generators}
+        what = (f'objective.generator_loss={generator_loss!r} does not exist for loss={family}'
+                if generator_loss in known else f'unknown generator_loss {generator_loss!r}')
+        raise JaxgenError(f'{what}; loss={family} has: {", ".join(sorted(spec.generators))}')
+    if label_smoothing and not spec.label_smoothing:
+        raise JaxgenError(f'objective.label_smoothing applies to loss=minimax only, not '
+                          f'{family!r}: set it to 0')
+    d_kwargs = {'label_smoothing': label_smoothing} if spec.label_smoothing else {}
+    g_loss, metrics = spec.generators[generator_loss], FAMILY_METRICS[family]
+
+    def logits(outputs):
+        return {'real_logits': outputs[game.real_logits],
+                'fake_logits': outputs[game.fake_logits]}
+
+    def d_term(outputs):
+        both = logits(outputs)
+        return (jnp.mean(spec.discriminator(**both, **d_kwargs)),
+                metrics(both['real_logits'], both['fake_logits']))
+
+    def g_term(outputs):
+        return jnp.mean(g_loss(**logits(outputs))), {}
+    return d_term, g_term
 
 
 def _input_grads(critic, x):
@@ -82,22 +121,48 @@ def _input_grads(critic, x):
     return jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1)
 
 
-def gradient_penalty_term(target: float = 1.0):
+def gradient_penalty_term(target: float = 1.0, game: Game = Game()):
     """``mean((|grad_x D(x_hat)| - target)^2)``, ``x_hat`` between real and fake."""
     def term(outputs):
-        real, fake = outputs['real'], outputs['fake']
-        mix = outputs['mix'].reshape((-1,) + (1,) * (real.ndim - 1))
+        real, fake = outputs[game.real], outputs[game.fake]
+        mix = outputs[game.mix].reshape((-1,) + (1,) * (real.ndim - 1))
         x_hat = mix * real + (1.0 - mix) * fake
-        norms = jnp.sqrt(_input_grads(outputs['critic'], x_hat) + 1e-12)
+        norms = jnp.sqrt(_input_grads(outputs[game.critic], x_hat) + 1e-12)
         return jnp.mean((norms - target) ** 2), {'grad_norm': jnp.mean(norms)}
     return term
 
 
-def r1_term():
+def r1_term(game: Game = Game()):
     """``mean(|grad_x D(x)|^2) / 2`` on real data."""
     def term(outputs):
-        return 0.5 * jnp.mean(_input_grads(outputs['critic'], outputs['real'])), {}
+        return 0.5 * jnp.mean(_input_grads(outputs[game.critic], outputs[game.real])), {}
     return term
+
+
+def with_game(objective: Objective, game: Game = Game(), *, loss: str = 'minimax',
+              generator_loss: str = 'non_saturating', label_smoothing: float = 0.0,
+              gradient_penalty: float = 0.0, r1: float = 0.0) -> Objective:
+    """``objective`` plus one game: ``d_loss`` added to loss ``game.discriminator``,
+    ``g_loss`` to loss ``game.generator``, and the penalties, when their weights are
+    positive, to ``game.discriminator``."""
+    if not 0.0 <= label_smoothing < 1.0:
+        raise JaxgenError(f'objective.label_smoothing must be in [0, 1), got '
+                          f'{label_smoothing}')
+    for name, weight in (('gradient_penalty', gradient_penalty), ('r1', r1)):
+        if not weight >= 0.0:
+            raise JaxgenError(f'objective.{name} must be >= 0, got {weight}')
+    d_term, g_term = family_terms(loss, generator_loss, label_smoothing, game)
+    objective = (objective
+                 .with_term(game.term('d_loss'), d_term, **{game.discriminator: 1.0})
+                 .with_term(game.term('g_loss'), g_term, **{game.generator: 1.0}))
+    if gradient_penalty:
+        objective = objective.with_term(game.term('gradient_penalty'),
+                                        gradient_penalty_term(game=game),
+                                        **{game.discriminator: gradient_penalty})
+    if r1:
+        objective = objective.with_term(game.term('r1'), r1_term(game),
+                                        **{game.discriminator: r1})
+    return objective
 
 
 def gan_objective(model, *, generator_loss: str = 'non_saturating',
@@ -107,34 +172,25 @@ def gan_objective(model, *, generator_loss: str = 'non_saturating',
                   losses: tuple[str, ...] = (),
                   loss: str = 'minimax',
                   gradient_penalty: float = 0.0,
-                  r1: float = 0.0) -> Objective:
-    """``d_loss`` added to loss ``discriminator``, ``g_loss`` to loss ``generator``,
-    and the penalties, when their weights are positive, to ``discriminator``.
+                  r1: float = 0.0,
+                  game: Game | None = None) -> Objective:
+    """One game over ``model``: ``game``, or the default one with its terms added to
+    losses ``discriminator`` and ``generator``.
 
     ``losses`` names all the objective's losses when they are not the players'.
     """
-    if not 0.0 <= label_smoothing < 1.0:
-        raise JaxgenError(f'objective.label_smoothing must be in [0, 1), got '
-                          f'{label_smoothing}')
-    if label_smoothing and loss != 'minimax':
-        raise JaxgenError(f'objective.label_smoothing applies to loss=minimax only, not {loss!r}')
-    for name, weight in (('gradient_penalty', gradient_penalty), ('r1', r1)):
-        if not weight >= 0.0:
-            raise JaxgenError(f'objective.{name} must be >= 0, got {weight}')
-    d_term, g_term = family_terms(loss, generator_loss, label_smoothing)
-    objective = (empty(model, losses)
-                 .with_term('d_loss', d_term, **{discriminator: 1.0})
-                 .with_term('g_loss', g_term, **{generator: 1.0}))
-    if gradient_penalty:
-        objective = objective.with_term('gradient_penalty', gradient_penalty_term(),
-                                        **{discriminator: gradient_penalty})
-    if r1:
-        objective = objective.with_term('r1', r1_term(), **{discriminator: r1})
-    return objective
+    game = game or Game(discriminator=discriminator, generator=generator)
+    return with_game(empty(model, losses), game, loss=loss, generator_loss=generator_loss,
+                     label_smoothing=label_smoothing, gradient_penalty=gradient_penalty,
+                     r1=r1)
+
+
+OPTIONS = ('generator_loss', 'label_smoothing', 'loss', 'gradient_penalty', 'r1')
 
 
 def build(objective_config, model) -> Objective:
     c = objective_config
+    reject_ignored(c, OPTIONS)
     return gan_objective(model, generator_loss=c.get('generator_loss', 'non_saturating'),
                          label_smoothing=c.get('label_smoothing', 0.0),
                          loss=c.get('loss', 'minimax'),

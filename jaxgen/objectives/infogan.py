@@ -22,8 +22,10 @@ features those transformations keep: digit identity rather than slant, size or p
 (the identity-preserving transformations of Elastic-InfoGAN, Ojha et al., 2020).
 
 ``info_start`` and ``info_ramp`` schedule the λs: zero before step ``info_start``, then
-rising linearly to their full value over ``info_ramp`` steps (0: at once). The default,
-0 and 0, is the paper's: the information term from the first step.
+rising linearly to their full value over ``info_ramp`` steps (0: at once), logged as
+``<term>/scale``. The objective gives the schedule the batch's step; a batch without one
+is an error. The default, 0 and 0, is the paper's: no schedule, the information term
+from the first step.
 """
 
 from __future__ import annotations
@@ -35,13 +37,13 @@ import jax.numpy as jnp
 from jaxgen import losses
 from jaxgen.errors import JaxgenError
 from jaxgen.models.gan.latents import LatentCodes
-from jaxgen.objectives.base import Objective
+from jaxgen.objectives.base import Objective, reject_ignored
 from jaxgen.objectives.gan import gan_objective
 
 
 def info_schedule(start: int = 0, ramp: int = 0):
-    """``outputs -> scale`` of the information terms at the batch's step: 0 before
-    ``start``, then linear up to 1 over ``ramp`` steps; ``None`` when always 1."""
+    """``step -> scale`` of the information terms: 0 before ``start``, then linear up
+    to 1 over ``ramp`` steps; ``None`` (no schedule: always 1) for the defaults."""
     for name, value in (('info_start', start), ('info_ramp', ramp)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise JaxgenError(f'config.objective.{name} must be a whole number of steps >= 0, '
@@ -49,26 +51,12 @@ def info_schedule(start: int = 0, ramp: int = 0):
     if not start and not ramp:
         return None
 
-    def scale(outputs):
-        if outputs.get('step') is None:  # no step (evaluation): the full weight
-            return jnp.float32(1.0)
-        since = jnp.asarray(outputs['step'], jnp.float32) - start
+    def scale(step):
+        since = jnp.asarray(step, jnp.float32) - start
         if ramp:
             return jnp.clip((since + 1.0) / ramp, 0.0, 1.0)
         return (since >= 0).astype(jnp.float32)
     return scale
-
-
-def _scheduled(term, schedule):
-    """``term`` with its value (not its logged bound) times the schedule's scale."""
-    if schedule is None:
-        return term
-
-    def scheduled(outputs):
-        value, metrics = term(outputs)
-        scale = schedule(outputs)
-        return scale * value, {**metrics, 'scale': scale}
-    return scheduled
 
 
 def categorical_info_term(codes: LatentCodes, logits_key: str = 'q_cat_logits'):
@@ -92,6 +80,9 @@ def continuous_info_term(codes: LatentCodes, learn_std: bool, fixed_std: float):
     entropy = codes.continuous_entropy()
     if not learn_std and not fixed_std > 0:
         raise JaxgenError(f'config.objective.fixed_std must be positive, got {fixed_std}')
+    if learn_std and fixed_std != 1.0:
+        raise JaxgenError(f'config.objective.fixed_std={fixed_std} has no effect with learn_std'
+                          f'=True (Q predicts its std): leave it at 1.0')
 
     def term(outputs):
         mean = outputs['q_cont_mean']
@@ -119,12 +110,12 @@ def infogan_objective(model, *, lambda_categorical: float = 1.0,
     codes = model.codes
     if codes.categorical:
         objective = objective.with_term(
-            'info_cat', _scheduled(categorical_info_term(codes), schedule),
+            'info_cat', categorical_info_term(codes), schedule,
             **{p: lambda_categorical for p in players})
     if codes.continuous:
         objective = objective.with_term(
             'info_cont',
-            _scheduled(continuous_info_term(codes, learn_std, fixed_std), schedule),
+            continuous_info_term(codes, learn_std, fixed_std), schedule,
             **{p: lambda_continuous for p in players})
     if lambda_invariant:
         if getattr(model, 'augment', None) is None:
@@ -132,9 +123,13 @@ def infogan_objective(model, *, lambda_categorical: float = 1.0,
                               'config.model.augment_rotate, augment_scale or augment_shift')
         objective = objective.with_term(
             'info_cat_inv',
-            _scheduled(categorical_info_term(codes, 'q_aug_cat_logits'), schedule),
+            categorical_info_term(codes, 'q_aug_cat_logits'), schedule,
             **{p: lambda_invariant for p in players})
     return objective
+
+
+OPTIONS = ('lambda_categorical', 'lambda_continuous', 'learn_std', 'fixed_std', 'train_trunk',
+           'generator_loss', 'label_smoothing', 'info_start', 'info_ramp', 'lambda_invariant')
 
 
 def build(objective_config, model) -> Objective:
@@ -142,6 +137,7 @@ def build(objective_config, model) -> Objective:
         raise JaxgenError(f'objective infogan needs a model with latent codes (model.name='
                           f'infogan), not {type(model).__name__}')
     c = objective_config
+    reject_ignored(c, OPTIONS)
     return infogan_objective(model, lambda_categorical=c.lambda_categorical,
                              lambda_continuous=c.lambda_continuous, learn_std=c.learn_std,
                              fixed_std=c.fixed_std, train_trunk=c.train_trunk,

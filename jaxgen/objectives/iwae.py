@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
 from jaxgen.models.autoencoders.vae import log_weights
-from jaxgen.objectives.base import Objective, empty
+from jaxgen.objectives.base import Objective, empty, reject_ignored
 from jaxgen.objectives.vae import PLAYERS, elbo_metric
 
 
@@ -25,7 +25,7 @@ def iwae_term(outputs):
 
 
 def build(objective_config, model) -> Objective:
-    del objective_config
+    reject_ignored(objective_config, ())
     if not getattr(model, 'stochastic', False):
         raise JaxgenError('objective iwae needs a Gaussian encoder (config.model.stochastic=True)')
     return (empty(model)
