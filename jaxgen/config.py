@@ -91,6 +91,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.objective = ml_collections.ConfigDict({'name': 'gan'})
     c.rule = ml_collections.ConfigDict({'name': 'alternating', 'd_steps': 1})
     c.optimizers = ml_collections.ConfigDict()
+    # Players that never train (a pretrained feature network, a text encoder): no
+    # optimizer entry, no gradient, parameters fixed but in the state and checkpoints.
+    c.frozen = ()
     # An exponential moving average of these players' weights, used for sampling
     # and evaluation (Karras et al., 2018; Yazici et al., 2019); decay 0: off.
     c.ema = ml_collections.ConfigDict({'decay': 0.0, 'players': ('generator',)})

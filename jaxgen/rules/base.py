@@ -9,7 +9,14 @@ player's parameters alone. Every rule here is a sequence of *phases*:
   are taken at the same point, then all of them step;
 * later phases see the parameters (and model state) that earlier phases
   produced;
-* a phase may repeat (``k`` discriminator steps), each repeat on its own batch.
+* a phase may repeat (``k`` discriminator steps), each repeat on its own batch;
+* a phase may run only every ``k`` train steps (``every``: lazy regularisation),
+  on the steps with ``step % k == 0``, chosen inside the compiled step by
+  ``lax.cond`` (one trace for every step); it reads ``batches['step']``.
+
+Players with no optimizer (``config.frozen``) are in no phase: no gradient is
+taken for them, their parameters and model state never change, and they have
+no optimizer state, while the forward pass still reads them.
 
 Alternating and simultaneous play are two schedules of this one mechanism.
 
@@ -20,6 +27,7 @@ Alternating and simultaneous play are two schedules of this one mechanism.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import jax
@@ -97,6 +105,28 @@ def apply_phase(objective, optimizers: Mapping[str, optax.GradientTransformation
     return params, model_state, opt_state, metrics
 
 
+def every_k(run: Callable, k: int) -> Callable:
+    """``run(params, model_state, opt_state, batch, key)`` on the steps with
+    ``batch['step'] % k == 0``; on other steps nothing moves and the phase's
+    metrics read 0. Both branches are compiled once, so no step retraces."""
+    if k == 1:
+        return run
+
+    def lazy(params, model_state, opt_state, batch, key):
+        if 'step' not in batch:
+            raise JaxgenError(f"a phase runs every {k} steps, but the batch has no 'step': "
+                              "pass batch['step'] (the trainer does)")
+        operands = (params, model_state, opt_state, batch, key)
+        shapes = jax.eval_shape(run, *operands)[3]
+
+        def skip(params, model_state, opt_state, batch, key):
+            del batch, key
+            return (dict(params), dict(model_state), dict(opt_state),
+                    jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))
+        return jax.lax.cond(batch['step'] % k == 0, run, skip, *operands)
+    return lazy
+
+
 def metric_owners(objective, phases: Sequence[Phase]) -> Callable[[str, int], bool]:
     """Which phase reports a metric: the one that moves its players.
 
@@ -124,8 +154,9 @@ def metric_owners(objective, phases: Sequence[Phase]) -> Callable[[str, int], bo
 def sequential(optimizers: Mapping[str, optax.GradientTransformation],
                phases: Sequence[Phase], repeats: Sequence[int] | None = None,
                grads_fns: Sequence[Callable | None] | None = None,
-               ) -> UpdateRule:
-    """Phases in order, phase ``i`` repeated ``repeats[i]`` times.
+               every: Sequence[int] | None = None) -> UpdateRule:
+    """Phases in order, phase ``i`` repeated ``repeats[i]`` times, on the steps
+    that are multiples of ``every[i]`` (default 1: every step).
 
     The repeats of the first phase use batches ``0..k-1``; every other phase
     uses the last batch, so ``num_batches = max(repeats)``. ``grads_fns[i]``
@@ -133,9 +164,13 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
     """
     grads_fns = tuple(g or default_grads for g in (grads_fns or [None] * len(phases)))
     repeats = tuple(repeats or [1] * len(phases))
+    every = tuple(every or [1] * len(phases))
     phases = tuple(dict(p) for p in phases)
     if len(repeats) != len(phases) or min(repeats) < 1:
         raise ValueError(f'need one repeat count >= 1 per phase, got {repeats}')
+    if len(every) != len(phases) or not all(isinstance(k, int) and k >= 1 for k in every):
+        raise JaxgenError(f'config.rule.every needs one integer >= 1 per phase (1: every '
+                          f'step), got {every!r} for {len(phases)} phases')
     # A player may move in several phases (the AAE's encoder: reconstruction,
     # then generator). By default its one optimizer state takes a step in each; an
     # optimizer named 'player:loss' (config.optimizers.<player>.per_loss.<loss>)
@@ -144,7 +179,9 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
     players = sorted({p for phase in phases for p in phase})
     missing = sorted(set(players) - set(optimizers))
     if missing:
-        raise ValueError(f'no optimizer for players {missing}')
+        raise JaxgenError(f'the rule moves {missing}, which have no optimizer (frozen '
+                          f'players, config.frozen, are in no phase); players with '
+                          f'optimizers: {sorted(k for k in optimizers if ":" not in k)}')
     moving = sorted({optimizer_key(optimizers, p, loss) for phase in phases
                      for p, loss in phase.items()})
     unused = sorted(k for k in optimizers if ':' in k and k not in moving)
@@ -161,14 +198,15 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
     def update(objective, params, model_state, state, batches, key):
         owner = metric_owners(objective, phases)
         metrics = {}
-        for i, (phase, k, grads_fn) in enumerate(zip(phases, repeats, grads_fns)):
+        for i, (phase, k, grads_fn, n) in enumerate(zip(phases, repeats, grads_fns, every)):
+            run = every_k(functools.partial(apply_phase, objective, optimizers, phase,
+                                            grads_fn=grads_fn), n)
             for j in range(k):
                 index = j if k > 1 else num_batches - 1
                 batch = jax.tree.map(lambda x, index=index: x[index], batches)
                 phase_key = jax.random.fold_in(jax.random.fold_in(key, i), j)
-                params, model_state, state, phase_metrics = apply_phase(
-                    objective, optimizers, phase, params, model_state, state,
-                    batch, phase_key, grads_fn)
+                params, model_state, state, phase_metrics = run(
+                    params, model_state, state, batch, phase_key)
             for name, value in phase_metrics.items():
                 if owner(name, i):
                     metrics[name] = value

@@ -8,8 +8,12 @@
 Each phase lists ``player`` or ``player:loss`` entries (a bare player
 minimises the loss of its own name); phases run in order, each against the
 parameters the previous ones produced. ``config.rule.repeats`` optionally
-repeats phases. This is how the adversarial autoencoder alternates its
-reconstruction and regularisation phases, with no special-case trainer code.
+repeats phases; ``config.rule.every`` (one integer per phase, default all 1)
+runs phase ``i`` only on the steps that are multiples of ``every[i]`` (lazy
+regularisation: StyleGAN2's R1 as a phase ``discriminator:r1`` every 16 steps,
+with the term's weight multiplied by 16 in the objective). This is how the
+adversarial autoencoder alternates its reconstruction and regularisation
+phases, with no special-case trainer code.
 """
 
 from __future__ import annotations
@@ -39,15 +43,18 @@ def parse_phases(spec: Sequence[Sequence[str]]) -> list[dict[str, str]]:
 
 def phased(optimizers: Mapping[str, optax.GradientTransformation],
            phases: Sequence[Sequence[str]],
-           repeats: Sequence[int] | None = None) -> UpdateRule:
+           repeats: Sequence[int] | None = None,
+           every: Sequence[int] | None = None) -> UpdateRule:
     parsed = parse_phases(phases)
     unknown = sorted({p for phase in parsed for p in phase} - set(optimizers))
     if unknown:
-        raise JaxgenError(f'config.rule.phases moves {unknown}, which have no optimizer; '
-                          f'players are {sorted(optimizers)}')
-    return sequential(optimizers, parsed, repeats)
+        raise JaxgenError(f'config.rule.phases moves {unknown}, which have no optimizer '
+                          f'(frozen, or not players); players with optimizers are '
+                          f'{sorted(k for k in optimizers if ":" not in k)}')
+    return sequential(optimizers, parsed, repeats, every=every)
 
 
 def build(rule_config, optimizers) -> UpdateRule:
-    repeats = rule_config.get('repeats')
-    return phased(optimizers, rule_config.phases, tuple(repeats) if repeats else None)
+    repeats, every = rule_config.get('repeats'), rule_config.get('every')
+    return phased(optimizers, rule_config.phases, tuple(repeats) if repeats else None,
+                  tuple(every) if every else None)

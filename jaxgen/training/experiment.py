@@ -73,11 +73,25 @@ def build_optimizer(player: str, opt_config) -> optax.GradientTransformation:
                           f'{sorted(kwargs)} ({e})') from e
 
 
-def build_optimizers(optimizers_config, players) -> dict[str, optax.GradientTransformation]:
+def build_optimizers(optimizers_config, players, frozen=()
+                     ) -> dict[str, optax.GradientTransformation]:
+    """One optimizer per player, except the ``frozen`` ones (``config.frozen``), which
+    have none: no rule moves them, while their parameters stay in the state."""
+    frozen = tuple(frozen)
+    unknown = sorted(set(frozen) - set(players))
+    if unknown:
+        raise JaxgenError(f'config.frozen names {unknown}, which are not players of the '
+                          f'model ({sorted(players)})')
+    both = sorted(set(frozen) & set(optimizers_config))
+    if both:
+        raise JaxgenError(f'config.frozen lists {both}, which config.optimizers also gives '
+                          'an optimizer; a frozen player has none: remove one of the two')
+    players = tuple(p for p in players if p not in frozen)
     missing = sorted(set(players) - set(optimizers_config))
     if missing:
         raise JaxgenError(f'config.optimizers has no entry for player(s) {missing}; '
-                          f'the model\'s players are {sorted(players)}')
+                          f'the model\'s players are {sorted(players)} (list a player that '
+                          'never trains in config.frozen)')
     extra = sorted(set(optimizers_config) - set(players))
     if extra:
         raise JaxgenError(f'config.optimizers names {extra}, which are not players of '
@@ -259,7 +273,8 @@ def build(config, data_info: Mapping[str, Any]) -> Experiment:
         raise JaxgenError(f'config.precision={precision!r}; use one of {sorted(PRECISIONS)}')
     objective = objectives.in_precision(objectives.build(config.objective, model),
                                         PRECISIONS[precision])
-    optimizers = build_optimizers(config.optimizers, tuple(model.players))
+    optimizers = build_optimizers(config.optimizers, tuple(model.players),
+                                  config.get('frozen', ()))
     rule = rules.build(config.rule, optimizers)
     _, averaged = ema_settings(config)
     unknown = sorted(set(averaged) - set(model.players))
