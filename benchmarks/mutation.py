@@ -313,7 +313,7 @@ MUTANTS = (
     M('T-draw-index', 'jaxgen/training/experiment.py',
       'first = state.step * rule.num_batches', 'first = state.step', TRAINING),
     M('T-same-batch-for-every-phase', 'jaxgen/training/experiment.py',
-      'draw(arrays, data_key, first + i, batch_size)', 'draw(arrays, data_key, first, batch_size)',
+      'draw(data, data_key, first + i, batch_size)', 'draw(data, data_key, first, batch_size)',
       TRAINING),
     M('T-batch-step-off-by-one', 'jaxgen/training/experiment.py',
       "batches['step'] = jnp.full((rule.num_batches,), state.step)",
@@ -359,7 +359,8 @@ MUTANTS = (
     M('T-lock-not-taken', 'jaxgen/training/loop.py',
       '        lock.acquire()  # refuses', '        pass  # refuses', SAFETY),
     M('T-compiled-late', 'jaxgen/training/loop.py',
-      '            steps[n] = fn.lower(template, arrays).compile()', '            steps[n] = fn',
+      '            steps[n] = fn.lower(template, _data_shapes(dataset, stream, mesh, n)).compile()',
+      '            steps[n] = fn',
       SAFETY),
 )
 

@@ -11,7 +11,8 @@ import pytest
 from configs import ae as ae_config
 from configs import iwae as iwae_config
 from configs import vae as vae_config
-from jaxgen import models, objectives
+from jaxgen import models
+from jaxgen.objectives import vae as vae_objectives
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
 from jaxgen.training import experiment, train
@@ -72,7 +73,7 @@ def test_reparameterised_gradients_reach_the_encoder_through_the_reconstruction(
     model = models.build(model_config(), INFO)
     params, state = helpers.init_players(model)
     recon_only = objectives.empty(model).with_term(
-        'reconstruction', objectives.vae.reconstruction_term, encoder=1.0, decoder=1.0)
+        'reconstruction', vae_objectives.reconstruction_term, encoder=1.0, decoder=1.0)
     grads, _, _ = helpers.player_grads(recon_only, {'encoder': 'encoder', 'decoder': 'decoder'},
                                      params, state, BATCH, jax.random.key(4))
     chex.assert_tree_all_finite(grads)
@@ -84,7 +85,7 @@ def test_reparameterised_gradients_reach_the_encoder_through_the_reconstruction(
 def test_vae_objective_is_reconstruction_plus_kl_and_logs_both():
     model = models.build(model_config(), INFO)
     params, state = helpers.init_players(model)
-    objective = objectives.vae.vae_objective(model)
+    objective = vae_objectives.vae_objective(model)
     losses, aux = objective(params, state, BATCH, jax.random.key(5))
     m = aux.metrics
     np.testing.assert_allclose(losses['encoder'], m['reconstruction'] + m['kl'], rtol=1e-6)
@@ -99,7 +100,7 @@ def test_vae_objective_is_reconstruction_plus_kl_and_logs_both():
 def test_beta_and_linear_kl_warmup():
     model = models.build(model_config(), INFO)
     params, state = helpers.init_players(model)
-    objective = objectives.vae.vae_objective(model, beta=4.0, warmup_steps=100)
+    objective = vae_objectives.vae_objective(model, beta=4.0, warmup_steps=100)
     for step, factor in [(0, 0.0), (25, 1.0), (100, 4.0), (400, 4.0)]:
         _, aux = objective(params, state, dict(BATCH, step=jnp.asarray(step)), jax.random.key(6))
         np.testing.assert_allclose(aux.metrics['kl/beta'], 4.0, rtol=1e-6)

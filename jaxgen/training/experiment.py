@@ -249,9 +249,9 @@ def fuse(step_fn: Callable, steps: int, unroll: int = 1, streamed: bool = False)
     def fused(state, data):
         if streamed:
             state, metrics = jax.lax.scan(step_fn, state, data, unroll=min(unroll, steps))
-            return state, jax.tree.map(lambda m: m[-1], metrics)
-        state, metrics = jax.lax.scan(lambda s, _: step_fn(s, data), state,
-                                      length=steps, unroll=min(unroll, steps))
+        else:
+            state, metrics = jax.lax.scan(lambda s, _: step_fn(s, data), state,
+                                          length=steps, unroll=min(unroll, steps))
         return state, jax.tree.map(lambda m: m[-1], metrics)
     return fused
 
