@@ -223,6 +223,8 @@ def test_a_lazy_phase_needs_the_step():
         rule.update(None, {}, {}, {}, {'points': jnp.zeros((1, BATCH, 2))}, jax.random.key(0))
 
 
-def test_every_needs_one_positive_integer_per_phase():
+def test_every_needs_one_positive_integer_per_phase_of_the_phased_rule():
     with pytest.raises(JaxgenError, match='one integer >= 1 per phase'):
         demo_experiment(demo_config(name='phased', phases=(('discriminator',),), every=(0,)))
+    with pytest.raises(JaxgenError, match="only rule 'phased' reads"):
+        demo_experiment(demo_config(name='alternating', every=(1, 2)))

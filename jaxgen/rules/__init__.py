@@ -16,6 +16,10 @@ def build(rule_config, optimizers) -> UpdateRule:
         raise JaxgenError(f'config.optimizers gives {per_loss} an optimizer per loss, which only '
                           f"rule 'phased' uses (a player moving for several losses); rule "
                           f'{rule_config.name!r} moves each player for its own loss')
+    if rule_config.get('every') and rule_config.name != 'phased':
+        raise JaxgenError(f'config.rule.every runs phases every k steps, which only rule '
+                          f"'phased' reads (config.rule.phases); rule {rule_config.name!r} "
+                          'would ignore it')
     return module.build(rule_config, optimizers)
 
 
