@@ -39,8 +39,9 @@ from jaxgen.losses.vae import reparameterize  # noqa: E402
 from jaxgen.metrics import distances, hungarian_accuracy  # noqa: E402
 from jaxgen.metrics.modes import mode_coverage, nearest_modes  # noqa: E402
 from jaxgen.models.autoencoders import priors  # noqa: E402
-from jaxgen.models.autoencoders.vae import evaluation_images  # noqa: E402
+from jaxgen.metrics.own.vae import evaluation_images  # noqa: E402
 from jaxgen.training.restore import load  # noqa: E402
+from jaxgen.visualisation.pictures import pictures  # noqa: E402
 
 SUBSETS, SUBSET = 10, 1000
 
@@ -123,7 +124,7 @@ def main() -> None:
         draws = np.asarray(priors.sample(prior, key, 5000, 2))
         panels.append((f'{name} (step {step})', codes, labels, draws))
         lims.append(priors.frame(prior))
-        picture = exp.model.pictures(variables, jax.random.fold_in(key, i))['manifold']
+        picture = pictures(exp.model, variables, jax.random.fold_in(key, i))['manifold']
         visualisation.save_png(os.path.join(args.out, f'manifold_{i}.png'), picture)
         report.write_json(args.out, rows)
     visualisation.save_png(os.path.join(args.out, 'latents.png'), visualisation.latent_panels(

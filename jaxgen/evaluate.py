@@ -21,8 +21,9 @@ import jax
 from absl import app, flags, logging
 
 from jaxgen import cli, data
+from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
-from jaxgen.metrics import classifier, suite
+from jaxgen.metrics import classifier, own, suite
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.restore import load
 
@@ -52,19 +53,20 @@ def parse_settings(settings: list[str]) -> dict[str, int]:
 def evaluate(workdir: str, step: int | None = None, settings: dict | None = None,
              seed: int = 0, samples: int = 10000) -> dict[str, float]:
     exp, state, step = load(workdir, step)
-    image_model = len(exp.model.data_info.get('shape', ())) == 3
-    if not hasattr(exp.model, 'evaluate') and not (image_model and samples):
+    image_model = kinds.kind(exp.model.data_info) == 'images'
+    own_evaluate = own.for_model(exp.model)
+    if own_evaluate is None and not (image_model and samples):
         raise JaxgenError(f'model {exp.config.model.name!r} defines no evaluation yet')
-    if settings and not hasattr(exp.model, 'evaluate'):
+    if settings and own_evaluate is None:
         raise JaxgenError(f'--set: model {exp.config.model.name!r} has no evaluate of its own')
     test = data.load(exp.config.data, 'test')
     started = time.perf_counter()
     variables = exp.variables(state)  # the EMA weights where the run kept them
     key, own_key = jax.random.split(jax.random.key(seed))
     results, classifier_info = {}, None
-    if hasattr(exp.model, 'evaluate'):
+    if own_evaluate is not None:
         try:
-            results = exp.model.evaluate(variables, test.arrays, own_key, **(settings or {}))
+            results = own_evaluate(variables, test.arrays, own_key, **(settings or {}))
         except TypeError as e:
             raise JaxgenError(f'--set names an argument the model\'s evaluate does not take '
                               f'({e})') from e

@@ -28,6 +28,7 @@ from absl import app, flags, logging
 from etils import epath
 
 from jaxgen import cli, visualisation
+from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import classifier
 
@@ -105,7 +106,7 @@ def changed_pixels(before: np.ndarray, after: np.ndarray, top: float = 0.05) -> 
 
 def check_generator(model, name: str) -> None:
     """One line when ``model`` has no Gaussian latent mapped to images."""
-    if not hasattr(model, 'sample_latent') or len(model.data_info['shape']) != 3:
+    if not hasattr(model, 'sample_latent') or kinds.kind(model.data_info) != 'images':
         raise JaxgenError(f'the latent tools need a Gaussian-latent image generator '
                           f'(dcgan); model {name!r} is not one')
 

@@ -38,3 +38,13 @@ def lookup_module(modules: Mapping[str, str], name: str, what: str) -> ModuleTyp
 def lookup(package: str, name: str, what: str) -> ModuleType:
     """The module ``package.name``, or a one-line error listing the choices."""
     return lookup_module({n: f'{package}.{n}' for n in available(package)}, name, what)
+
+
+def for_type(table: Mapping[str, str], obj: object):
+    """``table`` maps class names to ``'module:function'``: the function registered for
+    ``obj``'s class or its nearest base (imported now, alone), or None."""
+    for cls in type(obj).__mro__:
+        if cls.__name__ in table:
+            module, _, name = table[cls.__name__].partition(':')
+            return getattr(importlib.import_module(module), name)
+    return None

@@ -1,6 +1,7 @@
 """Sample from a trained model without training.
 
     python -m jaxgen.sample --workdir runs/dcgan --num 64 --out grid.png
+    python -m jaxgen.sample --workdir runs/cgan --label 3      # conditional: class 3
 
 Reads ``<workdir>/config.json`` and the latest (or ``--step``) checkpoint; needs
 neither the dataset nor TensorFlow.
@@ -9,6 +10,7 @@ neither the dataset nor TensorFlow.
 from __future__ import annotations
 
 import jax
+import numpy as np
 from absl import app, flags, logging
 
 from jaxgen import cli
@@ -25,14 +27,24 @@ def define_flags() -> None:
     flags.DEFINE_string('out', None, 'Output PNG path (default <workdir>/sample.png).')
     flags.DEFINE_integer('seed', 0, 'Seed of the latent draws.')
     flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+    flags.DEFINE_integer('label', None, 'Class label of every sample, for a conditional '
+                         'model (cgan); default: unconditional draws.')
     flags.mark_flags_as_required(['workdir'])
 
 
-def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = None) -> str:
+def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = None,
+           label: int | None = None) -> str:
     if num < 1:
         raise JaxgenError(f'--num must be at least 1, got {num}')
     exp, state, step = load(workdir, step)
-    samples = exp.model.sample(exp.variables(state), jax.random.key(seed), num)
+    inputs = {'num': num}
+    if label is not None:
+        classes = exp.data_info.get('num_classes')
+        if not classes or not 0 <= label < classes:
+            raise JaxgenError(f'--label {label}: the data has ' + (
+                f'classes 0..{classes - 1}' if classes else 'no class labels'))
+        inputs['label'] = np.full((num,), label, np.int32)
+    samples = exp.model.generate(exp.variables(state), inputs, jax.random.key(seed))
     image = visualisation.render_samples(jax.device_get(samples), exp.data_info)
     visualisation.save_png(out, image)
     logging.info('wrote %d samples from %s (step %d) to %s', num, workdir, step, out)
@@ -44,7 +56,7 @@ def main(argv):
     cli.quiet_third_party_logs()
     f = flags.FLAGS
     out = f.out or str(workdir_lib.resolve(f.workdir) / 'sample.png')
-    cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step))
+    cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step, f.label))
 
 
 if __name__ == '__main__':

@@ -12,7 +12,8 @@ from configs import aae as aae_config
 from jaxgen import models, objectives, rules
 from jaxgen.errors import JaxgenError
 from jaxgen.models.autoencoders import priors
-from jaxgen.models.autoencoders import vae as vae_model
+from jaxgen.visualisation.pictures import autoencoders as drawn
+from jaxgen.visualisation.pictures import pictures
 from jaxgen.rules.phased import parse_phases, phased
 from jaxgen.training import train
 from jaxgen.training.experiment import build_optimizers
@@ -76,15 +77,14 @@ def test_three_phases_move_the_encoder_twice_and_the_decoder_once():
 
 
 def test_the_training_latents_picture_is_framed_at_the_prior_s_frame(monkeypatch):
-    from jaxgen.models.autoencoders import aae as aae_model
     framed = []
-    real_scatter = aae_model.latent_scatter
-    monkeypatch.setattr(aae_model, 'latent_scatter',
-                        lambda *a, **kw: framed.append(kw['lim']) or real_scatter(*a, **kw))
+    real_scatter = drawn.latent_scatter  # the AAE's scatter over its prior has a frame
+    monkeypatch.setattr(drawn, 'latent_scatter', lambda *a, **kw: (
+        'prior' in kw and framed.append(kw['lim'])) or real_scatter(*a, **kw))
     model = setup('swiss_roll')[1]
     examples = {'image': BATCHES['image'][0], 'label': jnp.arange(8) % 10}
-    assert 'latents' in model.pictures(model.init(jax.random.key(0)), jax.random.key(1),
-                                       examples)
+    assert 'latents' in pictures(model, model.init(jax.random.key(0)), jax.random.key(1),
+                                 examples)
     assert framed == [priors.frame('swiss_roll')] == [1.5 * priors.EXTENTS['swiss_roll']]
 
 
@@ -170,11 +170,11 @@ def test_the_manifold_picture_spans_where_the_prior_s_draws_lie(name, monkeypatc
     assert np.mean(np.abs(z).max(axis=1) <= extent) >= 0.9
     assert np.mean(np.abs(z).max(axis=1) <= extent / 2) < 0.9  # not a needlessly wide box
     asked = []
-    real_codes = vae_model.manifold_codes
-    monkeypatch.setattr(vae_model, 'manifold_codes',
+    real_codes = drawn.manifold_codes
+    monkeypatch.setattr(drawn, 'manifold_codes',
                         lambda **kw: asked.append(kw) or real_codes(**kw))
     model = setup(name)[1]
-    assert 'manifold' in model.pictures(model.init(jax.random.key(0)), jax.random.key(1))
+    assert 'manifold' in pictures(model, model.init(jax.random.key(0)), jax.random.key(1))
     assert asked == [{'extent': extent}]
 
 

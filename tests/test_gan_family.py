@@ -19,6 +19,7 @@ from jaxgen.losses import fgan as fgan_losses
 from jaxgen.metrics.modes import mode_coverage
 from jaxgen.data.sources.mixtures import mixture_centers
 from jaxgen.training import experiment, train
+from jaxgen.visualisation.pictures import pictures
 from tests import helpers
 from tests.test_rules import setup, tree_equal
 from tests.test_train import ring_config
@@ -159,14 +160,15 @@ def test_conditional_gan_shapes_gradients_and_label_dependence(conditioning):
     other = model.discriminator.apply(variables['discriminator'], images, labels + 1)
     assert not np.allclose(logits, other)      # D reads the label
     z = jnp.zeros((6, 8))
-    x0, x1 = model.generate(variables, z, labels), model.generate(variables, z, labels + 1)
+    x0, x1 = (model.generate(variables, {'z': z, 'label': y}, jax.random.key(4))
+              for y in (labels, labels + 1))
     chex.assert_shape(x0, (6, 28, 28, 1))
     assert not np.allclose(x0, x1)              # so does G
     logits = jax.jit(lambda v, b, k: [model.forward(v, b, k)[0][name] for name in
                                       ('real_logits', 'fake_logits')])(
         variables, {'image': images, 'label': labels}, jax.random.key(1))
     chex.assert_shape(logits, (6,))
-    picture = model.pictures(variables, jax.random.key(2))['samples']
+    picture = pictures(model, variables, jax.random.key(2))['samples']
     assert picture.ndim == 3 and picture.dtype == np.uint8
     with pytest.raises(JaxgenError, match='conditioning'):
         c.model.conditioning = 'nope'

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 import jax
 import numpy as np
 
+from jaxgen.data import kinds
 from jaxgen.data.pixels import scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import distances, manifold, scores
@@ -77,9 +78,10 @@ def compare(extractor, real: np.ndarray, fake: np.ndarray, key: jax.Array) -> di
 def model_metrics(model, variables, test_arrays, extractor, key: jax.Array,
                   num: int = 10000) -> dict[str, float]:
     """The distribution metrics of ``model``'s samples against the test split."""
-    if len(model.data_info.get('shape', ())) != 3 or not hasattr(model, 'sample'):
+    if kinds.kind(model.data_info) != 'images':
         return {}
     sample_key, kid_key = jax.random.split(key)
-    fake = sample_images(model.sample, variables, sample_key, num, model.data_info)
+    fake = sample_images(lambda v, k, n: model.generate(v, {'num': n}, k), variables,
+                         sample_key, num, model.data_info)
     real = real_images(test_arrays, num, shape=model.data_info['shape'])
     return compare(extractor, real, fake, kid_key)

@@ -41,14 +41,17 @@ from jaxgen import data
 from jaxgen.data import draw as draw_lib
 from jaxgen.data import stream as stream_lib
 from jaxgen import visualisation
+from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.logging import Progress, SummaryWriter, read_scalars
 from jaxgen.metrics import classifier, suite
+from jaxgen.metrics import own as own_metrics
 from jaxgen.training import experiment as experiment_lib
 from jaxgen.training import health, parallel
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.checkpoint import Checkpoints
 from jaxgen.training.lock import WorkdirLock
+from jaxgen.visualisation import pictures as pictures_lib
 from jaxgen.visualisation.training import training_curves
 
 Hook = Callable[[int, Any], None]
@@ -93,7 +96,8 @@ def write_pictures(exp, state, examples, workdir: str, step: int,
     ``examples`` is a fixed batch of data (for reconstructions and the like).
     """
     key = jax.random.key(exp.seed + 1)  # fixed: the same latents at every step
-    pictures = exp.model.pictures(parallel.to_host(exp.variables(state)), key, examples)
+    pictures = pictures_lib.pictures(exp.model, parallel.to_host(exp.variables(state)), key,
+                                    examples)
     workdir = workdir_lib.resolve(workdir)
     for name, image in pictures.items():
         visualisation.save_png(workdir / 'pictures' / f'{name}_{step:07d}.png', image)
@@ -120,8 +124,9 @@ def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWri
     variables = parallel.to_host(exp.variables(state))
     results = {}
     if own:
-        results.update(exp.model.evaluate(variables, test.arrays,
-                                          jax.random.fold_in(init_key, 1)))  # same draws
+        evaluate = own_metrics.for_model(exp.model)
+        results.update(evaluate(variables, test.arrays,
+                                jax.random.fold_in(init_key, 1)))  # same draws
     if samples:
         extractor = classifier.for_config(exp.config.data, test.name)
         results.update(suite.model_metrics(exp.model, variables, test.arrays, extractor,
@@ -188,10 +193,10 @@ def _compile_steps(exp, dataset, config, template, mesh, stream=None) -> dict:
 def ignored_settings(config, exp, dataset) -> list[str]:
     """Config options that this run would silently ignore, each as a sentence."""
     notes = []
-    if config.eval_every and not hasattr(exp.model, 'evaluate'):
+    if config.eval_every and own_metrics.for_model(exp.model) is None:
         notes.append(f'config.eval_every={config.eval_every}: model {config.model.name!r} has '
                      'no evaluation of its own')
-    if config.get('metrics_every') and len(dataset.info.get('shape', ())) != 3:
+    if config.get('metrics_every') and kinds.kind(dataset.info) != 'images':
         notes.append(f'config.metrics_every={config.metrics_every}: the distribution metrics '
                      f'need images, and {dataset.name!r} has none')
     notes += [f'config.data.{k}={v!r}: dataset {dataset.name!r} does not use it'
@@ -208,7 +213,7 @@ def prepare(config, workdir: str) -> Prepared:
     dataset = data.load(config.data, 'train')
     exp = experiment_lib.build(config, dataset.info)
     test = None
-    if (config.eval_every and hasattr(exp.model, 'evaluate')) or config.get('metrics_every'):
+    if (config.eval_every and own_metrics.for_model(exp.model)) or config.get('metrics_every'):
         test = data.load(config.data, 'test')
     checkpoints = Checkpoints(workdir, max_to_keep=config.keep_checkpoints)
     try:
@@ -259,7 +264,7 @@ class _Periodic:
         periods = {'log': c.log_every, 'pictures': c.sample_every,
                    'checkpoint': c.checkpoint_every}
         if self.test is not None:
-            if c.eval_every and hasattr(self.exp.model, 'evaluate'):
+            if c.eval_every and own_metrics.for_model(self.exp.model):
                 periods['eval'] = c.eval_every
             if c.get('metrics_every') and c.get('metrics_samples'):
                 periods['metrics'] = c.metrics_every

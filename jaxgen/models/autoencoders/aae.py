@@ -16,15 +16,12 @@ from typing import Any, Mapping
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxgen.errors import JaxgenError
 from jaxgen.models.autoencoders import priors, vae
-from jaxgen.models.gan.base import real_data
+from jaxgen.models.bundle import check_inputs, unconditional
 from jaxgen.models.layers import apply, compiled
 from jaxgen.models.gan.mlp import MLPDiscriminator
-from jaxgen.visualisation.samples import render_samples
-from jaxgen.visualisation.latents import latent_scatter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,20 +62,12 @@ class AAE:
         z = priors.sample(self.prior, key, num, self.latent_dim)
         return self.autoencoder.mean_image(self.autoencoder.decode(variables, z)[0])
 
-    def pictures(self, variables, key, examples=None) -> dict[str, np.ndarray]:
-        out = self.autoencoder.pictures(variables, key, examples,
-                                        manifold_extent=priors.EXTENTS[self.prior])
-        out['samples'] = render_samples(np.asarray(self.sample(variables, key, 64)),
-                                            {**self.data_info, 'scale': 'unit'})
-        if examples is not None and self.latent_dim == 2:
-            x = jnp.asarray(real_data(examples))
-            codes = self.autoencoder.encode_means(variables, x)
-            out['latents'] = latent_scatter(
-                np.asarray(codes), np.asarray(examples['label']) if 'label' in examples else None,
-                prior=np.asarray(priors.sample(self.prior, key, 2000, 2)),
-                title=f'encoded examples by label over the {self.prior} prior (grey)',
-                lim=priors.frame(self.prior))
-        return out
+    def generate(self, variables, inputs, key) -> jax.Array:
+        """``{'num': n}``: decoded draws from the prior; ``{'z': z}``: decoded codes."""
+        num = check_inputs(inputs, ('z',), 'aae')
+        if unconditional(inputs):
+            return self.sample(variables, key, num)
+        return self.autoencoder.generate(variables, inputs, key)
 
 
 def build(model_config, data_info) -> AAE:

@@ -22,18 +22,15 @@ from typing import Any, Mapping, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxgen.data.pixels import binarize_static, scale_images
+from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
 from jaxgen.models.layers.conv import Conv
 from jaxgen.models.layers.deconv import ConvTranspose
 from jaxgen.models.gan.base import real_data
+from jaxgen.models.bundle import check_inputs, unconditional
 from jaxgen.models.layers import apply, compiled
-from jaxgen.visualisation.samples import render_samples
-from jaxgen.visualisation.grid import image_grid
-from jaxgen.visualisation.latents import latent_scatter, manifold_codes
 
 LIKELIHOODS = ('bernoulli', 'gaussian')
 
@@ -165,6 +162,17 @@ class VAE:
         z = jax.random.normal(key, (num, self.latent_dim))
         return self.mean_image(self.decode(variables, z)[0])
 
+    def generate(self, variables, inputs, key) -> jax.Array:
+        """``{'num': n}``: decoded draws from the prior; ``{'z': z}``: decoded codes."""
+        num = check_inputs(inputs, ('z',), 'vae')
+        if unconditional(inputs):
+            return self.sample(variables, key, num)
+        return self.decode_means(variables, jnp.asarray(inputs['z'], jnp.float32))
+
+    @compiled()
+    def decode_means(self, variables, z: jax.Array) -> jax.Array:
+        return self.mean_image(self.decode(variables, z)[0])
+
     def reconstruct(self, variables, x: jax.Array) -> jax.Array:
         return self.mean_image(self.decode(variables, self.encode_means(variables, x))[0])
 
@@ -181,60 +189,13 @@ class VAE:
                             log_px_z=self.log_likelihood(decoded, x))
         return vae_losses.iwae_bound(log_weights=log_w), jnp.mean(log_w, axis=0)
 
-    def evaluate(self, variables, arrays, key, num_samples: int | None = None,
-                 num_examples: int | None = None, chunk: int | None = None) -> dict[str, float]:
-        """Test negative log-likelihood, estimated by the IWAE bound with k samples
-        (an upper bound on the NLL that tightens as k grows), and the negative ELBO."""
-        if not self.stochastic:
-            return {}
-        k = num_samples or self.eval_samples
-        images = evaluation_images(arrays, self.data_info)[:num_examples]
-        chunk = chunk or max(1, min(500, 200_000 // k))
-        bounds, elbos = [], []
-        for i, start in enumerate(range(0, len(images), chunk)):
-            b, e = self._bounds_jit(variables, jnp.asarray(images[start:start + chunk]),
-                                jax.random.fold_in(key, i), k)
-            bounds.append(np.asarray(b))
-            elbos.append(np.asarray(e))
-        return {f'nll_iwae_k{k}': float(-np.concatenate(bounds).mean()),
-                'negative_elbo': float(-np.concatenate(elbos).mean())}
+    def bounds(self, variables, x: jax.Array, key: jax.Array, num_samples: int):
+        """Per-example ``(L_k, ELBO estimate)`` of ``x`` with k = ``num_samples`` codes."""
+        return self._bounds_jit(variables, x, key, num_samples)
 
     def encode_means(self, variables, x: jax.Array) -> jax.Array:
         encoded = self.encoder.apply(dict(variables['encoder']), x, train=False)
         return encoded[0] if self.stochastic else encoded
-
-    def pictures(self, variables, key, examples=None,
-                 manifold_extent: float = 2.0) -> dict[str, np.ndarray]:
-        """Samples from the prior N(0, I); reconstructions next to their inputs; for a
-        2-D latent space, the decoded manifold over ``[-manifold_extent,
-        manifold_extent]^2`` and the encoded examples by label."""
-        info = {**self.data_info, 'scale': self.data_info.get('scale', 'unit')}
-        value_range = (0.0, 1.0) if info['scale'] == 'unit' else (-1.0, 1.0)
-        out = {'samples': render_samples(np.asarray(self.sample(variables, key, 64)), info)}
-        if examples is not None:
-            x = jnp.asarray(real_data(examples))
-            pairs = jnp.stack([x[:32], self.reconstruct(variables, x[:32])], axis=1)
-            out['reconstructions'] = image_grid(np.asarray(pairs.reshape(-1, *x.shape[1:])),
-                                                nrow=16, value_range=value_range)
-        if self.latent_dim == 2:
-            grid = self.mean_image(self.decode(
-                variables, jnp.asarray(manifold_codes(extent=manifold_extent)))[0])
-            out['manifold'] = image_grid(np.asarray(grid), nrow=15, padding=0,
-                                         value_range=value_range)
-            if examples is not None:
-                out['latents'] = latent_scatter(
-                    np.asarray(self.encode_means(variables, x)),
-                    np.asarray(examples['label']) if 'label' in examples else None,
-                    title='encoded examples by label')
-        return out
-
-
-def evaluation_images(arrays, data_info) -> np.ndarray:
-    """The test images as the model saw its training data (binarized once, seed 0)."""
-    images = np.asarray(arrays['image'])
-    if data_info.get('binarize'):
-        images = binarize_static(images, seed=0)
-    return np.asarray(scale_images(images, data_info.get('scale', 'unit')))
 
 
 def log_weights(*, z, mean, log_var, log_px_z) -> jax.Array:
@@ -262,8 +223,9 @@ def log_likelihood(kind: str, decoded: jax.Array, x: jax.Array) -> jax.Array:
 
 def build(model_config, data_info) -> VAE:
     shape = tuple(data_info['shape'])
-    if len(shape) != 3:
-        raise JaxgenError(f'vae needs image data (H, W, C); the dataset has shape {shape}')
+    if kinds.kind(data_info) != 'images':
+        raise JaxgenError(f'vae needs image data (H, W, C); the dataset holds '
+                          f'{kinds.kind(data_info)} of shape {shape}')
     likelihood = model_config.likelihood
     if likelihood not in LIKELIHOODS:
         raise JaxgenError(f'unknown config.model.likelihood {likelihood!r}; choose one of '

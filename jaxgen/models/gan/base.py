@@ -1,17 +1,9 @@
 """The GAN model bundle: a generator and a discriminator, wired together.
 
-A *model bundle* is what a model file's ``build(model_config, data_info)``
-returns and all the trainer ever sees of a model:
-
-* ``players``: the named Linen modules whose parameters are trained;
-* ``init(key)``: each player's variables;
-* ``forward(variables, batch, key, train)``: one pass of the whole model,
-  returning named outputs (read by the objective's terms, like TF-GAN's
-  ``GANModel`` tuple) and the players' new model state (BatchNorm averages);
-* ``sample(variables, key, num)``: draws from the model, in eval mode;
-* ``pictures(variables, key)``: named uint8 images for the logs.
-
-The objective turns the outputs into one loss per player; the update rule
+A bundle (:class:`jaxgen.models.bundle.Bundle`) has ``players``, ``init``,
+``forward`` (named outputs, read by the objective's terms like TF-GAN's
+``GANModel`` tuple, and the players' new model state) and ``generate``. The
+objective turns the outputs into one loss per player; the update rule
 differentiates each loss with respect to its player only.
 """
 
@@ -23,11 +15,9 @@ from typing import Any, Mapping
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxgen.metrics.modes import mode_coverage
+from jaxgen.models.bundle import check_inputs, unconditional
 from jaxgen.models.layers import apply, compiled
-from jaxgen.visualisation.samples import render_samples
 
 Variables = Mapping[str, Any]
 
@@ -97,19 +87,14 @@ class GAN:
         z = self.sample_latent(key, num)
         return self.generator.apply(dict(variables['generator']), z, train=False)
 
-    def pictures(self, variables: Mapping[str, Variables], key: jax.Array,
-                 examples: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        """A sample grid for images, a scatter over the true modes for points."""
-        num = 64 if len(self.data_shape) == 3 else 2500
-        samples = np.asarray(self.sample(variables, key, num))
-        return {'samples': render_samples(samples, self.data_info)}
+    def generate(self, variables: Mapping[str, Variables], inputs: Mapping[str, Any],
+                 key: jax.Array) -> jax.Array:
+        """``{'num': n}``: n draws; ``{'z': z}``: the generator at the latents ``z``."""
+        num = check_inputs(inputs, ('z',), type(self).__name__)
+        if unconditional(inputs):
+            return self.sample(variables, key, num)
+        return self.decode(variables, jnp.asarray(inputs['z'], jnp.float32))
 
-
-@dataclasses.dataclass(frozen=True)
-class MixtureGAN(GAN):
-    """A GAN on a 2-D Gaussian mixture, evaluated by mode coverage (VEEGAN protocol)."""
-
-    def evaluate(self, variables, arrays, key, num_samples: int = 2500) -> dict[str, float]:
-        del arrays  # the modes are in data_info
-        samples = self.sample(variables, key, num_samples)
-        return mode_coverage(samples, self.data_info['centers'], self.data_info['std'])
+    @compiled()
+    def decode(self, variables: Mapping[str, Variables], z: jax.Array) -> jax.Array:
+        return self.generator.apply(dict(variables['generator']), z, train=False)

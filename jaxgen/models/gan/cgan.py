@@ -18,14 +18,14 @@ import dataclasses
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers.conv import Conv
 from jaxgen.models.gan.dcgan import INIT, DCGANGenerator, check_tanh_pixels, num_upsamplings
+from jaxgen.models.bundle import check_inputs, unconditional
 from jaxgen.models.gan.base import GAN, critic_outputs
 from jaxgen.models.layers import BatchNorm, apply, compiled
-from jaxgen.visualisation.grid import labelled_grid
 
 CONDITIONING = ('concat', 'projection')
 
@@ -92,7 +92,8 @@ class ConditionalGAN(GAN):
                                                     train=train)[0], real.shape[0], key)}
         return outputs, {'generator': g_state, 'discriminator': d_state}
 
-    def generate(self, variables, z, labels):
+    def decode(self, variables, z, labels):
+        """The generator at latents ``z`` and class labels ``labels`` (eval mode)."""
         return self.generator.apply(dict(variables['generator']),
                                     self.generator_input(z, labels), train=False)
 
@@ -100,24 +101,25 @@ class ConditionalGAN(GAN):
     def sample(self, variables, key, num: int):
         kz, ky = jax.random.split(key)
         labels = jax.random.randint(ky, (num,), 0, self.num_classes)
-        return self.generate(variables, self.sample_latent(kz, num), labels)
+        return self.decode(variables, self.sample_latent(kz, num), labels)
 
-    def pictures(self, variables, key, examples=None):
-        """Rows: classes; columns: the same noise z across rows."""
-        k, cols = self.num_classes, 10
-        z = jnp.tile(self.sample_latent(key, cols), (k, 1))
-        labels = jnp.repeat(jnp.arange(k), cols)
-        images = np.asarray(self.generate(variables, z, labels))
-        images = images.reshape(k, cols, *images.shape[1:])
-        return {'samples': labelled_grid(images, row_labels=[f'y={i}' for i in range(k)],
-                                         title='rows: class label y; columns: noise z',
-                                         cell_px=40)}
+    def generate(self, variables, inputs, key):
+        """``{'num': n}``: n draws of random classes; ``{'label': y}`` (and optionally
+        ``'z'``): draws of the classes ``y``; what is not given is drawn from ``key``."""
+        num = check_inputs(inputs, ('z', 'label'), 'cgan')
+        if unconditional(inputs):
+            return self.sample(variables, key, num)
+        kz, ky = jax.random.split(key)
+        z = inputs['z'] if 'z' in inputs else self.sample_latent(kz, num)
+        labels = (jnp.asarray(inputs['label'], jnp.int32) if 'label' in inputs
+                  else jax.random.randint(ky, (num,), 0, self.num_classes))
+        return self.decode(variables, jnp.asarray(z, jnp.float32), labels)
 
 
 def build(model_config, data_info) -> ConditionalGAN:
     shape = tuple(data_info['shape'])
     num_classes = data_info.get('num_classes')
-    if len(shape) != 3 or not num_classes:
+    if kinds.kind(data_info) != 'images' or not num_classes:
         raise JaxgenError(f'cgan needs labelled images; the dataset has shape {shape} and '
                           f'num_classes={num_classes}: use mnist, fashion_mnist or digits')
     check_tanh_pixels('cgan', data_info)

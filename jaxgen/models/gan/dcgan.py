@@ -14,6 +14,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers.conv import Conv
 from jaxgen.models.layers.deconv import ConvTranspose
@@ -96,10 +97,10 @@ def check_tanh_pixels(name: str, data_info) -> None:
 def build(model_config, data_info) -> GAN:
     """A DCGAN for images shaped ``data_info['shape']`` (H, W, C)."""
     shape = tuple(data_info['shape'])
-    if len(shape) != 3:
+    if kinds.kind(data_info) != 'images':
         raise JaxgenError(
-            f'dcgan needs image data (H, W, C) but the dataset has shape {shape}; '
-            'use model.name=mlp for points')
+            f'dcgan needs image data (H, W, C) but the dataset holds '
+            f'{kinds.kind(data_info)} of shape {shape}; use model.name=mlp for points')
     check_tanh_pixels('dcgan', data_info)
     return GAN(
         generator=DCGANGenerator(output_shape=shape, features=model_config.features),

@@ -27,11 +27,8 @@ from typing import Any, Mapping
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxgen.data.pixels import scale_images
 from jaxgen.errors import JaxgenError, is_number
-from jaxgen.metrics.codes import code_correlations, hungarian_accuracy
 from jaxgen.models.layers.augment import RandomAffine
 from jaxgen.models.gan.dcgan import INIT
 from jaxgen.models.layers import conv
@@ -39,7 +36,7 @@ from jaxgen.models.layers.deconv import ConvTranspose
 from jaxgen.models.gan.base import real_data
 from jaxgen.models.gan.latents import LatentCodes
 from jaxgen.models.layers import BatchNorm, apply, compiled
-from jaxgen.visualisation.grid import labelled_grid
+from jaxgen.models.bundle import check_inputs, unconditional
 
 SLOPE = 0.1  # leaky ReLU slope of the paper (model.leak)
 OUTPUTS = {'tanh': jnp.tanh, 'unit': jax.nn.sigmoid}  # data.scale -> G's last activation
@@ -155,9 +152,20 @@ class InfoGAN:
         return outputs, {'generator': g_state, 'discriminator': d_state, 'q': q_state}
 
     @compiled()
-    def generate(self, variables, codes) -> jax.Array:
+    def decode(self, variables, codes) -> jax.Array:
+        """The generator at ``codes`` (``{'z', 'cat', 'cont'}``, eval mode)."""
         return self.generator.apply(dict(variables['generator']), self.codes.to_input(codes),
                                     train=False)
+
+    def generate(self, variables, inputs, key) -> jax.Array:
+        """``{'num': n}``: n draws; any of the codes ``'z'``, ``'cat'`` (``[n, #categorical]``
+        values), ``'cont'``: held at the values given, the others drawn from ``key``."""
+        num = check_inputs(inputs, ('z', 'cat', 'cont'), 'infogan')
+        if unconditional(inputs):
+            return self.sample(variables, key, num)
+        codes = {**self.codes.sample(key, num),
+                 **{k: v for k, v in inputs.items() if k != 'num'}}
+        return self.decode(variables, codes)
 
     @compiled()
     def recognise(self, variables, images) -> dict[str, jax.Array]:
@@ -168,72 +176,7 @@ class InfoGAN:
 
     @compiled(2)
     def sample(self, variables, key, num: int) -> jax.Array:
-        return self.generate(variables, self.codes.sample(key, num))
-
-    # -- pictures -----------------------------------------------------------------
-
-    def traversal(self, variables, key, index: int, values: np.ndarray) -> np.ndarray:
-        """Rows: the first categorical code's values; columns: continuous code
-        ``index`` at ``values``; the noise and the other codes held fixed."""
-        k = self.codes.categorical[0]
-        rows, cols = k, len(values)
-        base = self.codes.sample(key, 1)
-        # Codes built on the host: the picture is one compiled program, the generator's.
-        cat = np.zeros((rows, cols, len(self.codes.categorical)), np.int32)
-        cat[:, :, 0] = np.arange(rows)[:, None]
-        cont = np.zeros((rows * cols, self.codes.continuous), np.float32)
-        cont[:, index] = np.tile(np.asarray(values, np.float32), rows)
-        codes = {'z': np.repeat(np.asarray(base['z']), rows * cols, axis=0),
-                 'cat': cat.reshape(rows * cols, -1), 'cont': cont}
-        images = self.generate(variables, codes)
-        return np.asarray(images).reshape(rows, cols, *images.shape[1:])
-
-    def pictures(self, variables, key, examples=None) -> dict[str, np.ndarray]:
-        k = self.codes.categorical[0]
-        kz, kt = jax.random.split(key)
-        # Samples: row = category, columns = different noise (continuous codes at 0).
-        codes = {name: np.array(c) for name, c in self.codes.sample(kz, k * 10).items()}
-        codes['cat'][:, 0] = np.repeat(np.arange(k), 10)
-        codes['cont'][:] = 0.0
-        images = np.asarray(self.generate(variables, codes)).reshape(k, 10, 28, 28, -1)
-        rows = [f'c1={i}' for i in range(k)]
-        value_range = (0.0, 1.0) if self.generator.scale == 'unit' else (-1.0, 1.0)
-        out = {'samples': labelled_grid(images, row_labels=rows, title='rows: categorical code c1; '
-                                        'columns: noise z', cell_px=40, value_range=value_range)}
-        values = np.linspace(-2.0, 2.0, 9)
-        for j in range(self.codes.continuous):
-            grid = self.traversal(variables, kt, j, values)
-            out[f'traversal_c{j + 2}'] = labelled_grid(
-                grid, row_labels=rows, col_labels=[f'{v:g}' for v in values],
-                title=f'varying c{j + 2} from -2 to 2 (trained on [-1, 1]); z fixed', cell_px=40,
-                value_range=value_range)
-        return out
-
-    # -- evaluation ---------------------------------------------------------------
-
-    @compiled()
-    def categories(self, variables, images) -> jax.Array:
-        """uint8 images -> Q's most likely value of the first categorical code."""
-        q = self.recognise(variables, scale_images(images, self.data_info.get('scale', 'tanh')))
-        return jnp.argmax(q['cat_logits'][:, :self.codes.categorical[0]], axis=-1)
-
-    def evaluate(self, variables, arrays: Mapping[str, np.ndarray], key: jax.Array,
-                 num_codes: int = 5000) -> dict[str, float]:
-        """Categorical-code accuracy on labelled test images (Hungarian matching of
-        Q's most likely category to the labels), and the correlation between
-        sampled continuous codes and Q's estimates on generated images."""
-        images = arrays['image']
-        predictions = [np.asarray(self.categories(variables, images[start:start + 1000]))
-                       for start in range(0, len(images), 1000)]
-        metrics = {'cat_accuracy': hungarian_accuracy(np.concatenate(predictions),
-                                                      np.asarray(arrays['label']))}
-        if self.codes.continuous:
-            codes = self.codes.sample(key, num_codes)
-            estimates = self.recognise(variables, self.generate(variables, codes))
-            for j, r in enumerate(code_correlations(np.asarray(codes['cont']),
-                                                    np.asarray(estimates['cont_mean']))):
-                metrics[f'cont_corr_c{j + 2}'] = r
-        return metrics
+        return self.decode(variables, self.codes.sample(key, num))
 
 
 def build(model_config, data_info) -> InfoGAN:

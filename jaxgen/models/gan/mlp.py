@@ -15,8 +15,9 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 
+from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError, is_number
-from jaxgen.models.gan.base import GAN, MixtureGAN
+from jaxgen.models.gan.base import GAN
 
 
 ACTIVATIONS = {'relu': nn.relu, 'tanh': nn.tanh}
@@ -96,13 +97,13 @@ def _activation(model_config, player: str) -> str:
 def build(model_config, data_info) -> GAN:
     """A GAN of MLPs for the data described by ``data_info['shape']``."""
     shape = tuple(data_info['shape'])
-    if len(shape) != 1:
-        raise JaxgenError(f'model mlp needs flat data but the dataset has shape {shape}; '
-                          'use model.name=dcgan for images')
+    if kinds.kind(data_info) != 'points':
+        raise JaxgenError(f'model mlp needs points but the dataset holds '
+                          f'{kinds.kind(data_info)} of shape {shape}; use model.name=dcgan '
+                          'for images')
     (dim,) = shape
-    bundle = MixtureGAN if 'centers' in data_info else GAN
     gain = _scalar(model_config, 'orthogonal_gain', 0.0, positive=False)
-    return bundle(
+    return GAN(
         generator=MLPGenerator(output_dim=dim,
                                hidden=_widths(model_config, 'g_hidden'),
                                activation=_activation(model_config, 'g'),
