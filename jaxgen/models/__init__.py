@@ -12,6 +12,7 @@ MODELS = {
     'dcgan': 'jaxgen.models.gan.dcgan',
     'cgan': 'jaxgen.models.gan.cgan',
     'infogan': 'jaxgen.models.gan.infogan',
+    'growing': 'jaxgen.models.gan.growing',
     'vae': 'jaxgen.models.autoencoders.vae',
     'aae': 'jaxgen.models.autoencoders.aae',
 }

@@ -51,6 +51,7 @@ from jaxgen.training import health, parallel
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.checkpoint import Checkpoints
 from jaxgen.training.lock import WorkdirLock
+from jaxgen.training.stages import Stage
 from jaxgen.visualisation import pictures as pictures_lib
 from jaxgen.visualisation.training import training_curves
 
@@ -204,7 +205,7 @@ def ignored_settings(config, exp, dataset) -> list[str]:
     return notes
 
 
-def prepare(config, workdir: str) -> Prepared:
+def prepare(config, workdir: str, check: bool = True) -> Prepared:
     """Steps 1 and 2 above: everything that can fail before the workdir is touched."""
     config_lib.check(config)
     workdir_lib.check(workdir)
@@ -224,7 +225,7 @@ def prepare(config, workdir: str) -> Prepared:
                           f'({first}); check its values against {config.model.name}\'s '
                           'config file') from e
     latest = checkpoints.latest_step()
-    if latest is not None:
+    if latest is not None and check:  # not when a stage starts from a grown state
         checkpoints.check_fits(latest, template)
     for note in ignored_settings(config, exp, dataset):
         logging.warning('ignored: %s', note)
@@ -359,27 +360,33 @@ def _write_config(workdir, config, data_info) -> None:
                         data_info['source'], data_info.get('requested'), path)
 
 
-def train(config, workdir: str, hooks: Sequence[Hook] = ()) -> Result:
+def train(config, workdir: str, hooks: Sequence[Hook] = (), stage: Stage | None = None) -> Result:
     """Trains (or resumes) the experiment ``config`` describes in ``workdir``."""
+    if stage is None and config.get('stages'):
+        from jaxgen.training import stages  # pylint: disable=import-outside-toplevel
+        return stages.train(config, workdir, hooks)
     began = time.perf_counter()
-    p = prepare(config, workdir)
+    stage = stage or Stage(config)
+    p = prepare(config, workdir, check=stage.state is None)
     checkpoints = p.checkpoints
     lock = WorkdirLock(workdir) if parallel.is_main_process() else None
     if lock is not None:
         lock.acquire()  # refuses a workdir that a live run is using, touching nothing
     try:
-        return _train(config, workdir, hooks, p, began)
+        return _train(config, workdir, hooks, p, began, stage)
     finally:
         checkpoints.close()
         if lock is not None:
             lock.release()
 
 
-def _train(config, workdir, hooks, p: Prepared, began: float) -> Result:
+def _train(config, workdir, hooks, p: Prepared, began: float, stage: Stage) -> Result:
     exp, checkpoints, mesh, dataset = p.exp, p.checkpoints, p.mesh, p.dataset
     if parallel.is_main_process():
-        _write_config(workdir, config, dataset.info)
-    if p.latest is not None:
+        _write_config(workdir, stage.config, dataset.info)
+    if stage.state is not None:
+        state = parallel.put_replicated(stage.state, mesh)
+    elif p.latest is not None:
         state = checkpoints.restore(p.latest, p.template)
         health.check_restored(state, f'{checkpoints.directory}/{p.latest}',
                               'delete it to resume from the one before '

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from jaxgen import config as config_lib
 from jaxgen.errors import JaxgenError
-from jaxgen.training import health
+from jaxgen.training import health, stages
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.checkpoint import Checkpoints
 from jaxgen.training.experiment import build
@@ -20,12 +20,12 @@ def load(workdir: str, step: int | None = None):
     if not path.is_file():
         raise JaxgenError(f'{path} not found; pass the --workdir of a training run')
     config, extra = config_lib.from_json(path.read_text())
-    exp = build(config, extra['data'])
     checkpoints = Checkpoints(workdir)
     latest = checkpoints.latest_step()
     if latest is None:
         raise JaxgenError(f'{workdir} has no checkpoint yet; train first or wait for one')
     step = latest if step is None else step
+    exp = build(stages.checkpoint_config(config, step), extra['data'])  # its stage, if staged
     template = exp.abstract_state()
     checkpoints.check_fits(step, template)
     state = checkpoints.restore(step, template)
