@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import signal
 import time
 import traceback
 from typing import Any, Callable, Sequence
@@ -51,6 +50,7 @@ from jaxgen.training import health, parallel
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.checkpoint import Checkpoints
 from jaxgen.training.lock import WorkdirLock
+from jaxgen.training.signals import StopSignals
 from jaxgen.training.stages import Stage
 from jaxgen.visualisation import pictures as pictures_lib
 from jaxgen.visualisation.training import training_curves
@@ -64,30 +64,6 @@ class Result:
     step: int
     preempted: bool
     metrics: dict
-
-
-class _StopSignals:
-    """Turns SIGTERM/SIGINT into a flag the loop checks after every step."""
-
-    def __init__(self):
-        self.received: int | None = None
-        self._previous = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread: signals stay as they were
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        del frame
-        self.received = signum
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def write_pictures(exp, state, examples, workdir: str, step: int,
@@ -423,7 +399,7 @@ def _train(config, workdir, hooks, p: Prepared, began: float, stage: Stage) -> R
         write_pictures(exp, state, examples, workdir, 0, periodic.writer)
     started = time.perf_counter()
     try:
-        with _StopSignals() as stop:
+        with StopSignals() as stop:
             while step < config.num_steps:
                 # Fused calls while no periodic event falls inside them, then single steps.
                 if fused is not None and periodic.steps_to_next(step) >= fused_steps:

@@ -63,7 +63,8 @@ def parse(config) -> tuple[dict, ...]:
             raise JaxgenError(f'config.stages[{i}] has unknown entries {unknown}; a stage '
                               f'takes {sorted(KEYS)}')
         last = i == len(stages) - 1
-        until = stage.get('until', config.num_steps if last else None)
+        # the last stage runs to the end, even when num_steps ends the run earlier
+        until = stage.get('until', max(config.num_steps, previous + 1) if last else None)
         if not isinstance(until, int) or until <= previous:
             raise JaxgenError(f'config.stages[{i}].until must be a step after {previous} '
                               f'(only the last stage may leave it out), got {until!r}')
