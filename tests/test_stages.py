@@ -51,11 +51,13 @@ def test_staged_run_killed_at_the_boundary_and_mid_stage_resumes_bit_exactly(
         return original(self, draw, batch_size, *args, **kwargs)
     monkeypatch.setattr(experiment.Experiment, 'make_train_step', recorded)
     config = staged_config()
+    config.ema.decay = 0.5  # the averaged generator grows too
     full = train(config, str(tmp_path / 'full'))
     assert full.step == 6 and not full.preempted
     assert sizes == [(1, 16), (2, 32)]  # the step was rebuilt with the new batch size
     params = full.state.params['generator']
     assert set(params) == {'in', 'hidden_0', 'hidden_1', 'out'}
+    assert set(full.state.ema['generator']) == set(params)
 
     workdir = str(tmp_path / 'killed')
     first = train(config, workdir, hooks=[kill_at(3)])  # the boundary: stage 0's state
@@ -80,11 +82,17 @@ def experiments(config):
 
 
 def test_growth_keeps_matching_layers_and_their_adam_moments_and_fades_the_new_block_in():
-    old_exp, new_exp = experiments(staged_config())
+    config = staged_config()
+    config.ema.decay = 0.5
+    old_exp, new_exp = experiments(config)
     old = old_exp.init_state()
-    old = old.replace(rule_state=jax.tree.map(lambda x: x + 1, old.rule_state))
+    old = old.replace(rule_state=jax.tree.map(lambda x: x + 1, old.rule_state),
+                      ema=jax.tree.map(lambda x: x + 2, old.ema))
     new = new_exp.init_state()
     grown = stages.grow(old_exp, old, new_exp, new)
+    chex.assert_trees_all_equal(grown.ema['generator']['out'], old.ema['generator']['out'])
+    chex.assert_trees_all_equal(grown.ema['generator']['hidden_1'],
+                                new.ema['generator']['hidden_1'])
     for player in ('generator', 'discriminator'):
         for layer in ('in', 'hidden_0', 'out'):
             chex.assert_trees_all_equal(grown.params[player][layer], old.params[player][layer])
@@ -98,11 +106,11 @@ def test_growth_keeps_matching_layers_and_their_adam_moments_and_fades_the_new_b
     # At the stage's first step the new block's weight is 0: the grown model is the old
     # one; two steps later (fade_steps) it weighs fully.
     batch, key = {'x': jnp.ones((5, 2)), 'step': jnp.asarray(3)}, jax.random.key(1)
-    before, _ = old_exp.model.forward(old_exp.variables(old), batch, key)
-    after, _ = new_exp.model.forward(new_exp.variables(grown), batch, key)
+    before, _ = old_exp.model.forward(old_exp.variables(old, ema=False), batch, key)
+    after, _ = new_exp.model.forward(new_exp.variables(grown, ema=False), batch, key)
     np.testing.assert_allclose(after['fake'], before['fake'], rtol=1e-6)
     np.testing.assert_allclose(after['real_logits'], before['real_logits'], rtol=1e-6)
-    later, _ = new_exp.model.forward(new_exp.variables(grown), {**batch, 'step': 5}, key)
+    later, _ = new_exp.model.forward(new_exp.variables(grown, ema=False), {**batch, 'step': 5}, key)
     full = new_exp.model.generator.apply({'params': grown.params['generator']}, after['z'])
     np.testing.assert_allclose(later['fake'], full, rtol=1e-6)
     assert not np.allclose(later['fake'], before['fake'])
