@@ -61,3 +61,15 @@ def test_dcgan_trains_on_each_derived_dataset(name, small_base, tmp_path):
     assert result.step == 2
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(result.state.params))
     assert (tmp_path / 'run' / 'config.json').exists()
+
+
+def test_a_size_the_model_cannot_take_is_one_line_and_leaves_no_workdir(tmp_path):
+    """30x30 images (digits resized) halve to 15, which DCGAN cannot start from."""
+    from jaxgen.errors import JaxgenError  # pylint: disable=import-outside-toplevel
+    c = config_for('digits', tmp_path / 'cache')
+    c.data.resize = 30
+    workdir = tmp_path / 'run'
+    with pytest.raises(JaxgenError, match='DCGAN cannot build images of side 30') as error:
+        loop.train(c, str(workdir))
+    assert '\n' not in str(error.value)
+    assert not workdir.exists()
