@@ -46,6 +46,8 @@ BUNDLES = {
                         likelihood='bernoulli', stochastic=True, num_samples=1,
                         eval_samples=2)), UNIT, {'z': np.zeros((3, 2), np.float32)}),
     'aae': (_aae(), UNIT, {'z': np.zeros((3, 2), np.float32)}),
+    'growing': (Config(dict(name='growing', latent_dim=4, depth=2, width=8)), POINTS,
+                {'z': np.zeros((3, 4), np.float32)}),
 }
 
 
@@ -113,12 +115,13 @@ def test_model_files_import_neither_pictures_nor_metrics():
 def test_pictures_and_evaluations_are_looked_up_by_bundle_type(built):
     name, model, variables, _, _ = built
     assert not hasattr(model, 'pictures') and not hasattr(model, 'evaluate')
-    expected = {'mlp': {'samples'}, 'dcgan': {'samples'}, 'cgan': {'samples'},
+    expected = {'mlp': {'samples'}, 'growing': {'samples'}, 'dcgan': {'samples'},
+                'cgan': {'samples'},
                 'infogan': {'samples', 'traversal_c2'}, 'vae': {'samples', 'manifold'},
                 'aae': {'samples', 'manifold'}}[name]
     drawn = pictures(model, variables, jax.random.key(1))
     assert set(drawn) == expected and all(p.dtype == np.uint8 for p in drawn.values())
-    has_own = {'mlp': True, 'dcgan': False, 'cgan': False, 'infogan': True, 'vae': True,
+    has_own = {'mlp': True, 'growing': True, 'dcgan': False, 'cgan': False, 'infogan': True, 'vae': True,
                'aae': False}[name]
     assert (own.for_model(model) is not None) == has_own
 

@@ -4,7 +4,7 @@ and all the trainer ever sees of a model.
 A bundle is any object with the members of :class:`Bundle` (a structural
 ``typing.Protocol``: no base class to inherit). Pictures and evaluation are not
 part of a model file: they plug in from outside, looked up by the bundle's type
-(``jaxgen.visualisation.pictures``, ``jaxgen.metrics.evaluation``), so model
+(``jaxgen.visualisation.pictures``, ``jaxgen.metrics.own``), so model
 files import neither ``jaxgen.visualisation`` nor ``jaxgen.metrics``.
 """
 

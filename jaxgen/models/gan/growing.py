@@ -18,6 +18,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.models.gan.base import GAN
 
@@ -62,7 +63,7 @@ class GrowingGAN(GAN):
 
 def build(model_config, data_info) -> GrowingGAN:
     shape = tuple(data_info['shape'])
-    if len(shape) != 1 or 'centers' not in data_info:
+    if kinds.kind(data_info) != 'points':
         raise JaxgenError(f'model growing is a toy for the 2-D mixtures, not data of shape '
                           f'{shape}')
     depth, width = model_config.get('depth', 1), model_config.get('width', 32)
