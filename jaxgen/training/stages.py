@@ -35,6 +35,7 @@ import dataclasses
 from typing import Any, Sequence
 
 import jax
+from absl import logging
 
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import split_variables
@@ -176,6 +177,9 @@ def train(config, workdir: str, hooks=()):
             new_state = parallel.put_replicated(new_exp.init_state(), mesh)
             start = grow(*old, new_exp, new_state,
                          reset_optimizer=bool(stages[i].get('reset_optimizer', False)))
+        logging.info('stage %d of %d: steps %d to %d%s', i + 1, len(stages),
+                     stages[i - 1]['until'] if i else 0, min(stages[i]['until'], config.num_steps),
+                     ', grown from the stage before' if start is not None else '')
         result = loop.train(stage_config(config, i), workdir, hooks,
                             stage=Stage(config=config, state=start))
         if result.preempted or result.step >= config.num_steps:
