@@ -276,6 +276,7 @@ def mnist_cache(tmp_path_factory) -> str:
     return cache_dir
 
 
+@pytest.mark.xdist_group('real_mnist')  # one worker prepares MNIST once for them
 def test_real_mnist(mnist_cache):
     train = load(config(name='mnist', data_dir=DATA_DIR, cache_dir=mnist_cache))
     test = load(config(name='mnist', data_dir=DATA_DIR, cache_dir=mnist_cache), 'test')
@@ -288,6 +289,7 @@ def test_real_mnist(mnist_cache):
     assert not train.info['fallback'] and train.info['num_examples'] == 60000
 
 
+@pytest.mark.xdist_group('real_mnist')  # one worker prepares MNIST once for them
 def test_fashion_mnist_prepared_after_mnist_in_one_cache_is_fashion_mnist(mnist_cache):
     """The two share file names; TFDS must not build the second from the first's files."""
     real_folder('fashion_mnist')
@@ -307,6 +309,7 @@ def test_a_fashion_cache_built_from_mnist_files_is_refused(tmp_path):
     assert_one_line(error)
 
 
+@pytest.mark.xdist_group('real_mnist')  # one worker prepares MNIST once for them
 def test_cached_mnist_loads_without_tensorflow(mnist_cache):
     code = ('import sys; from jaxgen.data import load; '
             "ds = load({'name': 'mnist'}, 'test'); "

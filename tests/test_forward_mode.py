@@ -42,6 +42,7 @@ CASES = {  # name -> (config file, its argument, config overrides)
     'aae': ('aae', None, {}),
     'gan_ring': ('gan_ring', None, {}),
     'unrolled_gan': ('unrolled_gan', 'paper', {}),
+    'growing_ring': ('growing_ring', None, {}),
 }
 SMALL = {'features': 8, 'hidden': (16,), 'g_hidden': (16,), 'd_hidden': (16,),
          'latent_dim': 8}

@@ -70,8 +70,10 @@ def test_the_standard_download_is_tried_first_and_cached(no_folder, monkeypatch,
     assert ds.info['source'] == 'tensorflow_datasets standard download'
     assert ds.arrays['image'].shape == (6, 28, 28, 1) and checked == [mnist.SOURCES['mnist']]
     # TFDS's own download (no manual folder) into the cache's tfds folder.
+    # One downloads folder per dataset: MNIST and Fashion-MNIST share file names.
     assert calls == [('builder', 'mnist', os.path.join(no_folder, 'tfds')),
-                     ('download_and_prepare', {})]
+                     ('download_and_prepare',
+                      {'download_dir': os.path.join(no_folder, 'tfds', 'downloads', 'mnist')})]
     test = load({'name': 'mnist'}, 'test')  # both splits were cached: no second download
     assert test.arrays['image'].shape == (4, 28, 28, 1) and len(calls) == 2
     assert test.info['source'] == 'tensorflow_datasets standard download'

@@ -11,7 +11,7 @@ import pytest
 from configs import ae as ae_config
 from configs import iwae as iwae_config
 from configs import vae as vae_config
-from jaxgen import models
+from jaxgen import models, objectives
 from jaxgen.objectives import vae as vae_objectives
 from jaxgen.errors import JaxgenError
 from jaxgen.losses import vae as vae_losses
