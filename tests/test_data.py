@@ -16,7 +16,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from jaxgen.data import NAMES, load, mixture_centers, shuffle
+from jaxgen.data import NAMES, data_dirs, load, mixture_centers, shuffle
 from jaxgen.data import draw as draw_lib
 from jaxgen.data.sources import mnist as images
 from jaxgen.errors import JaxgenError
@@ -269,9 +269,11 @@ def test_real_files_match_published_checksums(name):
 
 
 @pytest.fixture(scope='session')
-def mnist_cache(tmp_path_factory) -> str:
+def mnist_cache() -> str:
+    """The run's own cache ($JAXGEN_CACHE_DIR), where MNIST is prepared from the real
+    files once (under a lock) for every test that needs it, then read back here."""
     real_folder('mnist')
-    cache_dir = str(tmp_path_factory.mktemp('mnist_cache'))
+    cache_dir = data_dirs(config(name='mnist'))[1]
     load(config(name='mnist', data_dir=DATA_DIR, cache_dir=cache_dir))  # Prepares both splits.
     return cache_dir
 
@@ -291,7 +293,8 @@ def test_real_mnist(mnist_cache):
 
 @pytest.mark.xdist_group('real_mnist')  # one worker prepares MNIST once for them
 def test_fashion_mnist_prepared_after_mnist_in_one_cache_is_fashion_mnist(mnist_cache):
-    """The two share file names; TFDS must not build the second from the first's files."""
+    """The two share file names; TFDS must not build the second from the first's files
+    (which it did when Fashion-MNIST was prepared second, as in a fresh CI cache)."""
     real_folder('fashion_mnist')
     fashion = load(config(name='fashion_mnist', data_dir=DATA_DIR, cache_dir=mnist_cache),
                    'test')

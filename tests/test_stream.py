@@ -90,8 +90,8 @@ def params(state):
 
 def test_stream_and_device_paths_train_identically(tmp_path):
     """Fused calls of two steps, on both paths."""
-    device = loop.train(tiny_config('device', 5, steps_per_call=2), str(tmp_path / 'd'))
-    streamed = loop.train(tiny_config('stream', 5, steps_per_call=2), str(tmp_path / 's'))
+    device = loop.train(tiny_config('device', 3, steps_per_call=2), str(tmp_path / 'd'))
+    streamed = loop.train(tiny_config('stream', 3, steps_per_call=2), str(tmp_path / 's'))
     chex.assert_trees_all_equal(params(device.state), params(streamed.state))
 
 
