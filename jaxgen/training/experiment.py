@@ -138,8 +138,8 @@ class Experiment:
         compiles every layer's every operation separately, slow on CPU)."""
         return jax.jit(self._init_state)()
 
-    def _init_state(self) -> TrainState:
-        init_key, _, _ = root_keys(self.seed)
+    def _init_state(self, seed=None) -> TrainState:  # seed: traced by training/seeds.py
+        init_key, _, _ = root_keys(self.seed if seed is None else seed)
         variables = self.model.init(init_key)
         params, model_state = {}, {}
         for player, v in variables.items():
@@ -197,14 +197,15 @@ class Experiment:
                        out_shardings=(everywhere, everywhere))
 
     def train_step_fn(self, draw: Callable | None, batch_size: int, mesh=None,
-                      transform: Callable | None = None) -> Callable:
+                      transform: Callable | None = None, seed=None) -> Callable:
         """The pure step ``(state, data) -> (state, metrics)``, not yet jitted.
 
         Batches are drawn inside the step from the device-resident arrays, or made
         by ``transform`` from the host's raw rows (:meth:`make_train_step`); either
         way they are sharded over ``mesh`` when given, and each carries the step.
         """
-        objective, rule, seed = self.objective, self.rule, self.seed
+        objective, rule = self.objective, self.rule
+        seed = self.seed if seed is None else seed  # traced by training/seeds.py
         decay, _ = self.ema
         speedups = bool(self.config.get('cpu_speedups', False))
 
@@ -281,5 +282,9 @@ def build(config, data_info: Mapping[str, Any]) -> Experiment:
     if unknown:
         raise JaxgenError(f'config.ema.players names {unknown}, which are not players of '
                           f'the model ({sorted(model.players)})')
-    return Experiment(config=config, data_info=data_info, model=model,
-                      objective=objective, rule=rule)
+    exp = Experiment(config=config, data_info=data_info, model=model,
+                     objective=objective, rule=rule)
+    if config.get('num_seeds', 1) != 1:  # N seeds in one program (training/seeds.py)
+        from jaxgen.training import seeds  # pylint: disable=import-outside-toplevel
+        return seeds.many(exp)
+    return exp

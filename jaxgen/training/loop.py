@@ -276,7 +276,7 @@ class _Periodic:
             self.writer.scalars(step, {**self.metrics,
                                        'steps_per_sec': self.progress.steps_per_sec})
         if self.main and 'pictures' in due:
-            write_pictures(self.exp, state, self.examples, self.workdir, step, self.writer)
+            self.write_pictures(step, state)
             write_curves(self.workdir, self.writer)
         if self.main and due & {'eval', 'metrics'}:
             samples = c.metrics_samples if 'metrics' in due else 0
@@ -287,6 +287,9 @@ class _Periodic:
             self.metrics.update({f'eval/{k}': v for k, v in results.items()})
         if 'checkpoint' in due:
             self.save(step, state)
+
+    def write_pictures(self, step: int, state) -> None:
+        write_pictures(self.exp, state, self.examples, self.workdir, step, self.writer)
 
     def check_health(self, state) -> None:
         """One line, and no save, if anything in the state stopped being finite: the
@@ -375,7 +378,7 @@ def _train(config, workdir, hooks, p: Prepared, began: float, stage: Stage) -> R
     else:
         state = parallel.put_replicated(exp.init_state(), mesh)
     logging.info('training on %s', parallel.describe(mesh))
-    step, preempted = int(parallel.to_host(state.step)), False
+    step, preempted = int(np.ravel(parallel.to_host(state.step))[0]), False  # N seeds: [N]
     stream = p.stream
     if stream is None:
         arrays = parallel.put_replicated(dataset.arrays, mesh)
@@ -387,16 +390,22 @@ def _train(config, workdir, hooks, p: Prepared, began: float, stage: Stage) -> R
             return arrays
         sharding = parallel.batch_sharding(mesh, leading=1 if steps == 1 else 2)
         return stream_lib.to_global(stream.next(steps), sharding, steps)
-    _, data_key, _ = experiment_lib.root_keys(exp.seed)
     num_examples = min([512] + (list(draw_lib.stream_sizes(dataset.info, dataset.arrays).values())
                                 if dataset.transform is not None else []))  # for pictures
-    examples = jax.device_get(dataset.draw(dataset.arrays, data_key, 0, num_examples))
-    periodic = _Periodic(config, exp, workdir, p.test, checkpoints, examples, began)
+
+    def examples(seed):  # a fixed batch of data, for pictures
+        _, data_key, _ = experiment_lib.root_keys(seed)
+        return jax.device_get(dataset.draw(dataset.arrays, data_key, 0, num_examples))
+    if config.get('num_seeds', 1) == 1:
+        periodic = _Periodic(config, exp, workdir, p.test, checkpoints, examples(exp.seed), began)
+    else:  # one _Periodic per seed, in <workdir>/seed_<i>
+        from jaxgen.training import seeds  # pylint: disable=import-outside-toplevel
+        periodic = seeds.Periodic(config, exp, workdir, p.test, checkpoints, examples, began)
     periodic.stream = stream
     fused_steps = max(p.steps)
     single, fused = p.steps[1], p.steps[fused_steps] if fused_steps > 1 else None
     if step == 0 and periodic.main:
-        write_pictures(exp, state, examples, workdir, 0, periodic.writer)
+        periodic.write_pictures(0, state)
     started = time.perf_counter()
     try:
         with StopSignals() as stop:

@@ -1,0 +1,113 @@
+"""Many seeds in one program (``config.num_seeds``): each seed of a vmapped run is,
+bit for bit, the separate run with ``config.seed = seed + i``, its outputs in
+``seed_<i>/``, and a killed many-seed run resumes to the same states."""
+
+import os
+import signal
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from jaxgen.errors import JaxgenError
+from jaxgen.logging import read_scalars
+from jaxgen.training import Checkpoints, restore, seeds, train
+from tests.test_train import ring_config
+
+N = 3
+
+
+def many_config(**overrides):
+    return ring_config(num_seeds=N, seed=5, **overrides)
+
+
+@pytest.fixture(scope='module')
+def separate(tmp_path_factory):
+    """The N separate runs: (workdir, final state) for seeds 5, 6, 7."""
+    runs = []
+    for i in range(N):
+        workdir = str(tmp_path_factory.mktemp('separate') / f'seed{i}')
+        runs.append((workdir, jax.device_get(train(ring_config(seed=5 + i), workdir).state)))
+    return runs
+
+
+def assert_each_seed_is_its_separate_run(state, separate):
+    state = jax.device_get(state)
+    for i, (_, single) in enumerate(separate):
+        chex.assert_trees_all_equal(seeds.take(state, i), single)  # bit-exact, on CPU
+
+
+def test_each_seed_equals_its_separate_run_and_writes_its_own_outputs(tmp_path, separate):
+    workdir = str(tmp_path / 'many')
+    result = train(many_config(), workdir)
+    assert result.step == 6 and not result.preempted
+    chex.assert_shape(result.state.step, (N,))
+    assert_each_seed_is_its_separate_run(result.state, separate)
+    for i, (single_dir, _) in enumerate(separate):
+        mine = os.path.join(workdir, f'seed_{i}')
+        pictures = sorted(os.listdir(os.path.join(single_dir, 'pictures')))
+        assert len(pictures) >= 3  # steps 0, 3 and 6
+        for name in pictures:
+            with open(os.path.join(mine, 'pictures', name), 'rb') as a, \
+                    open(os.path.join(single_dir, 'pictures', name), 'rb') as b:
+                assert a.read() == b.read(), (i, name)  # the same samples, drawn the same
+        logged = read_scalars(os.path.join(mine, 'tensorboard'))
+        theirs = read_scalars(os.path.join(single_dir, 'tensorboard'))
+        losses = sorted(k for k in theirs if not k.startswith('steps_per_sec'))
+        assert losses and all(logged[k] == theirs[k] for k in losses)
+        assert result.metrics[f'seed_{i}/{losses[0]}'] == theirs[losses[0]][-1][1]
+    # One checkpointed state with the leading axis; restore.load + select give seed 1.
+    exp, state, step = restore.load(workdir)
+    assert step == 6
+    one, state = seeds.select(exp, state, 1)
+    assert one.seed == 6
+    key = jax.random.key(0)
+    np.testing.assert_array_equal(
+        one.model.generate(one.variables(state), {'num': 16}, key),
+        one.model.generate(one.variables(separate[1][1]), {'num': 16}, key))
+
+
+def test_killed_many_seed_run_resumes_to_the_separate_runs(tmp_path, separate):
+    def sigterm_at_step_3(step, state):
+        del state
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+    workdir = str(tmp_path / 'killed')
+    first = train(many_config(), workdir, hooks=[sigterm_at_step_3])
+    assert first.preempted and first.step == 3
+    assert Checkpoints(workdir).latest_step() == 3
+    resumed = train(many_config(), workdir)
+    assert resumed.step == 6 and not resumed.preempted
+    assert_each_seed_is_its_separate_run(resumed.state, separate)
+
+
+def test_vmapped_seeds_match_their_separate_runs_to_rounding(tmp_path, separate):
+    """``vmap_seeds``: one batched program; XLA:CPU sums its gradients in another
+    order, so each seed matches its separate run to float rounding only."""
+    result = train(many_config(vmap_seeds=True, num_steps=2, checkpoint_every=2),
+                   str(tmp_path / 'vmapped'))
+    state = jax.device_get(result.state)
+    for i, (workdir, _) in enumerate(separate):
+        _, theirs, _ = restore.load(workdir, step=2)
+        chex.assert_trees_all_close(seeds.take(state, i).params, theirs.params,
+                                    rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize('change, message', [
+    ({'num_seeds': 0}, 'config.num_seeds must be a positive integer'),
+    ({'num_seeds': 2, 'stages': ({'steps': 3},)}, 'cannot train a stage schedule'),
+    ({'num_seeds': 2, 'data.path': 'stream'}, 'needs the on-device data path'),
+])
+def test_impossible_seed_settings_are_one_line(change, message):
+    config = ring_config()
+    with config.unlocked():
+        for k, v in change.items():
+            if k == 'data.path':
+                config.data.path = v
+            else:
+                config[k] = v
+    exp = seeds.experiment_lib.Experiment(config=config, data_info={}, model=None,
+                                          objective=None, rule=None)
+    with pytest.raises(JaxgenError, match=message):
+        seeds.many(exp)
