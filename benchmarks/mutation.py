@@ -396,7 +396,8 @@ def apply(mutant: Mutant, tree: str, write: bool = True) -> None:
 
 def pytest(tree: str, tests, env: dict, timeout: float) -> tuple[str, float, str]:
     """``(status, seconds, output)``: status 'passed', 'failed' or 'timeout'."""
-    command = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider', *tests]
+    command = [sys.executable, '-m', 'pytest', '-q', '-x', '-p', 'no:cacheprovider', '-m', '',
+               *tests]  # -m '': the slow tier too
     began = time.perf_counter()
     try:
         run = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True,

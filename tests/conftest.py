@@ -19,6 +19,7 @@ import os
 import tempfile
 
 import jax
+import pytest
 
 CACHE = os.path.join(os.environ.get('JAXGEN_CACHE_DIR') or tempfile.gettempdir(),
                      'jax-compilation-cache')
@@ -28,3 +29,42 @@ os.environ['JAX_COMPILATION_CACHE_DIR'] = CACHE  # for the tests' subprocesses
 os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.2'
 jax.config.update('jax_compilation_cache_dir', CACHE)
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.2)
+
+
+# The slow tier: long integration runs, each of whose properties a faster test also
+# checks (named after each). CI's command (python -m pytest -q -n 2) leaves them out to
+# stay under its 10-minute budget on 2 cores; python -m pytest -q -n 2 -m slow runs them.
+SLOW = {
+    'test_cli.py::test_sigterm_saves_a_checkpoint_and_the_same_command_resumes':
+        'test_train.py::test_killed_and_resumed_run_matches_uninterrupted_run, test_cli SIGKILL',
+    'test_infogan.py::test_the_authors_variant_trains_and_samples_unit_pixels':
+        'test_infogan.py::test_infogan_config_trains_evaluates_and_draws_the_paper_figure',
+    'test_infogan.py::test_before_its_start_the_information_term_leaves_the_gan_step_and_'
+    'after_it_the_infogan_step': 'test_objective_contracts.py (scheduled terms)',
+    'test_infogan.py::test_lambda_zero_gives_exactly_the_gan_step': 'test_objective_values.py',
+    'test_infogan.py::test_leak_sets_the_slope_of_d_and_q_and_the_data_scale_sets_g_s_output':
+        'test_forward_mode.py, test_models.py',
+    'test_gan_family.py::test_cgan_fgan_and_unrolled_configs_train':
+        'test_forward_mode.py (every config builds and differentiates)',
+    'test_gan_family.py::test_spectral_norm_bounds_the_discriminator_and_trains':
+        'test_forward_mode.py (dcgan_wgan_gp_r1_spectral_norm)',
+    'test_aae.py::test_aae_config_trains_and_draws_latents_over_the_prior':
+        'test_aae.py::test_three_phases_move_the_encoder_twice_and_the_decoder_once',
+    'test_aae.py::test_a_player_loss_optimizer_gives_the_encoder_s_generator_phase_its_own_state':
+        'test_rule_steps.py',
+    'test_parallel.py::test_eight_devices_match_one_device_with_global_batchnorm':
+        'test_parallel.py::test_two_processes_train_checkpoint_resume_and_match_one',
+    'test_parallel.py::test_fused_calls_match_single_steps_and_stop_short_of_periodic_events':
+        'test_train_step.py (fused steps), test_periodic_events.py',
+    'test_dynamics.py::test_simultaneous_unrolled_unrolls_from_the_discriminator_before_its_step':
+        'test_rule_steps.py',
+    'test_dynamics.py::test_unrolled_with_zero_steps_is_the_plain_rule_exactly':
+        'test_rule_steps.py',
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    del config
+    for item in items:
+        if item.nodeid.split('/')[-1].split('[')[0] in SLOW:
+            item.add_marker(pytest.mark.slow)
