@@ -30,7 +30,7 @@ def get_config(arg: str | None = None):
     paper = arg == 'paper'
     c.data.name = 'ring' if paper else arg or 'ring'
     if c.data.name == 'grid':
-        c.data.std = 0.05
+        c.data.mixture.std = 0.05
     c.num_steps = 25000
     c.model.g_activation = c.model.d_activation = 'tanh'
     c.objective.generator_loss = 'saturating'

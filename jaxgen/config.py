@@ -75,7 +75,6 @@ def base_config() -> ml_collections.ConfigDict:
         # What the domain classifier behind the metrics predicts: 'label', 'domain',
         # 'attributes'; '' picks the first the dataset has.
         'classifier_target': '',
-        'edges_classes': 'all',   # edges2fashion: 'all' or 'shoes_bags' (pix2pix's subjects)
         # tfds:<name>[/<config>]: feature keys ('' for none) and splits; domains ('A', 'B')
         # reads two unpaired splits <split>A and <split>B (cycle_gan's trainA/trainB).
         'tfds': ml_collections.ConfigDict({
@@ -84,10 +83,11 @@ def base_config() -> ml_collections.ConfigDict:
         # folder:<path>: layout 'auto' | 'classes' | 'aligned' (pix2pix) | 'unpaired'
         # (CycleGAN's trainA/trainB); direction 'AtoB' or 'BtoA' (which side is image_a).
         'folder': ml_collections.ConfigDict({'layout': 'auto', 'direction': 'AtoB'}),
-        # 2-D mixtures (ring, grid):
-        'radius': 2.0,
-        'std': 0.02,
-        'num_modes': 8,
+        # Each dataset family's own options, in its own sub-dict:
+        # 2-D mixtures (ring, grid): modes on a circle of this radius (a grid's spacing).
+        'mixture': ml_collections.ConfigDict({'radius': 2.0, 'std': 0.02, 'num_modes': 8}),
+        # edges2fashion: classes 'all' or 'shoes_bags' (pix2pix's own subjects).
+        'edges': ml_collections.ConfigDict({'classes': 'all'}),
     })
     c.model = ml_collections.ConfigDict({'name': 'dcgan'})
     c.objective = ml_collections.ConfigDict({'name': 'gan'})
@@ -127,10 +127,22 @@ def to_json(config: ml_collections.ConfigDict, **extra: Any) -> str:
                       default=str)
 
 
+# Flat config.data fields of workdirs written before each dataset family had its own
+# sub-dict: old name -> (sub-dict, new name). ``from_json`` moves them.
+MOVED_DATA_FIELDS = {'radius': ('mixture', 'radius'), 'std': ('mixture', 'std'),
+                     'num_modes': ('mixture', 'num_modes'), 'edges_classes': ('edges', 'classes')}
+
+
 def from_json(text: str) -> tuple[ml_collections.ConfigDict, dict]:
-    """Inverse of ``to_json``: the config and the extra entries."""
+    """Inverse of ``to_json``: the config and the extra entries (an older workdir's
+    flat data fields moved into their sub-dicts)."""
     blob = json.loads(text)
-    return ml_collections.ConfigDict(blob.pop('config')), blob
+    config = blob.pop('config')
+    data = config.get('data', {})
+    for old, (family, new) in MOVED_DATA_FIELDS.items():
+        if old in data:
+            data.setdefault(family, {})[new] = data.pop(old)
+    return ml_collections.ConfigDict(config), blob
 
 
 def changed_keys(old: ml_collections.ConfigDict, new: ml_collections.ConfigDict) -> list[str]:

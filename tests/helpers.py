@@ -108,12 +108,12 @@ def assert_derivatives_match(ours, reference, x, custom: bool, exact: bool = Tru
 
 def data_config(name: str, **fields):
     """``base_config().data`` for dataset ``name`` with ``fields`` set; a field of
-    ``config.data.tfds`` or ``config.data.folder`` is given by its own name."""
+    sub-dict (``tfds``, ``folder``, ``mixture``, ``edges``) is given by its own name."""
     from jaxgen.config import base_config  # pylint: disable=import-outside-toplevel
     config = base_config().data
     config.name = name
     for key, value in fields.items():
-        sub = next((s for s in ('tfds', 'folder') if key in config[s]), None)
+        sub = next((s for s in ('tfds', 'folder', 'mixture', 'edges') if key in config[s]), None)
         (config[sub] if sub else config)[key] = value
     return config
 

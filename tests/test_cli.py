@@ -127,3 +127,20 @@ def test_a_config_read_back_from_json_is_unchanged_even_with_nested_tuples():
     assert config_lib.changed_keys(back, config) == []
     config.rule.phases = (('encoder:reconstruction', 'decoder:reconstruction'), ('discriminator',))
     assert config_lib.changed_keys(back, config) == ['rule.phases']
+
+
+def test_an_older_workdirs_flat_data_fields_move_into_their_sub_dicts():
+    """Workdirs written before each dataset family had its own sub-dict kept
+    ``data.radius``, ``data.std``, ``data.num_modes`` and ``data.edges_classes`` flat."""
+    import json
+    from configs import gan_ring
+    from jaxgen import config as config_lib
+    config = gan_ring.get_config()
+    config.data.mixture.std = 0.05
+    blob = json.loads(config_lib.to_json(config))
+    mixture = blob['config']['data'].pop('mixture')
+    blob['config']['data'].update(mixture, edges_classes='shoes_bags')
+    del blob['config']['data']['edges']
+    back = config_lib.from_json(json.dumps(blob))[0]
+    config.data.edges.classes = 'shoes_bags'
+    assert config_lib.changed_keys(back, config) == []

@@ -63,7 +63,7 @@ def test_grid_centers():
 
 @pytest.mark.parametrize('name', ['ring', 'grid'])
 def test_mixture_samples(name):
-    ds = load(config(name=name, std=0.05))
+    ds = load(config(name=name, mixture={'std': 0.05}))
     batch = jax.jit(ds.draw, static_argnums=3)(ds.arrays, KEY, 0, 10000)
     x = np.asarray(batch['x'])
     assert x.shape == (10000, 2) and x.dtype == np.float32
@@ -87,7 +87,7 @@ def test_mixture_draw_determinism_and_jit():
 def test_mixture_bad_parameters():
     for fields in ({'std': 0.0}, {'radius': -1.0}, {'num_modes': 0}):
         with pytest.raises(JaxgenError) as error:
-            load(config(name='ring', **fields))
+            load(config(name='ring', mixture=fields))
         assert_one_line(error)
 
 

@@ -80,13 +80,13 @@ def test_edges_are_white_background_black_lines_and_deterministic(tmp_path):
 def test_edges2fashion_all_classes_or_shoes_and_bags(tmp_path):
     everything, info = edges.edges2fashion({'cache_dir': str(tmp_path)}, 'test', stub_base)
     assert set(everything['label']) == set(range(10)) and len(info['class_names']) == 10
-    config = {'cache_dir': str(tmp_path), 'edges_classes': 'shoes_bags'}
+    config = {'cache_dir': str(tmp_path), 'edges': {'classes': 'shoes_bags'}}
     shoes, info = edges.edges2fashion(config, 'test', stub_base)
     assert set(shoes['label']) == {5, 7, 8, 9} and info['name'] == 'edges2fashion_shoes_bags'
     keep = np.isin(everything['label'], (5, 7, 8, 9))
     np.testing.assert_array_equal(shoes['image_a'], everything['image_a'][keep])
     with pytest.raises(JaxgenError) as error:
-        edges.edges2fashion({'cache_dir': str(tmp_path), 'edges_classes': 'shoes'}, 'test',
+        edges.edges2fashion({'cache_dir': str(tmp_path), 'edges': {'classes': 'shoes'}}, 'test',
                             stub_base)
     assert_one_line(error)
 

@@ -71,8 +71,8 @@ def data_info_and_batch(data_config, num_classes: int = 10):
     draws (no files read)."""
     rng = np.random.default_rng(3)
     if data_config.name in mixtures.NAMES:
-        _, info = mixtures.load_arrays(data_config.name, data_config.radius,
-                                       data_config.std, data_config.num_modes)
+        _, info = mixtures.load_arrays(data_config.name, data_config.mixture.radius,
+                                       data_config.mixture.std, data_config.mixture.num_modes)
         return info, {'x': rng.normal(size=(BATCH, 2)), 'step': np.int32(0)}
     info = {'shape': [28, 28, 1], 'num_classes': num_classes, 'scale': data_config.scale,
             'binarize': data_config.binarize}

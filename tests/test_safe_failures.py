@@ -305,10 +305,10 @@ def test_a_term_reading_a_missing_output_is_one_line_and_no_workdir(tmp_path, mo
 def test_options_the_run_ignores_are_reported(tmp_path, caplog):
     config = digits_dcgan_config()
     config.eval_every = 1
-    config.data.radius = 3.0
+    config.data.mixture.radius = 3.0
     train(config, str(tmp_path / 'run'))
     assert "ignored: config.eval_every=1: model 'dcgan' has no evaluation of its own" in caplog.text
-    assert "ignored: config.data.radius=3.0: dataset 'digits' does not use it" in caplog.text
+    assert "ignored: config.data.mixture.radius=3.0: dataset 'digits' does not use it" in caplog.text
 
 
 # ---- the CPU speed-ups are opt-in, through the config ----------------------------

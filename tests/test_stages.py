@@ -136,11 +136,11 @@ def test_stage_index_derives_from_the_step():
     assert [stages.index(s, t) for t in range(6)] == [0, 0, 0, 1, 1, 1]
     # the state after step 3 was made by stage 0; after step 4 by stage 1
     assert [stages.of_checkpoint(s, t) for t in (0, 3, 4, 6)] == [0, 0, 1, 1]
-    config = staged_config(stages=({'until': 3, 'data': {'std': 0.5}}, {'until': 9}, {}))
+    config = staged_config(stages=({'until': 3, 'data': {'mixture': {'std': 0.5}}}, {'until': 9}, {}))
     c = stages.stage_config(config, 0)
-    assert (c.data.std, c.num_steps, 'stages' in c) == (0.5, 3, False)
+    assert (c.data.mixture.std, c.num_steps, 'stages' in c) == (0.5, 3, False)
     c = stages.stage_config(config, 1)  # each stage against the base config
-    assert (c.data.std, c.num_steps) == (config.data.std, 6)  # num_steps ends the run
+    assert (c.data.mixture.std, c.num_steps) == (config.data.mixture.std, 6)  # num_steps ends the run
     assert stages.parse(config)[-1]['until'] == 10  # a last stage that never runs
     c = stages.stage_config(staged_config(), 1)
     assert (c.model.depth, c.batch_size, c.num_steps) == (2, 32, 6)

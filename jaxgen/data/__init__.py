@@ -56,10 +56,10 @@ DERIVED: dict[str, str] = {
 PREFIXES = ('tfds:', 'folder:')
 NAMES = images.NAMES + ('digits',) + mixtures.NAMES
 # The config.data fields each kind of dataset reads; the others are ignored by it.
-MIXTURE_SETTINGS = ('name', 'radius', 'std', 'num_modes')
+MIXTURE_SETTINGS = ('name', 'mixture')
 IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'download', 'scale', 'binarize',
                   'path', 'resize', 'crop', 'flip', 'channels', 'image_field', 'patches',
-                  'patch_size', 'edges_classes', 'classifier_target')
+                  'patch_size', 'edges', 'classifier_target')
 PATHS = ('device', 'stream')
 
 
@@ -186,9 +186,10 @@ def load(data_config: Any, split: str = 'train') -> Dataset:
         if path != 'device':
             raise JaxgenError(f"dataset {name!r} is drawn afresh at every step, on device; "
                               f"set config.data.path='device'")
+        mixture = data_config.get('mixture') or {}
         arrays, info = mixtures.load_arrays(
-            name, float(_get(data_config, 'radius', 2.0)), _get(data_config, 'std'),
-            _get(data_config, 'num_modes', 8))
+            name, float(_get(mixture, 'radius', 2.0)), _get(mixture, 'std'),
+            _get(mixture, 'num_modes', 8))
         return Dataset(name=name, arrays=arrays, draw=mixtures.draw,
                        info={**info, 'kind': 'points'})
     scale = _get(data_config, 'scale', 'tanh')
@@ -279,11 +280,20 @@ def _shape_images(config: Any, arrays: dict, info: dict) -> tuple[dict, dict]:
 
 def unused_settings(data_config: Any) -> dict[str, Any]:
     """The ``config.data`` fields set away from their defaults that the named
-    dataset does not read (``radius`` on MNIST, ``binarize`` on the ring)."""
+    dataset does not read (``mixture.radius`` on MNIST, ``binarize`` on the ring), by
+    dotted name: a family's sub-dict is reported field by field."""
     from jaxgen.config import base_config  # pylint: disable=import-outside-toplevel
     defaults = base_config().data
     name = str(_get(data_config, 'name', ''))
     used = MIXTURE_SETTINGS if name in mixtures.NAMES else IMAGE_SETTINGS
     used += tuple(p[:-1] for p in PREFIXES if name.startswith(p))  # 'tfds', 'folder'
-    return {k: v for k, v in dict(data_config).items()
-            if k not in used and k in defaults and v != defaults[k]}
+    unused = {}
+    for k, v in dict(data_config).items():
+        if k in used or k not in defaults:
+            continue
+        if hasattr(defaults[k], 'items') and hasattr(v, 'items'):
+            unused.update({f'{k}.{f}': x for f, x in dict(v).items()
+                           if x != defaults[k].get(f)})
+        elif v != defaults[k]:
+            unused[k] = v
+    return unused

@@ -9,7 +9,7 @@ edges2shoes: ``image_a`` is 255 (white) everywhere but 0 (black) on an edge pixe
 builds are identical.
 
 ``edges2fashion`` keeps all ten Fashion-MNIST classes by default. With
-``config.data.edges_classes='shoes_bags'`` it keeps only pix2pix's own subjects, the shoes
+``config.data.edges.classes='shoes_bags'`` it keeps only pix2pix's own subjects, the shoes
 and bags (sandal 5, bag 8, sneaker 7, ankle boot 9), with their original labels; that
 subset is cached under its own name (``edges2fashion_shoes_bags``).
 """
@@ -70,9 +70,9 @@ def _build(name: str, base_name: str, split: str, base: Callable, classes: tuple
 
 def edges2fashion(config: Any, split: str, base: Callable) -> tuple[dict, dict]:
     """Fashion-MNIST's edge maps (``image_a``) paired with its images (``image_b``)."""
-    subset = config.get('edges_classes') or 'all'
+    subset = (config.get('edges') or {}).get('classes') or 'all'
     if subset not in SUBSETS:
-        raise JaxgenError(f'config.data.edges_classes={subset!r}; use one of {SUBSETS}')
+        raise JaxgenError(f'config.data.edges.classes={subset!r}; use one of {SUBSETS}')
     classes = SHOES_BAGS if subset == 'shoes_bags' else None
     name = 'edges2fashion' + ('_shoes_bags' if classes else '')
     return cache.cached(cache.cache_dir_of(config), name, split, lambda: _build(

@@ -56,11 +56,11 @@ def load_arrays(name: str, radius: float, std: float | None,
     if not radius > 0 or not std > 0:
         raise JaxgenError(
             f'mixture radius and std must be positive (got radius={radius}, std={std}); '
-            f'set config.data.radius and config.data.std to positive numbers')
+            f'set config.data.mixture.radius and .std to positive numbers')
     if name == 'ring' and (int(num_modes) != num_modes or num_modes < 1):
         raise JaxgenError(
             f'ring num_modes must be a positive integer (got {num_modes}); '
-            f'set config.data.num_modes to e.g. 8')
+            f'set config.data.mixture.num_modes to e.g. 8')
     centers = mixture_centers(name, float(radius), int(num_modes))
     arrays = {'centers': centers, 'std': np.asarray(std, np.float32)}
     info = {
