@@ -35,6 +35,8 @@ def define_flags() -> None:
     flags.DEFINE_multi_string('set', [], 'Keyword arguments of the model\'s evaluate, as '
                               'name=integer (e.g. num_samples=5000, num_examples=1000).')
     flags.DEFINE_integer('seed', 0, 'Seed of the evaluation\'s random draws.')
+    flags.DEFINE_integer('seed_index', None, 'Which seed of a many-seed run '
+                         '(config.num_seeds > 1) to evaluate.')
     flags.DEFINE_integer('samples', 10000, 'Samples for the distribution metrics (FD, KID, '
                          'classifier score, precision/recall); 0: skip them.')
     flags.mark_flags_as_required(['workdir'])
@@ -51,8 +53,9 @@ def parse_settings(settings: list[str]) -> dict[str, int]:
 
 
 def evaluate(workdir: str, step: int | None = None, settings: dict | None = None,
-             seed: int = 0, samples: int = 10000) -> dict[str, float]:
-    exp, state, step = load(workdir, step)
+             seed: int = 0, samples: int = 10000,
+             seed_index: int | None = None) -> dict[str, float]:
+    exp, state, step = load(workdir, step, seed_index)
     image_model = kinds.kind(exp.model.data_info) == 'images'
     own_evaluate = own.for_model(exp.model)
     if own_evaluate is None and not (image_model and samples):
@@ -83,7 +86,10 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
               'samples': samples, 'ema': bool(state.ema), **results}
     if classifier_info:
         record['classifier'] = classifier_info
-    path = workdir_lib.resolve(workdir) / f'evaluation_{step}.json'
+    where = workdir_lib.resolve(workdir)
+    if seed_index is not None and (where / f'seed_{seed_index}').is_dir():
+        where = where / f'seed_{seed_index}'  # beside that seed's other outputs
+    path = where / f'evaluation_{step}.json'
     path.write_text(json.dumps(record, indent=2))
     for name, value in sorted(results.items()):
         print(f'{name:24s} {value:.4f}')
@@ -96,7 +102,7 @@ def main(argv):
     cli.quiet_third_party_logs()
     f = flags.FLAGS
     cli.run_or_explain(lambda: evaluate(f.workdir, f.step, parse_settings(f.set), f.seed,
-                                        f.samples))
+                                        f.samples, f.seed_index))
 
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 
     python -m jaxgen.sample --workdir runs/dcgan --num 64 --out grid.png
     python -m jaxgen.sample --workdir runs/cgan --label 3      # conditional: class 3
+    python -m jaxgen.sample --workdir runs/ring8 --seed_index 5  # one seed of num_seeds=8
 
 Reads ``<workdir>/config.json`` and the latest (or ``--step``) checkpoint; needs
 neither the dataset nor TensorFlow.
@@ -29,14 +30,16 @@ def define_flags() -> None:
     flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
     flags.DEFINE_integer('label', None, 'Class label of every sample, for a conditional '
                          'model (cgan); default: unconditional draws.')
+    flags.DEFINE_integer('seed_index', None, 'Which seed of a many-seed run '
+                         '(config.num_seeds > 1) to sample from.')
     flags.mark_flags_as_required(['workdir'])
 
 
 def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = None,
-           label: int | None = None) -> str:
+           label: int | None = None, seed_index: int | None = None) -> str:
     if num < 1:
         raise JaxgenError(f'--num must be at least 1, got {num}')
-    exp, state, step = load(workdir, step)
+    exp, state, step = load(workdir, step, seed_index)
     inputs = {'num': num}
     if label is not None:
         classes = exp.data_info.get('num_classes')
@@ -55,8 +58,12 @@ def main(argv):
     del argv
     cli.quiet_third_party_logs()
     f = flags.FLAGS
-    out = f.out or str(workdir_lib.resolve(f.workdir) / 'sample.png')
-    cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step, f.label))
+    where = workdir_lib.resolve(f.workdir)
+    if f.seed_index is not None and (where / f'seed_{f.seed_index}').is_dir():
+        where = where / f'seed_{f.seed_index}'  # beside that seed's other outputs
+    out = f.out or str(where / 'sample.png')
+    cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step, f.label,
+                                      f.seed_index))
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@ import jax
 import numpy as np
 import pytest
 
+from jaxgen import sample
 from jaxgen.errors import JaxgenError
 from jaxgen.logging import read_scalars
 from jaxgen.training import Checkpoints, restore, seeds, train
@@ -57,15 +58,22 @@ def test_each_seed_equals_its_separate_run_and_writes_its_own_outputs(tmp_path, 
         losses = sorted(k for k in theirs if not k.startswith('steps_per_sec'))
         assert losses and all(logged[k] == theirs[k] for k in losses)
         assert result.metrics[f'seed_{i}/{losses[0]}'] == theirs[losses[0]][-1][1]
-    # One checkpointed state with the leading axis; restore.load + select give seed 1.
-    exp, state, step = restore.load(workdir)
-    assert step == 6
-    one, state = seeds.select(exp, state, 1)
-    assert one.seed == 6
+    # One checkpointed state with the leading axis; restore.load picks a named seed,
+    # and jaxgen.sample draws from it what the separate run's workdir gives.
+    with pytest.raises(JaxgenError, match=r'trained 3 seeds.*--seed_index 0\.\.2'):
+        restore.load(workdir)
+    one, state, step = restore.load(workdir, seed_index=1)
+    assert step == 6 and one.seed == 6
     key = jax.random.key(0)
     np.testing.assert_array_equal(
         one.model.generate(one.variables(state), {'num': 16}, key),
         one.model.generate(one.variables(separate[1][1]), {'num': 16}, key))
+    ours = sample.sample(workdir, 16, str(tmp_path / 'ours.png'), seed_index=1)
+    theirs = sample.sample(separate[1][0], 16, str(tmp_path / 'theirs.png'))
+    with open(ours, 'rb') as a, open(theirs, 'rb') as b:
+        assert a.read() == b.read()
+    with pytest.raises(JaxgenError, match='trained one seed'):
+        restore.load(separate[1][0], seed_index=1)
 
 
 def test_killed_many_seed_run_resumes_to_the_separate_runs(tmp_path, separate):

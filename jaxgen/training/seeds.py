@@ -17,7 +17,8 @@ Each seed has its own outputs in ``<workdir>/seed_<i>/``: pictures, TensorBoard
 scalars, ``eval.jsonl``, exactly what its separate run writes to its workdir
 (same latents, same examples). Checkpoints and ``config.json`` stay in the
 workdir. :func:`select` takes one seed's experiment and state out of a
-many-seed checkpoint (``restore.load``), for sampling or evaluation.
+many-seed checkpoint: ``restore.load(workdir, seed_index=i)``, and so
+``python -m jaxgen.sample`` / ``jaxgen.evaluate`` with ``--seed_index i``.
 
 Not combined with the streaming data path (each seed's batches would need their
 own host pipeline) nor with a stage schedule.
