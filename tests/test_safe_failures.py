@@ -21,7 +21,7 @@ from jaxgen import evaluate as evaluate_lib
 from jaxgen import objectives
 from jaxgen import sample as sample_lib
 from jaxgen.errors import JaxgenError
-from jaxgen.training import Checkpoints, experiment, health, lock, loop, train
+from jaxgen.training import Checkpoints, experiment, health, lock, periodic, train
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.restore import load
 from tests.test_train import digits_dcgan_config, ring_config
@@ -82,11 +82,11 @@ def test_a_save_checks_every_part_of_the_state(tmp_path):
                               else x, state.rule_state)
     assert health.nonfinite_parts(state) == []
     assert health.nonfinite_parts(state.replace(rule_state=rule_state)) == ['rule_state']
-    periodic = loop._Periodic(config, exp, str(tmp_path / 'run'), None,
-                              Checkpoints(tmp_path / 'run'), None, 0.0)
+    events = periodic.Periodic(config, exp, str(tmp_path / 'run'), None,
+                               Checkpoints(tmp_path / 'run'), None, 0.0)
     with pytest.raises(JaxgenError, match=r'at step 3 rule_state hold non-finite values; the '
                        'checkpoint was not written'):
-        periodic.save(3, state.replace(rule_state=rule_state))
+        events.save(3, state.replace(rule_state=rule_state))
     assert Checkpoints(tmp_path / 'run').all_steps() == []
 
 

@@ -35,7 +35,8 @@ import jax.numpy as jnp
 
 from jaxgen.errors import JaxgenError
 from jaxgen.training import experiment as experiment_lib
-from jaxgen.training import loop, parallel
+from jaxgen.training import parallel
+from jaxgen.training import periodic as periodic_lib
 from jaxgen.training import workdir as workdir_lib
 
 
@@ -113,9 +114,9 @@ def seed_workdir(workdir: str, i: int) -> str:
     return str(workdir_lib.resolve(workdir) / f'seed_{i}')
 
 
-class Periodic(loop._Periodic):  # pylint: disable=protected-access
+class Periodic(periodic_lib.Periodic):
     """The loop's events for N seeds: each seed logs, draws and evaluates into its own
-    ``seed_<i>/`` through its own ``_Periodic``; the whole state is saved here."""
+    ``seed_<i>/`` through its own ``periodic.Periodic``; the whole state is saved here."""
 
     def __init__(self, config, exp: ManySeeds, workdir: str, test, checkpoints,
                  examples: Callable[[int], Any], began: float):
@@ -123,7 +124,7 @@ class Periodic(loop._Periodic):  # pylint: disable=protected-access
         self.seeds = []
         for i in range(exp.num_seeds):
             one = exp.seed_experiment(i)
-            periodic = loop._Periodic(  # pylint: disable=protected-access
+            periodic = periodic_lib.Periodic(
                 one.config, one, seed_workdir(workdir, i), test, checkpoints,
                 examples(one.seed), began)
             periodic.periods.pop('checkpoint')  # the whole state is saved once, here
