@@ -58,6 +58,9 @@ class Game:
     real: str = 'real'                   # real data,
     fake: str = 'fake'                   # generated data,
     mix: str = 'mix'                     # and interpolation weights
+    # D's loss reads its fakes' logits here instead when the model's outputs have it
+    # (fakes through a history pool; the generator's loss reads fake_logits):
+    history_logits: str = 'history_logits'
 
     def term(self, base: str) -> str:
         return f'{base}_{self.name}' if self.name else base
@@ -108,6 +111,8 @@ def family_terms(family: str, generator_loss: str = 'non_saturating',
 
     def d_term(outputs):
         both = logits(outputs)
+        if game.history_logits in outputs:
+            both['fake_logits'] = outputs[game.history_logits]
         return (jnp.mean(spec.discriminator(**both, **d_kwargs)),
                 metrics(both['real_logits'], both['fake_logits']))
 

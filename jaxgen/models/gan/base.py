@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from jaxgen.models.bundle import check_inputs, unconditional
 from jaxgen.models.layers import apply, compiled
+from jaxgen.models.layers import history as history_lib
 
 Variables = Mapping[str, Any]
 
@@ -37,11 +38,19 @@ def critic_outputs(critic, batch_size: int, key: jax.Array) -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class GAN:
-    """Generator ``G(z)`` and discriminator ``D(x) -> logit`` over ``z ~ N(0, I)``."""
+    """Generator ``G(z)`` and discriminator ``D(x) -> logit`` over ``z ~ N(0, I)``.
+
+    With ``history_size`` > 0 the discriminator keeps a pool of earlier fakes in
+    its persistent state (``layers/history.py``, CycleGAN's image pool): the
+    outputs then also hold ``history_logits``, D's logits on this step's fakes
+    passed through the pool, which D's loss reads instead of ``fake_logits``
+    (G's loss still reads the fresh fakes').
+    """
     generator: nn.Module
     discriminator: nn.Module
     latent_dim: int
     data_info: Mapping[str, Any]
+    history_size: int = 0
 
     @property
     def players(self) -> dict[str, nn.Module]:
@@ -59,10 +68,12 @@ class GAN:
         kg, kd = jax.random.split(key)
         z = jnp.zeros((2, self.latent_dim), jnp.float32)
         x = jnp.zeros((2, *self.data_shape), jnp.float32)
-        return {
-            'generator': self.generator.init(kg, z, train=False),
-            'discriminator': self.discriminator.init(kd, x, train=False),
-        }
+        discriminator = self.discriminator.init(kd, x, train=False)
+        if self.history_size:
+            discriminator = {**discriminator, history_lib.COLLECTION: history_lib.empty(
+                self.history_size, self.data_shape)}
+        return {'generator': self.generator.init(kg, z, train=False),
+                'discriminator': discriminator}
 
     def forward(self, variables: Mapping[str, Variables], batch: Mapping[str, jax.Array],
                 key: jax.Array, train: bool = True) -> tuple[dict, dict]:
@@ -79,7 +90,19 @@ class GAN:
                    'fake': fake, 'z': z, 'real': real,
                    **critic_outputs(lambda x: apply(self.discriminator, d_vars, x,
                                                     train=train)[0], real.shape[0], key)}
+        if self.history_size:
+            outputs['history_logits'], d_state = self.through_history(
+                {**d_vars, **d_state}, fake, jax.random.fold_in(key, 2), train)
         return outputs, {'generator': g_state, 'discriminator': d_state}
+
+    def through_history(self, d_vars, fake, key, train: bool):
+        """D's logits on ``fake`` passed through the pool, and D's new state (the pool
+        updated in train mode; unchanged, and the fakes as they are, in eval mode)."""
+        pool = d_vars[history_lib.COLLECTION]
+        if train:
+            fake, pool = history_lib.query(pool, fake, key)
+        logits, d_state = apply(self.discriminator, d_vars, fake, train=train)
+        return logits, {**d_state, history_lib.COLLECTION: pool}
 
     @compiled(2)
     def sample(self, variables: Mapping[str, Variables], key: jax.Array,

@@ -19,7 +19,7 @@ from jaxgen.errors import JaxgenError
 from jaxgen.models.layers.conv import Conv
 from jaxgen.models.layers.deconv import ConvTranspose
 from jaxgen.models.gan.base import GAN
-from jaxgen.models.layers import BatchNorm
+from jaxgen.models.layers import BatchNorm, history
 
 INIT = nn.initializers.normal(0.02)
 
@@ -108,4 +108,5 @@ def build(model_config, data_info) -> GAN:
                                          spectral_norm=model_config.get('spectral_norm', False)),
         latent_dim=model_config.latent_dim,
         data_info=data_info,
+        history_size=history.size_from(model_config),
     )

@@ -18,6 +18,7 @@ import jax
 from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError, is_number
 from jaxgen.models.gan.base import GAN
+from jaxgen.models.layers import history
 
 
 ACTIVATIONS = {'relu': nn.relu, 'tanh': nn.tanh}
@@ -117,4 +118,5 @@ def build(model_config, data_info) -> GAN:
                                        orthogonal_gain=gain),
         latent_dim=model_config.latent_dim,
         data_info=data_info,
+        history_size=history.size_from(model_config),
     )
