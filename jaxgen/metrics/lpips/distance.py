@@ -86,7 +86,7 @@ def load_backbone(net: str, path: str | None = None) -> dict:
     try:
         return trunks.params_from_torch(net, state)
     except (KeyError, ValueError) as e:
-        raise JaxgenError(f'{path} is not a {net} backbone ({e}); rebuild it with '
+        raise JaxgenError(f'{path} is not an LPIPS-{net} backbone ({e}); rebuild it with '
                           f'scripts/lpips_convert_backbone.py {net} <file.pth>') from None
 
 
