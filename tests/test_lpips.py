@@ -78,6 +78,8 @@ def test_identical_images_are_at_zero_and_the_distance_is_symmetric():
     assert np.all(np.abs(np.asarray(d(A, A))) < 1e-10)
     np.testing.assert_allclose(d(B, A), jaxgen_values('alex')[0], rtol=1e-6)
     assert np.all(jaxgen_values('alex')[0] > 1e-3)
+    chunked = L.lpips_distance('alex', backbone=trunks.random_torch_state('alex', SEED), chunk=2)
+    np.testing.assert_allclose(chunked.per_layer(A, B), jaxgen_values('alex')[1], rtol=1e-5)
 
 
 def test_normalisation_makes_the_distance_invariant_to_feature_scale():

@@ -46,12 +46,28 @@ def _prepare(x: jax.Array, resize: int | None) -> jax.Array:
     return x
 
 
-def _per_layer(params, weights, a, b, net, resize):
-    return lpips_layers(params, weights, _prepare(a, resize), _prepare(b, resize), net)
+def _per_layer(params, weights, a, b, net, resize, chunk=None):
+    a, b = _prepare(a, resize), _prepare(b, resize)
+    n = a.shape[0]
+    if not chunk or n <= chunk:
+        return lpips_layers(params, weights, a, b, net)
+    # lax.map over chunks of pairs (the last padded): the same per-pair sums, in less memory
+    pad = -n % chunk
+    a, b = (jnp.pad(x, ((0, pad), (0, 0), (0, 0), (0, 0))).reshape(-1, chunk, *x.shape[1:])
+            for x in (a, b))
+    out = jax.lax.map(lambda ab: lpips_layers(params, weights, ab[0], ab[1], net), (a, b))
+    return out.reshape(n + pad, -1)[:n]
+
+
+# Pairs per lax.map step on CPU: XLA:CPU's convolutions slow down per image once the
+# activations outgrow the caches (as jaxgen/models/layers/conv.py found); VGG at 64 px,
+# 32 pairs, ran 1.6x faster in chunks of 8 here, AlexNet the same (docs/results/lpips.md).
+CPU_CHUNK = 8
 
 
 def lpips_distance(net: str = 'alex', backbone_path: str | None = None, *,
-                   backbone: dict | None = None, resize: int | None = None):
+                   backbone: dict | None = None, resize: int | None = None,
+                   chunk: int | None = -1):
     """LPIPS-``net`` as ``distance(images_a, images_b) -> [N]``.
 
     Args:
@@ -64,6 +80,8 @@ def lpips_distance(net: str = 'alex', backbone_path: str | None = None, *,
       resize: bilinearly resize both batches to ``resize``×``resize`` first, for images
         smaller than the trunk allows (alex 31, vgg 16, squeeze 25 px). Values then are
         those of the resized images, as the reference's users compute them.
+      chunk: pairs per step of a ``lax.map`` over the batch (values unchanged); -1 (default)
+        is :data:`CPU_CHUNK` on a CPU backend and the whole batch elsewhere; None or 0: whole.
 
     Inputs: NHWC, values in [-1, 1] (checked on concrete arrays), 1 channel (replicated)
     or 3. ``distance.per_layer`` gives the [N, L] terms that sum to the distance.
@@ -76,8 +94,10 @@ def lpips_distance(net: str = 'alex', backbone_path: str | None = None, *,
     params = (trunks.params_from_torch(net, backbone) if backbone is not None
               else load_backbone(net, backbone_path))
     params = jax.tree_util.tree_map(jnp.asarray, params)
-    per_layer_core = jax.jit(functools.partial(_per_layer, net=net, resize=resize))
-    core = jax.jit(lambda p, w, a, b: jnp.sum(_per_layer(p, w, a, b, net, resize), -1))
+    if chunk == -1:
+        chunk = CPU_CHUNK if jax.default_backend() == 'cpu' else None
+    per_layer_core = jax.jit(functools.partial(_per_layer, net=net, resize=resize, chunk=chunk))
+    core = jax.jit(lambda p, w, a, b: jnp.sum(_per_layer(p, w, a, b, net, resize, chunk), -1))
     need = None if resize is not None else trunks.min_size(net)
     hint = (f'; pass resize={max(need or 0, 32)} to lpips_distance (bilinear upsampling), as '
             f'the reference needs too' if need else '')
