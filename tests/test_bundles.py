@@ -166,7 +166,7 @@ def test_sample_cli_generates_a_class_with_label(tmp_path, monkeypatch):
         model = None
     Exp.model = model
     Exp.variables = lambda self, state: variables
-    monkeypatch.setattr(sample_lib, 'load', lambda workdir, step: (Exp(), None, 7))
+    monkeypatch.setattr(sample_lib, 'load', lambda workdir, step, seed_index: (Exp(), None, 7))
     asked = []
     real = model.generate
     object.__setattr__(model, 'generate', lambda v, inputs, key: asked.append(

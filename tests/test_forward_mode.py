@@ -43,13 +43,16 @@ CASES = {  # name -> (config file, its argument, config overrides)
     'gan_ring': ('gan_ring', None, {}),
     'unrolled_gan': ('unrolled_gan', 'paper', {}),
     'growing_ring': ('growing_ring', None, {}),
+    'history_ring': ('history_ring', None, {}),
 }
 SMALL = {'features': 8, 'hidden': (16,), 'g_hidden': (16,), 'd_hidden': (16,),
          'latent_dim': 8}
 # Spectral norm's power iteration moves its estimate of the top singular vector with
 # the weights and, by design (Miyato et al., 2018), the derivative treats it as a
 # constant: a difference sees the first, the tangent not.
-NO_DIFFERENCE = ('dcgan_wgan_gp_r1_spectral_norm',)
+# A history pool stores its fakes without a gradient (as CycleGAN detaches them): D's
+# loss on the pooled fakes changes with the generator's weights, its derivative not.
+NO_DIFFERENCE = ('dcgan_wgan_gp_r1_spectral_norm', 'history_ring')
 STEP = 1e-7  # times each tensor's scale (float64: 1e-6 met a kink, 1e-8 rounding)
 FIXED = 100_000  # tensors this large (InfoGAN's two dense 6272 x 1024 kernels) stay put
 
@@ -89,11 +92,13 @@ def random_like(shapes, seed: int):
     """Float64 values for every player's variables (``shapes`` traced from ``init``;
     compiling each model's initialisers took as long as the rest): kernels
     N(0, 1/fan-in), BatchNorm scales near 1, other parameters near 0; positive
-    variances and spectral-norm estimates."""
+    variances and spectral-norm estimates; integer state (counters) zero."""
     rng = np.random.default_rng(seed)
 
     def value(path, leaf):
         name = jax.tree_util.keystr(path[-1:])
+        if not jnp.issubdtype(leaf.dtype, jnp.floating):  # counters (a history pool's)
+            return np.zeros(leaf.shape, leaf.dtype)
         if 'params' not in jax.tree_util.keystr(path):
             return (np.ones(leaf.shape) if name.endswith(("var']", "sigma']"))
                     else rng.normal(size=leaf.shape))

@@ -89,10 +89,6 @@ def test_the_discriminator_reads_the_pool_and_a_killed_run_restores_it(tmp_path)
     full = train(history_config(), str(tmp_path / 'full'))
     pool = jax.device_get(full.state.model_state['discriminator']['history'])
     assert int(pool['count']) == SIZE and np.abs(pool['images']).min() > 0  # filled
-    plain = train(ring_config(), str(tmp_path / 'plain'))
-    same = jax.tree.map(np.array_equal, jax.device_get(plain.state.params['discriminator']),
-                        jax.device_get(full.state.params['discriminator']))
-    assert not all(jax.tree.leaves(same))  # D trained on other fakes
 
     def sigterm_at_step_3(step, state):
         del state
