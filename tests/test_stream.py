@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -93,6 +94,26 @@ def test_stream_and_device_paths_train_identically(tmp_path):
     device = loop.train(tiny_config('device', 3, steps_per_call=2), str(tmp_path / 'd'))
     streamed = loop.train(tiny_config('stream', 3, steps_per_call=2), str(tmp_path / 's'))
     chex.assert_trees_all_equal(params(device.state), params(streamed.state))
+
+
+def test_a_staged_streaming_run_killed_mid_stage_equals_the_staged_on_device_run(tmp_path):
+    """Stages on the streaming path: each stage's pipeline is built with that stage's
+    batch size and positioned at its first step; killed in the second stage (SIGTERM
+    after step 3) and resumed, the run equals the uninterrupted on-device run."""
+    def staged(path):
+        return tiny_config(path, 4, batch_size=8, checkpoint_every=10 ** 6,
+                           stages=({'until': 2}, {'batch_size': 16}))
+
+    def sigterm_at_3(step, state):
+        del state
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+    device = loop.train(staged('device'), str(tmp_path / 'd'))
+    workdir = str(tmp_path / 's')
+    assert loop.train(staged('stream'), workdir, hooks=[sigterm_at_3]).preempted
+    resumed = loop.train(staged('stream'), workdir)
+    assert resumed.step == 4
+    chex.assert_trees_all_equal(params(device.state), params(resumed.state))
 
 
 def test_a_checkpoint_whose_stream_disagrees_with_its_step_is_refused(tmp_path):

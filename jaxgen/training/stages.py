@@ -159,9 +159,6 @@ def train(config, workdir: str, hooks=()):
     checkpoint; the state is grown at each boundary. Returns the last stage's result."""
     from jaxgen.training import loop  # pylint: disable=import-outside-toplevel
     stages = parse(config)
-    if config.data.get('path', 'device') == 'stream':
-        raise JaxgenError('config.stages needs config.data.path=device (the streaming path '
-                          'cannot change its batch size mid-run yet)')
     checkpoints = Checkpoints(workdir, max_to_keep=config.keep_checkpoints)
     latest = checkpoints.latest_step() or 0
     mesh = parallel.make_mesh(config.get('num_devices', 0))
