@@ -146,10 +146,11 @@ def r1_term(game: Game = Game()):
 
 def with_game(objective: Objective, game: Game = Game(), *, loss: str = 'minimax',
               generator_loss: str = 'non_saturating', label_smoothing: float = 0.0,
-              gradient_penalty: float = 0.0, r1: float = 0.0) -> Objective:
-    """``objective`` plus one game: ``d_loss`` added to loss ``game.discriminator``,
-    ``g_loss`` to loss ``game.generator``, and the penalties, when their weights are
-    positive, to ``game.discriminator``."""
+              gradient_penalty: float = 0.0, r1: float = 0.0, d_weight: float = 1.0,
+              g_weight: float = 1.0) -> Objective:
+    """``objective`` plus one game: ``d_loss`` added to loss ``game.discriminator``
+    (times ``d_weight``), ``g_loss`` to loss ``game.generator`` (times ``g_weight``),
+    and the penalties, when their weights are positive, to ``game.discriminator``."""
     if not 0.0 <= label_smoothing < 1.0:
         raise JaxgenError(f'objective.label_smoothing must be in [0, 1), got '
                           f'{label_smoothing}')
@@ -158,8 +159,8 @@ def with_game(objective: Objective, game: Game = Game(), *, loss: str = 'minimax
             raise JaxgenError(f'objective.{name} must be >= 0, got {weight}')
     d_term, g_term = family_terms(loss, generator_loss, label_smoothing, game)
     objective = (objective
-                 .with_term(game.term('d_loss'), d_term, **{game.discriminator: 1.0})
-                 .with_term(game.term('g_loss'), g_term, **{game.generator: 1.0}))
+                 .with_term(game.term('d_loss'), d_term, **{game.discriminator: d_weight})
+                 .with_term(game.term('g_loss'), g_term, **{game.generator: g_weight}))
     if gradient_penalty:
         objective = objective.with_term(game.term('gradient_penalty'),
                                         gradient_penalty_term(game=game),
