@@ -31,6 +31,15 @@ from jaxgen.host_memory import keep_freed_memory  # noqa: E402
 
 KEPT_FREED_MEMORY = keep_freed_memory()  # as train.py and benchmarks/throughput do; both see it
 
+XLA_FLAGS_HELP = ('extra XLA_FLAGS for jaxgen, set before jax starts (e.g. '
+                  '--xla_cpu_use_xnnpack=true); they apply to the whole process')
+if __name__ == '__main__':  # XLA reads its flags once, when jax starts its backend
+    _early = argparse.ArgumentParser(add_help=False)
+    _early.add_argument('--xla-flags', default='')
+    _flags = _early.parse_known_args()[0].xla_flags
+    if _flags:
+        os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + ' ' + _flags).strip()
+
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -99,6 +108,7 @@ def main() -> None:
     parser.add_argument('--round-seconds', type=float, default=2.0)
     parser.add_argument('--torch-threads', type=int, default=None,
                         help="torch.set_num_threads (default: torch's own, one per core)")
+    parser.add_argument('--xla-flags', default='', help=XLA_FLAGS_HELP)
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
     import torch
@@ -126,6 +136,7 @@ def main() -> None:
                           'jax': jax.__version__, 'backend': jax.default_backend(),
                           'torch': torch.__version__, 'torch_threads': torch.get_num_threads(),
                           'kept_freed_memory': KEPT_FREED_MEMORY,
+                          'xla_flags': os.environ.get('XLA_FLAGS', ''),
                           'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}}
     print(json.dumps({k: v for k, v in result.items() if k != 'rows'}))
     if args.out:
