@@ -23,6 +23,18 @@ def adam(learning_rate: float, b1: float = 0.5, b2: float = 0.999) -> dict:
     return {'name': 'adam', 'learning_rate': learning_rate, 'b1': b1, 'b2': b2}
 
 
+def adam_linear_decay(config: ml_collections.ConfigDict, learning_rate: float,
+                      b1: float = 0.5, b2: float = 0.999) -> dict:
+    """Adam whose learning rate is constant for the first half of ``config.num_steps``
+    and then falls linearly to 0: pix2pix/CycleGAN's ``--n_epochs N --n_epochs_decay N``
+    (``--lr_policy linear``) and StarGAN's decay over the second half. The steps are
+    references to ``config.num_steps``, so overriding it moves the decay too."""
+    steps = config.get_ref('num_steps')
+    schedule = {'name': 'linear_schedule', 'init_value': learning_rate, 'end_value': 0.0,
+                'transition_begin': steps // 2, 'transition_steps': steps - steps // 2}
+    return {'name': 'adam', 'learning_rate': schedule, 'b1': b1, 'b2': b2}
+
+
 def base_config() -> ml_collections.ConfigDict:
     """Trainer fields shared by all experiments, with their defaults."""
     c = ml_collections.ConfigDict()

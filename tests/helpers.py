@@ -123,3 +123,25 @@ def one_line(error) -> str:
     message = str(error.value)
     assert message and '\n' not in message
     return message
+
+
+def term_reach(objective, params, state, batch, key) -> dict[str, set[str]]:
+    """For each term of ``objective``, the players whose parameters its (unweighted)
+    value has a non-zero, finite gradient for."""
+    import jax  # pylint: disable=import-outside-toplevel
+    import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+
+    names = [t.name for t in objective.terms]
+
+    def values(p):  # every term's value, one compiled program for all their gradients
+        metrics = objective(p, state, batch, key)[1].metrics
+        return jnp.stack([metrics[n] for n in names])
+    jacobian = jax.jit(jax.jacrev(values))(params)
+    reach = {}
+    for i, name in enumerate(names):
+        grads = jax.tree.map(lambda g, i=i: g[i], jacobian)
+        for leaf in jax.tree.leaves(grads):
+            assert bool(jnp.all(jnp.isfinite(leaf))), name
+        reach[name] = {player for player, g in grads.items()
+                       if any(float(jnp.abs(x).sum()) > 0 for x in jax.tree.leaves(g))}
+    return reach

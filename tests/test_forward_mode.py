@@ -44,6 +44,7 @@ CASES = {  # name -> (config file, its argument, config overrides)
     'unrolled_gan': ('unrolled_gan', 'paper', {}),
     'growing_ring': ('growing_ring', None, {}),
     'history_ring': ('history_ring', None, {}),
+    'pix2pix': ('pix2pix', None, {}),
 }
 SMALL = {'features': 8, 'hidden': (16,), 'g_hidden': (16,), 'd_hidden': (16,),
          'latent_dim': 8}
@@ -85,6 +86,9 @@ def data_info_and_batch(data_config, num_classes: int = 10):
     else:
         image = rng.uniform(0.0 if data_config.scale == 'unit' else -1.0, 1.0, shape)
     label = rng.integers(0, num_classes, BATCH).astype(np.int32)
+    if data_config.name.startswith('edges2'):  # aligned pairs
+        return {**info, 'kind': 'paired'}, {'image_a': image, 'image_b': -image,
+                                            'label': label, 'step': np.int32(0)}
     return info, {'image': image, 'label': label, 'step': np.int32(0)}
 
 

@@ -1,4 +1,5 @@
-"""Flax Linen models, by family: ``gan/``, ``autoencoders/``, and the shared ``layers/``.
+"""Flax Linen models, by family: ``gan/``, ``autoencoders/``, ``translation/``, and the shared
+``layers/``.
 
 ``build(model_config, data_info)`` imports only the model named by ``model_config.name``
 (:data:`MODELS`) and returns its bundle (:mod:`jaxgen.models.bundle`).
@@ -15,6 +16,7 @@ MODELS = {
     'growing': 'jaxgen.models.gan.growing',
     'vae': 'jaxgen.models.autoencoders.vae',
     'aae': 'jaxgen.models.autoencoders.aae',
+    'pix2pix': 'jaxgen.models.translation.pix2pix',
 }
 
 

@@ -23,6 +23,7 @@ PICTURES = {
     'InfoGAN': 'jaxgen.visualisation.pictures.infogan:pictures',
     'VAE': 'jaxgen.visualisation.pictures.autoencoders:vae_pictures',
     'AAE': 'jaxgen.visualisation.pictures.autoencoders:aae_pictures',
+    'Pix2Pix': 'jaxgen.visualisation.pictures.translation:triplets',
 }
 
 

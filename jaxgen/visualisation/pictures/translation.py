@@ -1,0 +1,23 @@
+"""Translation pictures: what a model was given, what it made, and what it should
+have made (pix2pix), with the columns labelled."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgen.visualisation.grid import labelled_grid
+
+NUM = 8  # examples per picture: one row each
+
+
+def triplets(model, variables, key, examples=None) -> dict[str, np.ndarray]:
+    """``translations``: one row per fixed example, input | output | target."""
+    if examples is None:
+        return {}
+    source = jnp.asarray(examples['image_a'][:NUM])
+    output = model.generate(variables, {'image': source}, key)
+    rows = np.stack([np.asarray(source), np.asarray(output),
+                     np.asarray(examples['image_b'][:NUM])], axis=1)
+    return {'translations': labelled_grid(rows, col_labels=['input', 'output', 'target'],
+                                          cell_px=48)}

@@ -1,0 +1,95 @@
+"""pix2pix (models/translation/pix2pix.py, objectives/pix2pix.py, configs/pix2pix.py):
+shapes, which players each term reaches, one trace per run, a resumed run equal to
+an uninterrupted one, and one-line errors for input it cannot take."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import pix2pix as pix2pix_config
+from jaxgen import models
+from jaxgen.errors import JaxgenError
+from jaxgen.models.layers import split_variables
+from jaxgen.training import Checkpoints, experiment
+from tests import helpers
+
+SHAPE = (28, 28, 1)
+INFO = {'kind': 'paired', 'shape': list(SHAPE), 'scale': 'tanh'}
+BATCH = 4
+
+
+def tiny_config():
+    c = pix2pix_config.get_config()
+    c.model.features = 4
+    c.batch_size = BATCH
+    return c
+
+
+def draw(arrays, key, step, batch_size):
+    """Pairs whose target is a fixed function of the input (its negative)."""
+    del arrays
+    a = jnp.tanh(jax.random.normal(jax.random.fold_in(key, step), (batch_size, *SHAPE)))
+    return {'image_a': a, 'image_b': -a}
+
+
+def test_forward_shapes_and_the_players_each_term_reaches():
+    exp = experiment.build(tiny_config(), INFO)
+    variables = exp.model.init(jax.random.key(0))
+    params, state = {}, {}
+    for player, v in variables.items():
+        params[player], state[player] = split_variables(v)
+    batch = draw(None, jax.random.key(1), 0, BATCH)
+    outputs = jax.jit(lambda v, b, k: {n: x for n, x in exp.model.forward(v, b, k)[0].items()
+                                       if n != 'critic'})(variables, batch, jax.random.key(2))
+    chex.assert_shape(outputs['translation'], (BATCH, *SHAPE))
+    chex.assert_shape([outputs['real'], outputs['fake']], (BATCH, 28, 28, 2))  # the pairs
+    chex.assert_equal_shape([outputs['real_logits'], outputs['fake_logits']])
+    assert outputs['real_logits'].ndim == 3  # a patch map [B, h, w]
+    reach = helpers.term_reach(exp.objective, params, state, batch, jax.random.key(2))
+    assert reach == {'d_loss': {'generator', 'discriminator'},  # D(x, G(x)) depends on G
+                     'g_loss': {'generator', 'discriminator'},
+                     'l1': {'generator'}}
+    # ... and each loss is given to its own player only.
+    weights = {t.name: dict(t.weights) for t in exp.objective.terms}
+    assert weights == {'d_loss': {'discriminator': 0.5}, 'g_loss': {'generator': 1.0},
+                       'l1': {'generator': 100.0}}
+
+
+def test_the_step_traces_once_and_a_restored_run_continues_bit_exactly(tmp_path):
+    exp = experiment.build(tiny_config(), INFO)
+    chex.clear_trace_counter()
+    step = jax.jit(chex.assert_max_traces(exp.train_step_fn(draw, BATCH), n=1))
+    state = exp.init_state()
+    straight = []
+    for _ in range(4):
+        state, metrics = step(state, {})
+        straight.append(jax.device_get(state))
+    assert float(metrics['l1']) > 0
+    checkpoints = Checkpoints(tmp_path)
+    checkpoints.save(2, straight[1], force=True)
+    checkpoints.wait()
+    resumed = checkpoints.restore(2, exp.abstract_state())
+    checkpoints.close()
+    for _ in range(2):
+        resumed, _ = step(resumed, {})
+    chex.assert_trees_all_equal(jax.device_get(resumed), straight[-1])
+    stats = straight[-1].model_state['generator']['batch_stats']  # BatchNorm moved
+    assert any(float(jnp.abs(x).sum()) > 0 for x in jax.tree.leaves(stats))
+
+
+def test_generate_translates_deterministically_and_refuses_what_it_cannot_take():
+    model = models.build(tiny_config().model, INFO)
+    variables = model.init(jax.random.key(0))
+    x = np.zeros((3, *SHAPE), np.float32)
+    a = model.generate(variables, {'image': x}, jax.random.key(1))
+    b = model.generate(variables, {'image': x}, jax.random.key(2))
+    chex.assert_shape(a, (3, *SHAPE))
+    np.testing.assert_array_equal(a, b)  # dropout off when sampling by default
+    with pytest.raises(JaxgenError, match=r'28x28 images with 1 channel.*shape \(3, 32, 32, 1\)'):
+        model.generate(variables, {'image': np.zeros((3, 32, 32, 1))}, jax.random.key(1))
+    with pytest.raises(JaxgenError, match='translates images: pass'):
+        model.generate(variables, {'num': 3}, jax.random.key(1))
+    with pytest.raises(JaxgenError, match='aligned pairs .* holds images'):
+        models.build(tiny_config().model, {'kind': 'images', 'shape': list(SHAPE)})
