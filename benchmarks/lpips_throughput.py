@@ -99,9 +99,23 @@ def measure(calls: dict, rounds: int, round_s: float) -> dict:
     return times
 
 
+def domain_pairs_per_s(shape, batch: int, rounds: int) -> float:
+    """Median pairs/s of domain LPIPS (jaxgen only: the reference has no counterpart) on a
+    randomly initialised DomainNet of the dataset's shape (speed does not depend on weights)."""
+    from jaxgen.metrics.classifier_net import DomainNet, Extractor, conv_layers
+
+    rng = np.random.default_rng(1)
+    a, b = (jax.device_put(rng.uniform(-1, 1, (batch, *shape)).astype(np.float32)) for _ in range(2))
+    params = DomainNet(10, conv_layers(shape)).init(jax.random.PRNGKey(0), a[:1])['params']
+    distance = jl.domain_lpips_distance(Extractor(params, {'shape': shape, 'outputs': 10,
+                                                           'head': 'softmax'}))
+    times = measure({'domain': lambda: distance(a, b).block_until_ready()}, rounds, 1.0)
+    return batch / statistics.median(times['domain'])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--nets', nargs='+', default=['alex', 'vgg'], choices=sorted(trunks.SPECS))
+    parser.add_argument('--nets', nargs='*', default=['alex', 'vgg'], choices=sorted(trunks.SPECS))
     parser.add_argument('--size', type=int, default=64)
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--rounds', type=int, default=7)
@@ -109,6 +123,9 @@ def main() -> None:
     parser.add_argument('--torch-threads', type=int, default=None,
                         help="torch.set_num_threads (default: torch's own, one per core)")
     parser.add_argument('--xla-flags', default='', help=XLA_FLAGS_HELP)
+    parser.add_argument('--domain-shape', type=int, nargs=3, default=None, metavar=('H', 'W', 'C'),
+                        help='also time domain LPIPS on images of this shape (e.g. 28 28 1)')
+    parser.add_argument('--domain-batch', type=int, default=1000)
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
     import torch
@@ -131,6 +148,13 @@ def main() -> None:
         print(f"| {net} | {args.size}x{args.size} | {args.batch} | {pairs['jaxgen']:.1f} | "
               f"{pairs['lpips_torch']:.1f} | {rows[-1]['speedup']:.2f}x | {compile_s:.1f} s |",
               flush=True)
+    if args.domain_shape:
+        shape = tuple(args.domain_shape)
+        rows.append({'net': 'domain', 'shape': shape, 'batch': args.domain_batch,
+                     'pairs_per_s': {'jaxgen': domain_pairs_per_s(shape, args.domain_batch,
+                                                                  args.rounds)}})
+        print(f"| domain LPIPS | {shape} | {args.domain_batch} | "
+              f"{rows[-1]['pairs_per_s']['jaxgen']:.1f} | - | - | - |", flush=True)
     result = {'command': ' '.join(sys.argv), 'rows': rows, 'wall_s': time.perf_counter() - wall,
               'machine': {'cpu': platform.processor() or platform.machine(), 'cores': os.cpu_count(),
                           'jax': jax.__version__, 'backend': jax.default_backend(),

@@ -133,6 +133,8 @@ def test_domain_lpips_is_the_normalised_distance_on_the_classifier_s_conv_relus(
 
 ERRORS = {
     'range': (lambda: lpips('alex')(A * 127.5 + 127.5, B), r'\[-1, 1\].*255.*x\*2-1'),
+    'range, on device': (lambda: lpips('alex')(A, jnp.asarray(B) * 2), r'got values in \[-2, 2\]'),
+    'nan': (lambda: lpips('alex')(A, np.where(B > 0.9, np.nan, B)), r'got values in \[nan, nan\]'),
     'rank': (lambda: lpips('alex')(A[0], B[0]), r'NHWC.*\(66, 58, 3\)'),
     'pair shapes': (lambda: lpips('alex')(A, B[:2]), r'pairs.*\(3, 66, 58, 3\) and \(2, 66, 58, 3\)'),
     'channels': (lambda: lpips('alex')(A[..., :2], B[..., :2]), r'1 or 3 channel.*got 2'),

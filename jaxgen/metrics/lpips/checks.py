@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxgen.errors import JaxgenError
@@ -31,7 +32,8 @@ def check_pair(name: str, a, b, *, channels: tuple[int, ...], min_size: int | No
     for x in (a, b):
         if isinstance(x, jax.core.Tracer):
             continue
-        lo, hi = float(np.min(x)), float(np.max(x))
+        xp = jnp if isinstance(x, jax.Array) else np  # device arrays: reduced on device
+        lo, hi = float(xp.min(x)), float(xp.max(x))
         if not (lo >= -1 - TOLERANCE and hi <= 1 + TOLERANCE):
             raise JaxgenError(f'{name} takes images in [-1, 1], got values in [{lo:.4g}, {hi:.4g}] '
                               f'(images in [0, 1]? map with x*2-1; in [0, 255]? x/127.5-1)')
