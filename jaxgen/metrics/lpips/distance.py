@@ -46,7 +46,8 @@ def layer_distances(features_a: Sequence[jax.Array], features_b: Sequence[jax.Ar
     out = []
     for i, (fa, fb) in enumerate(zip(features_a, features_b)):
         diff = (normalize_tensor(fa) - normalize_tensor(fb)) ** 2
-        per_pixel = jnp.sum(diff, -1) if weights is None else diff @ weights[i]
+        # an elementwise product, not a matmul: exact in float32 on GPUs too (no TF32)
+        per_pixel = jnp.sum(diff if weights is None else diff * weights[i], -1)
         out.append(jnp.mean(per_pixel, axis=(1, 2)))
     return jnp.stack(out, axis=-1)
 
