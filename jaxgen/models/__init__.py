@@ -17,6 +17,7 @@ MODELS = {
     'vae': 'jaxgen.models.autoencoders.vae',
     'aae': 'jaxgen.models.autoencoders.aae',
     'pix2pix': 'jaxgen.models.translation.pix2pix',
+    'cyclegan': 'jaxgen.models.translation.cyclegan',
 }
 
 

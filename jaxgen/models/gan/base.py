@@ -36,6 +36,17 @@ def critic_outputs(critic, batch_size: int, key: jax.Array) -> dict:
             'mix': jax.random.uniform(jax.random.fold_in(key, 1), (batch_size,))}
 
 
+def pooled_logits(discriminator: nn.Module, d_vars, fake: jax.Array, key: jax.Array,
+                  train: bool) -> tuple[jax.Array, dict]:
+    """D's logits on ``fake`` passed through the pool kept in ``d_vars``, and D's new
+    state (the pool updated in train mode; unchanged, the fakes as they are, in eval)."""
+    pool = d_vars[history_lib.COLLECTION]
+    if train:
+        fake, pool = history_lib.query(pool, fake, key)
+    logits, d_state = apply(discriminator, d_vars, fake, train=train)
+    return logits, {**d_state, history_lib.COLLECTION: pool}
+
+
 @dataclasses.dataclass(frozen=True)
 class GAN:
     """Generator ``G(z)`` and discriminator ``D(x) -> logit`` over ``z ~ N(0, I)``.
@@ -91,18 +102,10 @@ class GAN:
                    **critic_outputs(lambda x: apply(self.discriminator, d_vars, x,
                                                     train=train)[0], real.shape[0], key)}
         if self.history_size:
-            outputs['history_logits'], d_state = self.through_history(
-                {**d_vars, **d_state}, fake, jax.random.fold_in(key, 2), train)
+            outputs['history_logits'], d_state = pooled_logits(
+                self.discriminator, {**d_vars, **d_state}, fake, jax.random.fold_in(key, 2),
+                train)
         return outputs, {'generator': g_state, 'discriminator': d_state}
-
-    def through_history(self, d_vars, fake, key, train: bool):
-        """D's logits on ``fake`` passed through the pool, and D's new state (the pool
-        updated in train mode; unchanged, and the fakes as they are, in eval mode)."""
-        pool = d_vars[history_lib.COLLECTION]
-        if train:
-            fake, pool = history_lib.query(pool, fake, key)
-        logits, d_state = apply(self.discriminator, d_vars, fake, train=train)
-        return logits, {**d_state, history_lib.COLLECTION: pool}
 
     @compiled(2)
     def sample(self, variables: Mapping[str, Variables], key: jax.Array,

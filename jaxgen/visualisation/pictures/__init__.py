@@ -24,6 +24,7 @@ PICTURES = {
     'VAE': 'jaxgen.visualisation.pictures.autoencoders:vae_pictures',
     'AAE': 'jaxgen.visualisation.pictures.autoencoders:aae_pictures',
     'Pix2Pix': 'jaxgen.visualisation.pictures.translation:triplets',
+    'CycleGAN': 'jaxgen.visualisation.pictures.translation:cycles',
 }
 
 

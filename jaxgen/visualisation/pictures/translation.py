@@ -21,3 +21,19 @@ def triplets(model, variables, key, examples=None) -> dict[str, np.ndarray]:
                      np.asarray(examples['image_b'][:NUM])], axis=1)
     return {'translations': labelled_grid(rows, col_labels=['input', 'output', 'target'],
                                           cell_px=48)}
+
+
+def cycles(model, variables, key, examples=None) -> dict[str, np.ndarray]:
+    """``cycles``: one row per fixed example of each domain: the image, its
+    translation and its cycle reconstruction (A | A->B | A->B->A, then B's)."""
+    if examples is None:
+        return {}
+    rows = []
+    for x, y in (('a', 'b'), ('b', 'a')):
+        real = jnp.asarray(examples[f'image_{x}'][:NUM // 2])
+        fake = model.generate(variables, {f'image_{x}': real}, key)
+        back = model.generate(variables, {f'image_{y}': fake}, key)
+        rows.append(np.stack([np.asarray(real), np.asarray(fake), np.asarray(back)], axis=1))
+    return {'cycles': labelled_grid(np.concatenate(rows), cell_px=48,
+                                    col_labels=['input', 'output', 'cycle'],
+                                    row_labels=['A'] * (NUM // 2) + ['B'] * (NUM // 2))}
