@@ -11,7 +11,7 @@ player's parameters alone. Every rule here is a sequence of *phases*:
   produced;
 * a phase may repeat (``k`` discriminator steps), each repeat on its own batch;
 * a phase may run only every ``k`` train steps (``every``: lazy regularisation),
-  on the steps with ``step % k == 0``, chosen inside the compiled step by
+  on the last step of each block of ``k`` (``(step + 1) % k == 0``), chosen inside the compiled step by
   ``lax.cond`` (one trace for every step); it reads ``batches['step']``.
 
 Players with no optimizer (``config.frozen``) are in no phase: no gradient is
@@ -106,9 +106,11 @@ def apply_phase(objective, optimizers: Mapping[str, optax.GradientTransformation
 
 
 def every_k(run: Callable, k: int) -> Callable:
-    """``run(params, model_state, opt_state, batch, key)`` on the steps with
-    ``batch['step'] % k == 0``; on other steps nothing moves and the phase's
-    metrics read 0. Both branches are compiled once, so no step retraces."""
+    """``run(params, model_state, opt_state, batch, key)`` on the last step of each
+    block of ``k`` steps, ``(batch['step'] + 1) % k == 0`` (StarGAN's ``(i + 1) %
+    n_critic == 0``): a run logging every multiple of ``k`` steps logs a step on
+    which the phase ran. On other steps nothing moves and the phase's metrics read
+    0. Both branches are compiled once, so no step retraces."""
     if k == 1:
         return run
 
@@ -123,7 +125,7 @@ def every_k(run: Callable, k: int) -> Callable:
             del batch, key
             return (dict(params), dict(model_state), dict(opt_state),
                     jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))
-        return jax.lax.cond(batch['step'] % k == 0, run, skip, *operands)
+        return jax.lax.cond((batch['step'] + 1) % k == 0, run, skip, *operands)
     return lazy
 
 
@@ -156,7 +158,7 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
                grads_fns: Sequence[Callable | None] | None = None,
                every: Sequence[int] | None = None) -> UpdateRule:
     """Phases in order, phase ``i`` repeated ``repeats[i]`` times, on the steps
-    that are multiples of ``every[i]`` (default 1: every step).
+    ending each block of ``every[i]`` (default 1: every step; see :func:`every_k`).
 
     The repeats of the first phase use batches ``0..k-1``; every other phase
     uses the last batch, so ``num_batches = max(repeats)``. ``grads_fns[i]``

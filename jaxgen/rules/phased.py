@@ -9,7 +9,7 @@ Each phase lists ``player`` or ``player:loss`` entries (a bare player
 minimises the loss of its own name); phases run in order, each against the
 parameters the previous ones produced. ``config.rule.repeats`` optionally
 repeats phases; ``config.rule.every`` (one integer per phase, default all 1)
-runs phase ``i`` only on the steps that are multiples of ``every[i]`` (lazy
+runs phase ``i`` only on the last step of each block of ``every[i]`` steps (lazy
 regularisation: StyleGAN2's R1 as a phase ``discriminator:r1`` every 16 steps,
 with the term's weight multiplied by 16 in the objective). This is how the
 adversarial autoencoder alternates its reconstruction and regularisation
