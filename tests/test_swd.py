@@ -83,11 +83,11 @@ def ref_swd(real, fake, key):
 
 # ---- tests ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize('size,channels,n', [(28, 1, 12), (64, 3, 3)])
+@pytest.mark.parametrize('size,channels,n', [(28, 1, 8), (64, 3, 3)])
 def test_equals_float64_numpy_reference(size, channels, n):
     real = smooth_images(0, n, size, channels)
     fake = smooth_images(1, n, size, channels, amplitude=0.8)
-    got = swd.swd(real, fake, jax.random.key(3), batch_size=5)
+    got = swd.swd(real, fake, jax.random.key(3), batch_size=4)  # 28 px: two batches
     want = ref_swd(real, fake, jax.random.key(3))
     assert list(got) == list(want) == [f'swd_{r}' for r in swd.resolutions(size)] + ['swd_avg']
     np.testing.assert_allclose([got[k] for k in want], [want[k] for k in want], rtol=2e-5)
@@ -152,7 +152,7 @@ def test_batch_order_invariance():
     key = jax.random.key(2)
     one, _ = swd.descriptors([images], 10, key)
     split = swd.empty(10, 16, 3)
-    for start, stop in ((7, 10), (0, 3), (3, 7)):  # out of order, uneven sizes
+    for start, stop in ((6, 10), (0, 2), (2, 6)):  # out of order, uneven sizes
         split = swd.update(split, images[start:stop], key, start)
     for a, b in zip(one.levels, split.levels):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -44,7 +44,7 @@ Differences from the official code, all stated here:
 from __future__ import annotations
 
 import functools
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -268,7 +268,7 @@ def swd(real, fake, key: jax.Array, batch_size: int = 256) -> dict[str, float]:
     if len(real) < 2:
         raise JaxgenError('SWD needs at least 2 images per set')
     real_key, fake_key, dir_key = jax.random.split(key, 3)
-    out: Sequence = []
+    out = []
     for images, k in ((real, real_key), (fake, fake_key)):
         batches = (images[i:i + batch_size] for i in range(0, len(images), batch_size))
         out.append(descriptors(batches, len(images), k))
