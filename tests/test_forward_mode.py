@@ -45,17 +45,18 @@ CASES = {  # name -> (config file, its argument, config overrides)
     'growing_ring': ('growing_ring', None, {}),
     'history_ring': ('history_ring', None, {}),
     'pix2pix': ('pix2pix', None, {}),
-    'cyclegan': ('cyclegan', None, {'model.blocks': 1}),
+    'cyclegan_no_pool': ('cyclegan', None, {'model.blocks': 1, 'model.history_size': 0}),
+    'stargan': ('stargan', None, {'model.blocks': 1, 'model.d_features': 8}),
 }
 SMALL = {'features': 8, 'hidden': (16,), 'g_hidden': (16,), 'd_hidden': (16,),
          'latent_dim': 8}
 # Spectral norm's power iteration moves its estimate of the top singular vector with
 # the weights and, by design (Miyato et al., 2018), the derivative treats it as a
 # constant: a difference sees the first, the tangent not.
-# A history pool (history_ring, CycleGAN) stores fakes without a gradient, as CycleGAN
-# detaches them: D's loss on the pooled fakes changes with the generator's weights,
-# its derivative not.
-NO_DIFFERENCE = ('dcgan_wgan_gp_r1_spectral_norm', 'history_ring', 'cyclegan')
+# A history pool (history_ring; CycleGAN is checked without its pool) stores fakes
+# without a gradient, as CycleGAN detaches them: D's loss on the pooled fakes changes
+# with the generator's weights, its derivative not.
+NO_DIFFERENCE = ('dcgan_wgan_gp_r1_spectral_norm', 'history_ring')
 STEP = 1e-7  # times each tensor's scale (float64: 1e-6 met a kink, 1e-8 rounding)
 FIXED = 100_000  # tensors this large (InfoGAN's two dense 6272 x 1024 kernels) stay put
 
@@ -88,6 +89,9 @@ def data_info_and_batch(data_config, num_classes: int = 10):
     else:
         image = rng.uniform(0.0 if data_config.scale == 'unit' else -1.0, 1.0, shape)
     label = rng.integers(0, num_classes, BATCH).astype(np.int32)
+    if data_config.name == 'morpho_perturbed':  # domains
+        return ({**info, 'domain_names': ['none', 'thin', 'thick']},
+                {'image': image, 'domain': label % 3, 'step': np.int32(0)})
     if data_config.name.startswith('edges2') or data_config.name == 'thin_thick':
         kind = 'paired' if data_config.name.startswith('edges2') else 'unpaired'
         return {**info, 'kind': kind}, {'image_a': image, 'image_b': -image,

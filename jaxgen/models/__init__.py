@@ -18,6 +18,7 @@ MODELS = {
     'aae': 'jaxgen.models.autoencoders.aae',
     'pix2pix': 'jaxgen.models.translation.pix2pix',
     'cyclegan': 'jaxgen.models.translation.cyclegan',
+    'stargan': 'jaxgen.models.translation.stargan',
 }
 
 

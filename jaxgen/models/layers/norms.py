@@ -44,7 +44,8 @@ class InstanceNorm(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        h = x.astype(jnp.float32)  # statistics in float32 under any compute dtype
+        # Statistics in at least float32 under any compute dtype (float64 stays float64).
+        h = x.astype(jnp.promote_types(x.dtype, jnp.float32))
         mean = jnp.mean(h, axis=(1, 2), keepdims=True)
         var = jnp.mean(jnp.square(h - mean), axis=(1, 2), keepdims=True)  # biased
         y = (h - mean) * jax.lax.rsqrt(var + self.epsilon)

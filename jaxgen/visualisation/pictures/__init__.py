@@ -25,6 +25,7 @@ PICTURES = {
     'AAE': 'jaxgen.visualisation.pictures.autoencoders:aae_pictures',
     'Pix2Pix': 'jaxgen.visualisation.pictures.translation:triplets',
     'CycleGAN': 'jaxgen.visualisation.pictures.translation:cycles',
+    'StarGAN': 'jaxgen.visualisation.pictures.translation:domains',
 }
 
 

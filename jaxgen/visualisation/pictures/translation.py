@@ -37,3 +37,18 @@ def cycles(model, variables, key, examples=None) -> dict[str, np.ndarray]:
     return {'cycles': labelled_grid(np.concatenate(rows), cell_px=48,
                                     col_labels=['input', 'output', 'cycle'],
                                     row_labels=['A'] * (NUM // 2) + ['B'] * (NUM // 2))}
+
+
+def domains(model, variables, key, examples=None, max_domains: int = 8) -> dict[str, np.ndarray]:
+    """``domains``: one row per fixed example, its input and then its translation
+    into each target domain (the first ``max_domains``)."""
+    if examples is None:
+        return {}
+    x = jnp.asarray(examples['image'][:NUM])
+    k = min(model.num_domains, max_domains)
+    columns = [np.asarray(x)] + [
+        np.asarray(model.generate(variables, {'image': x, 'domain': np.full(len(x), d)}, key))
+        for d in range(k)]
+    names = [str(n)[:10] for n in model.data_info['domain_names'][:k]]
+    return {'domains': labelled_grid(np.stack(columns, axis=1), col_labels=['input'] + names,
+                                     cell_px=48)}
