@@ -12,7 +12,11 @@ Every row compares ``N`` images with ``N`` test images (MNIST: all 10,000):
 * diversity (``jaxgen/metrics/diversity.py``): the mean distance over ``--pairs``
   pairs of independent samples, by default domain LPIPS
   (``jaxgen.metrics.lpips.domain_lpips_distance``: NOT comparable with published
-  LPIPS), with its standard error over 10 groups of pairs.
+  LPIPS), with its standard error over 10 groups of pairs;
+* model rows only, PPL in Z (``jaxgen/metrics/ppl.py``, 'full', ``--ppl-samples``
+  paths, the same distance, ``keep_norm`` since these models read unnormalised
+  N(0, I) latents) where ``generate({'z': z})`` is deterministic (not InfoGAN, whose
+  other codes come from the key).
 
 The floor row feeds ``N`` training images in place of samples (a fixed random
 subset, ``--seed``), and its diversity pairs are two training images of that
@@ -38,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import report  # noqa: E402
 from jaxgen import data  # noqa: E402
-from jaxgen.metrics import classifier, diversity, suite, swd  # noqa: E402
+from jaxgen.metrics import classifier, diversity, ppl, suite, swd  # noqa: E402
 from jaxgen.training.restore import load  # noqa: E402
 
 
@@ -57,6 +61,36 @@ def model_sampler(model, variables) -> Callable:
         images = jax.vmap(lambda k: model.generate(variables, {'num': 1}, k)[0])(keys)
         return images * 2.0 - 1.0 if unit else images
     return sample
+
+
+def latent_generator(model, variables):
+    """``z -> images`` in [-1, 1] through ``generate({'z': z})``, or None when the model has
+    no ``latent_dim`` or its images at fixed ``z`` still depend on the key (InfoGAN draws
+    its other codes from it): PPL needs a deterministic path."""
+    dim = getattr(model, 'latent_dim', None)
+    if not dim:
+        return None
+    unit = model.data_info.get('scale') == 'unit'
+    def generator(z, key=jax.random.key(0)):
+        images = model.generate(variables, {'z': z}, key)
+        return images * 2.0 - 1.0 if unit else images
+    z = jax.random.normal(jax.random.key(1), (4, dim))
+    if not jnp.array_equal(generator(z), generator(z, jax.random.key(2))):
+        return None
+    return generator
+
+
+def model_ppl(model, variables, distance, key, num: int) -> dict:
+    """PPL in Z ('full', eps 1e-4, keep_norm: these models read unnormalised N(0, I)
+    latents), or nothing when the model has no deterministic latent path."""
+    generator = latent_generator(model, variables)
+    if generator is None or num <= 0:
+        return {}
+    start = time.time()
+    out = ppl.perceptual_path_length(distance, key, num, latent_dim=model.latent_dim,
+                                     generator=generator, keep_norm=True)
+    return {'ppl': out['ppl'], 'ppl_kept': out['num_kept'],
+            'ppl_seconds': round(time.time() - start, 1)}
 
 
 def row(extractor, distance, real, fake, sample, key, pairs: int) -> dict:
@@ -88,6 +122,7 @@ def main() -> None:
     parser.add_argument('--num', type=int, default=10000)
     parser.add_argument('--pairs', type=int, default=1000)
     parser.add_argument('--run', action='append', default=[], metavar='NAME=WORKDIR')
+    parser.add_argument('--ppl-samples', type=int, default=2000)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     config = {'name': args.data, 'fallback': False}
@@ -111,7 +146,9 @@ def main() -> None:
         rows.append({'name': name, 'workdir': workdir, 'step': step, 'samples': args.num,
                      'ema': bool(state.ema),
                      **row(extractor, distance, shaped, fake,
-                           model_sampler(exp.model, variables), key, args.pairs)})
+                           model_sampler(exp.model, variables), key, args.pairs),
+                     **model_ppl(exp.model, variables, distance, jax.random.fold_in(key, 3),
+                                 args.ppl_samples)})
         print(json.dumps(rows[-1]), flush=True)
         report.write_json(args.out, {'classifier': extractor.info, 'seed': args.seed,
                                      'rows': rows})
@@ -119,11 +156,13 @@ def main() -> None:
     report.write_table(
         args.out, ['model', 'checkpoint step', 'N',
                    f"SWD x1e3 ({' / '.join(k[4:] for k in levels)})", 'FD', 'KID (± s.e.)',
-                   f'domain-LPIPS diversity, {args.pairs} pairs (± s.e.)'],
+                   f'domain-LPIPS diversity, {args.pairs} pairs (± s.e.)',
+                   f'PPL (Z, full, domain LPIPS, {args.ppl_samples} paths)'],
         [[r['name'], r['step'] or '-', r['samples'],
           ' / '.join(f'{r[k]:.2f}' for k in levels), f"{r['fd']:.3f}",
           f"{r['kid']:.4f} ± {r['kid_error']:.4f}",
-          f"{r['diversity']:.4f} ± {r['diversity_error']:.4f}"] for r in rows])
+          f"{r['diversity']:.4f} ± {r['diversity_error']:.4f}",
+          f"{r['ppl']:.1f}" if 'ppl' in r else '-'] for r in rows])
 
 
 if __name__ == '__main__':
