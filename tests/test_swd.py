@@ -93,6 +93,20 @@ def test_equals_float64_numpy_reference(size, channels, n):
     np.testing.assert_allclose([got[k] for k in want], [want[k] for k in want], rtol=2e-5)
 
 
+def test_pyr_down_and_up_equal_the_official_scipy_calls():
+    """The official pyr_down/pyr_up are scipy.ndimage.convolve(mode='mirror') on NCHW;
+    jaxgen pads with numpy's 'reflect' (the same border) on NHWC."""
+    ndimage = pytest.importorskip('scipy.ndimage')
+    x = np.random.default_rng(1).uniform(0, 255, (2, 16, 16, 3)).astype(np.float32)
+    nchw, kernel = np.transpose(x, (0, 3, 1, 2)), np.float32(GAUSS)[None, None]
+    down = ndimage.convolve(nchw, kernel, mode='mirror')[:, :, ::2, ::2]
+    up = np.zeros((2, 3, 32, 32), np.float32)
+    up[:, :, ::2, ::2] = nchw
+    up = ndimage.convolve(up, kernel * 4.0, mode='mirror')
+    np.testing.assert_allclose(np.transpose(swd.pyr_down(x), (0, 3, 1, 2)), down, atol=1e-3)
+    np.testing.assert_allclose(np.transpose(swd.pyr_up(x), (0, 3, 1, 2)), up, atol=1e-3)
+
+
 def test_pyramid_matches_the_official_levels():
     """A constant image has no band-pass content; the low-pass level keeps the constant,
     and each level has the official resolution (64 -> 64, 32, 16)."""
