@@ -117,6 +117,13 @@ class CycleGAN:
         return self.generator.apply(dict(variables[f'generator_{direction}']), images,
                                     train=False)
 
+    # What ``jaxgen.translate`` asks for: the targets, and the inputs for one.
+    targets = ('AtoB', 'BtoA')
+    source_fields = {'AtoB': 'image_a', 'BtoA': 'image_b'}
+
+    def inputs_for(self, images, target: str) -> dict:
+        return {self.source_fields[target]: images}
+
     def generate(self, variables: Mapping[str, Variables], inputs: Mapping[str, Any],
                  key: jax.Array) -> jax.Array:
         """``{'image_a': x}``: ``x`` translated into B; ``{'image_b': y}``: into A."""

@@ -100,6 +100,14 @@ class Pix2Pix:
         return self.generator.apply(dict(variables['generator']), images, train=False,
                                     rngs={'dropout': key})
 
+    # What ``jaxgen.translate`` asks for: the targets, and the inputs for one.
+    targets = ('output',)
+    source_fields = {'output': 'image_a'}
+
+    def inputs_for(self, images, target: str) -> dict:
+        del target
+        return {'image': images}
+
     def generate(self, variables: Mapping[str, Variables], inputs: Mapping[str, Any],
                  key: jax.Array) -> jax.Array:
         """``{'image': x}``: the translations of ``x`` (``[N, H, W, C]`` in [-1, 1])."""

@@ -97,6 +97,18 @@ class StarGAN:
         return self.generator.apply(dict(variables['generator']), images, train=False,
                                     condition=self.condition(domains))
 
+    @property
+    def targets(self) -> tuple[str, ...]:  # what jaxgen.translate asks for: a domain
+        return tuple(str(n) for n in self.data_info['domain_names'])
+
+    @property
+    def source_fields(self) -> dict[str, str]:
+        return {t: 'image' for t in self.targets}
+
+    def inputs_for(self, images, target: str) -> dict:
+        return {'image': images,
+                'domain': np.full(len(images), self.targets.index(target), np.int32)}
+
     def generate(self, variables: Mapping[str, Variables], inputs: Mapping[str, Any],
                  key: jax.Array) -> jax.Array:
         """``{'image': x, 'domain': d}``: each ``x`` translated into domain ``d``."""
