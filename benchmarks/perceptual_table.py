@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import report  # noqa: E402
 from jaxgen import data  # noqa: E402
-from jaxgen.metrics import classifier, diversity, ppl, suite, swd  # noqa: E402
+from jaxgen.metrics import classifier, perceptual, suite  # noqa: E402
 from jaxgen.training.restore import load  # noqa: E402
 
 
@@ -54,58 +54,14 @@ def dataset_sampler(images) -> Callable:
     return sample
 
 
-def model_sampler(model, variables) -> Callable:
-    """``sample(keys)``: one model sample per key, in [-1, 1]."""
-    unit = model.data_info.get('scale') == 'unit'
-    def sample(keys):
-        images = jax.vmap(lambda k: model.generate(variables, {'num': 1}, k)[0])(keys)
-        return images * 2.0 - 1.0 if unit else images
-    return sample
-
-
-def latent_generator(model, variables):
-    """``z -> images`` in [-1, 1] through ``generate({'z': z})``, or None when the model has
-    no ``latent_dim`` or its images at fixed ``z`` still depend on the key (InfoGAN draws
-    its other codes from it): PPL needs a deterministic path."""
-    dim = getattr(model, 'latent_dim', None)
-    if not dim:
-        return None
-    unit = model.data_info.get('scale') == 'unit'
-    def generator(z, key=jax.random.key(0)):
-        images = model.generate(variables, {'z': z}, key)
-        return images * 2.0 - 1.0 if unit else images
-    z = jax.random.normal(jax.random.key(1), (4, dim))
-    if not jnp.array_equal(generator(z), generator(z, jax.random.key(2))):
-        return None
-    return generator
-
-
-def model_ppl(model, variables, distance, key, num: int) -> dict:
-    """PPL in Z ('full', eps 1e-4, keep_norm: these models read unnormalised N(0, I)
-    latents), or nothing when the model has no deterministic latent path."""
-    generator = latent_generator(model, variables)
-    if generator is None or num <= 0:
-        return {}
-    start = time.time()
-    out = ppl.perceptual_path_length(distance, key, num, latent_dim=model.latent_dim,
-                                     generator=generator, keep_norm=True)
-    return {'ppl': out['ppl'], 'ppl_kept': out['num_kept'],
-            'ppl_seconds': round(time.time() - start, 1)}
-
-
 def row(extractor, distance, real, fake, sample, key, pairs: int) -> dict:
     """SWD, FD/KID and diversity of ``fake`` (and ``sample``) against ``real``."""
-    swd_key, fd_key, div_key = jax.random.split(key, 3)
-    start = time.time()
-    out = swd.swd(real, fake, swd_key)
-    out['swd_seconds'] = round(time.time() - start, 1)
+    perceptual_key, fd_key = jax.random.split(key)
+    out = perceptual.sample_metrics(real, fake, sample, distance, perceptual_key, pairs)
     start = time.time()
     compared = suite.compare(extractor, real, fake, fd_key)
     out.update(fd=compared['fd'], kid=compared['kid'], kid_error=compared['kid_error'],
                fd_seconds=round(time.time() - start, 1))
-    start = time.time()
-    out.update(diversity.unconditional_diversity(sample, distance, div_key, num_pairs=pairs))
-    out['diversity_seconds'] = round(time.time() - start, 1)
     return out
 
 
@@ -146,9 +102,9 @@ def main() -> None:
         rows.append({'name': name, 'workdir': workdir, 'step': step, 'samples': args.num,
                      'ema': bool(state.ema),
                      **row(extractor, distance, shaped, fake,
-                           model_sampler(exp.model, variables), key, args.pairs),
-                     **model_ppl(exp.model, variables, distance, jax.random.fold_in(key, 3),
-                                 args.ppl_samples)})
+                           perceptual.model_sampler(exp.model, variables), key, args.pairs),
+                     **perceptual.model_ppl(exp.model, variables, distance,
+                                            jax.random.fold_in(key, 3), args.ppl_samples)})
         print(json.dumps(rows[-1]), flush=True)
         report.write_json(args.out, {'classifier': extractor.info, 'seed': args.seed,
                                      'rows': rows})

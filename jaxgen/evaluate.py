@@ -1,6 +1,6 @@
 """Evaluate a trained model from its checkpoint: its own metrics and the shared ones.
 
-    python -m jaxgen.evaluate --workdir runs/dcgan                        # FD, KID, score, P/R
+    python -m jaxgen.evaluate --workdir runs/dcgan        # FD, KID, score, P/R, SWD, diversity, PPL
     python -m jaxgen.evaluate --workdir runs/infogan                      # + code accuracy
     python -m jaxgen.evaluate --workdir runs/vae --set num_samples=5000   # + IWAE NLL, k = 5000
 
@@ -9,7 +9,9 @@ generator's EMA weights when the run kept them), loads the test split, runs the
 model bundle's own ``evaluate`` and, for image models, the distribution metrics
 of ``--samples`` samples against the test split in the domain classifier's
 features (``jaxgen/metrics/suite.py``; the classifier is trained and cached on
-first use). Prints a table and writes ``<workdir>/evaluation_<step>.json``.
+first use) and, with ``--perceptual`` (default), SWD, domain-LPIPS diversity and
+PPL (``jaxgen/metrics/perceptual.py``; domain LPIPS is not comparable with
+published LPIPS). Prints a table and writes ``<workdir>/evaluation_<step>.json``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from jaxgen import cli, data
 from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import classifier, own, suite
+from jaxgen.metrics import perceptual as perceptual_lib
+from jaxgen.metrics.lpips import domain_lpips_distance
+from jaxgen.models import bundle
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.restore import load
 
@@ -38,7 +43,11 @@ def define_flags() -> None:
     flags.DEFINE_integer('seed_index', None, 'Which seed of a many-seed run '
                          '(config.num_seeds > 1) to evaluate.')
     flags.DEFINE_integer('samples', 10000, 'Samples for the distribution metrics (FD, KID, '
-                         'classifier score, precision/recall); 0: skip them.')
+                         'classifier score, precision/recall, SWD); 0: skip them.')
+    flags.DEFINE_bool('perceptual', True, 'Also SWD, domain-LPIPS diversity and PPL '
+                      '(jaxgen/metrics/perceptual.py).')
+    flags.DEFINE_integer('pairs', 1000, 'Sample pairs for the diversity.')
+    flags.DEFINE_integer('ppl_samples', 2000, 'Latent paths for PPL; 0: skip it.')
     flags.mark_flags_as_required(['workdir'])
 
 
@@ -54,9 +63,11 @@ def parse_settings(settings: list[str]) -> dict[str, int]:
 
 def evaluate(workdir: str, step: int | None = None, settings: dict | None = None,
              seed: int = 0, samples: int = 10000,
-             seed_index: int | None = None) -> dict[str, float]:
+             seed_index: int | None = None, perceptual: bool = True, pairs: int = 1000,
+             ppl_samples: int = 2000) -> dict[str, float]:
     exp, state, step = load(workdir, step, seed_index)
-    image_model = kinds.kind(exp.model.data_info) == 'images'
+    image_model = (kinds.kind(exp.model.data_info) == 'images'
+                   and not bundle.translates(exp.model))  # samples drawn from nothing
     own_evaluate = own.for_model(exp.model)
     if own_evaluate is None and not (image_model and samples):
         raise JaxgenError(f'model {exp.config.model.name!r} defines no evaluation yet')
@@ -75,8 +86,14 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
                               f'({e})') from e
     if image_model and samples:
         extractor = classifier.for_config(exp.config.data, test.name)
+        also = None
+        if perceptual:
+            distance = domain_lpips_distance(extractor)
+            also = lambda real, fake: perceptual_lib.model_metrics(  # noqa: E731
+                exp.model, variables, real, fake, distance, jax.random.fold_in(key, 7),
+                pairs, ppl_samples)
         results.update(suite.model_metrics(exp.model, variables, test.arrays, extractor, key,
-                                           samples))
+                                           samples, also))
         results['classifier_test_accuracy'] = extractor.info['test_accuracy']
         classifier_info = {k: extractor.info[k] for k in (
             'target', 'shape', 'test_accuracy', 'attribute_accuracy', 'settings_hash')
@@ -102,7 +119,8 @@ def main(argv):
     cli.quiet_third_party_logs()
     f = flags.FLAGS
     cli.run_or_explain(lambda: evaluate(f.workdir, f.step, parse_settings(f.set), f.seed,
-                                        f.samples, f.seed_index))
+                                        f.samples, f.seed_index, f.perceptual, f.pairs,
+                                        f.ppl_samples))
 
 
 if __name__ == '__main__':

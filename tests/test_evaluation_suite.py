@@ -97,9 +97,9 @@ def test_suite_tells_data_from_noise(trained):
 
 def test_evaluate_command_writes_every_metric_for_a_checkpoint(cache_env):
     _, workdir, _ = cache_env
-    results = evaluate_lib.evaluate(workdir, samples=200)
+    results = evaluate_lib.evaluate(workdir, samples=200, pairs=40, ppl_samples=40)
     for name in ('fd', 'kid', 'kid_error', 'classifier_score', 'precision', 'recall',
-                 'classifier_test_accuracy'):
+                 'classifier_test_accuracy', 'swd_avg', 'swd_32', 'swd_16', 'diversity', 'ppl'):
         assert np.isfinite(results[name]), name
     with open(os.path.join(workdir, 'evaluation_2.json')) as f:
         record = json.load(f)

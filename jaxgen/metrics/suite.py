@@ -76,12 +76,13 @@ def compare(extractor, real: np.ndarray, fake: np.ndarray, key: jax.Array) -> di
 
 
 def model_metrics(model, variables, test_arrays, extractor, key: jax.Array,
-                  num: int = 10000) -> dict[str, float]:
-    """The distribution metrics of ``model``'s samples against the test split."""
+                  num: int = 10000, also: Callable | None = None) -> dict[str, float]:
+    """The distribution metrics of ``model``'s samples against the test split, and
+    ``also(real, fake)``'s (both in [-1, 1]: the perceptual metrics) when given."""
     if kinds.kind(model.data_info) != 'images':
         return {}
     sample_key, kid_key = jax.random.split(key)
     fake = sample_images(lambda v, k, n: model.generate(v, {'num': n}, k), variables,
                          sample_key, num, model.data_info)
     real = real_images(test_arrays, num, shape=model.data_info['shape'])
-    return compare(extractor, real, fake, kid_key)
+    return {**compare(extractor, real, fake, kid_key), **(also(real, fake) if also else {})}

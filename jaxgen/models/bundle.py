@@ -67,6 +67,12 @@ def check_inputs(inputs: Inputs, allowed: tuple[str, ...], model: str) -> int:
     return num
 
 
+def translates(model) -> bool:
+    """Whether ``model`` translates given images (pix2pix, CycleGAN, StarGAN: it names
+    its ``targets``) instead of drawing samples from nothing."""
+    return hasattr(model, 'targets') and hasattr(model, 'inputs_for')
+
+
 def unconditional(inputs: Inputs) -> bool:
     """Whether ``inputs`` only says how many draws."""
     return set(inputs) == {'num'}

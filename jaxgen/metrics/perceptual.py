@@ -1,0 +1,85 @@
+"""The perceptual metrics of an image model's samples, one protocol for every model.
+
+* ``swd_<level>`` and their mean ``swd_avg``: Progressive GAN's sliced Wasserstein distance x 1e3
+  of the samples against the test images (``metrics/swd.py``);
+* ``diversity``: the mean domain-LPIPS distance between pairs of independent
+  samples (``metrics/diversity.py``; domain LPIPS is NOT comparable with published
+  LPIPS, ``metrics/lpips/domain.py``), with its standard error;
+* ``ppl``: StyleGAN's perceptual path length in Z ('full', ε 1e-4, slerp; the same
+  distance) where ``generate({'z': z})`` is deterministic, with ``keep_norm``
+  since jaxgen's models read unnormalised N(0, I) latents.
+
+Used by ``python -m jaxgen.evaluate`` and ``benchmarks/perceptual_table.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxgen.metrics import diversity, ppl, swd
+
+
+def model_sampler(model, variables) -> Callable:
+    """``sample(keys)``: one model sample per key, in [-1, 1]."""
+    unit = model.data_info.get('scale') == 'unit'
+
+    def sample(keys):
+        images = jax.vmap(lambda k: model.generate(variables, {'num': 1}, k)[0])(keys)
+        return images * 2.0 - 1.0 if unit else images
+    return sample
+
+
+def latent_generator(model, variables):
+    """``z -> images`` in [-1, 1] through ``generate({'z': z})``, or None when the model has
+    no ``latent_dim`` or its images at fixed ``z`` still depend on the key (InfoGAN draws
+    its other codes from it): PPL needs a deterministic path."""
+    dim = getattr(model, 'latent_dim', None)
+    if not dim:
+        return None
+    unit = model.data_info.get('scale') == 'unit'
+
+    def generator(z, key=jax.random.key(0)):
+        images = model.generate(variables, {'z': z}, key)
+        return images * 2.0 - 1.0 if unit else images
+    z = jax.random.normal(jax.random.key(1), (4, dim))
+    if not jnp.array_equal(generator(z), generator(z, jax.random.key(2))):
+        return None
+    return generator
+
+
+def model_ppl(model, variables, distance, key, num: int) -> dict:
+    """PPL in Z, or nothing when the model has no deterministic latent path."""
+    generator = latent_generator(model, variables)
+    if generator is None or num <= 0:
+        return {}
+    start = time.time()
+    out = ppl.perceptual_path_length(distance, key, num, latent_dim=model.latent_dim,
+                                     generator=generator, keep_norm=True)
+    return {'ppl': out['ppl'], 'ppl_kept': out['num_kept'],
+            'ppl_seconds': round(time.time() - start, 1)}
+
+
+def sample_metrics(real, fake, sample: Callable, distance, key, pairs: int) -> dict:
+    """SWD of ``fake`` against ``real`` (both [-1, 1]) and the diversity of ``sample``."""
+    swd_key, div_key = jax.random.split(key)
+    start = time.time()
+    out = swd.swd(real, fake, swd_key)
+    out['swd_seconds'] = round(time.time() - start, 1)
+    start = time.time()
+    out.update(diversity.unconditional_diversity(sample, distance, div_key, num_pairs=pairs))
+    out['diversity_seconds'] = round(time.time() - start, 1)
+    return out
+
+
+def model_metrics(model, variables, real, fake, distance, key, pairs: int = 1000,
+                  ppl_samples: int = 2000) -> dict:
+    """Every perceptual metric of ``model``, whose samples ``fake`` are compared with
+    ``real`` (both [-1, 1], the same shape)."""
+    sample_key, ppl_key = jax.random.split(key)
+    return {**sample_metrics(real, fake, model_sampler(model, variables), distance,
+                             sample_key, pairs),
+            **model_ppl(model, variables, distance, ppl_key, ppl_samples)}
