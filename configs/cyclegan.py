@@ -37,6 +37,7 @@ def get_config(arg: str | None = None):
     c.model.receptive_field = 70
     c.model.norm = 'instance'
     c.model.history_size = 50
+    c.ema.players = ('generator_ab', 'generator_ba')  # with --config.ema.decay > 0
     c.objective.name = 'cyclegan'
     c.objective.loss = 'least_squares'
     c.objective.cycle_a = 10.0
