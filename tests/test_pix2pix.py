@@ -15,7 +15,7 @@ from jaxgen.models.layers import split_variables
 from jaxgen.training import Checkpoints, experiment
 from tests import helpers
 
-SHAPE = (28, 28, 1)
+SHAPE = (16, 16, 1)  # small: these tests are compile-bound
 INFO = {'kind': 'paired', 'shape': list(SHAPE), 'scale': 'tanh'}
 BATCH = 4
 
@@ -23,6 +23,7 @@ BATCH = 4
 def tiny_config():
     c = pix2pix_config.get_config()
     c.model.features = 4
+    c.model.receptive_field = 16
     c.batch_size = BATCH
     return c
 
@@ -44,7 +45,7 @@ def test_forward_shapes_and_the_players_each_term_reaches():
     outputs = jax.jit(lambda v, b, k: {n: x for n, x in exp.model.forward(v, b, k)[0].items()
                                        if n != 'critic'})(variables, batch, jax.random.key(2))
     chex.assert_shape(outputs['translation'], (BATCH, *SHAPE))
-    chex.assert_shape([outputs['real'], outputs['fake']], (BATCH, 28, 28, 2))  # the pairs
+    chex.assert_shape([outputs['real'], outputs['fake']], (BATCH, *SHAPE[:2], 2))  # the pairs
     chex.assert_equal_shape([outputs['real_logits'], outputs['fake_logits']])
     assert outputs['real_logits'].ndim == 3  # a patch map [B, h, w]
     reach = helpers.term_reach(exp.objective, params, state, batch, jax.random.key(2))
@@ -87,7 +88,7 @@ def test_generate_translates_deterministically_and_refuses_what_it_cannot_take()
     b = model.generate(variables, {'image': x}, jax.random.key(2))
     chex.assert_shape(a, (3, *SHAPE))
     np.testing.assert_array_equal(a, b)  # dropout off when sampling by default
-    with pytest.raises(JaxgenError, match=r'28x28 images with 1 channel.*shape \(3, 32, 32, 1\)'):
+    with pytest.raises(JaxgenError, match=r'16x16 images with 1 channel.*shape \(3, 32, 32, 1\)'):
         model.generate(variables, {'image': np.zeros((3, 32, 32, 1))}, jax.random.key(1))
     with pytest.raises(JaxgenError, match='translates images: pass'):
         model.generate(variables, {'num': 3}, jax.random.key(1))

@@ -14,6 +14,10 @@ from jaxgen.training import train
 from jaxgen.translate import translate
 from tests.test_train import ring_config
 
+# One worker runs the module (pytest -n 2 --dist loadgroup), so the trained workdir,
+# a module fixture, is built once.
+pytestmark = pytest.mark.xdist_group('translate')
+
 
 @pytest.fixture(scope='module')
 def workdir(tmp_path_factory):
