@@ -11,7 +11,9 @@ of ``--samples`` samples against the test split in the domain classifier's
 features (``jaxgen/metrics/suite.py``; the classifier is trained and cached on
 first use) and, with ``--perceptual`` (default), SWD, domain-LPIPS diversity and
 PPL (``jaxgen/metrics/perceptual.py``; domain LPIPS is not comparable with
-published LPIPS). Prints a table and writes ``<workdir>/evaluation_<step>.json``.
+published LPIPS). A translation model is measured on the first ``--samples`` test
+images of each target (``jaxgen/metrics/translation.py``: L1, SSIM, content kept,
+FD, cycle error, target-domain accuracy). Prints a table and writes ``<workdir>/evaluation_<step>.json``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import classifier, own, suite
 from jaxgen.metrics import perceptual as perceptual_lib
+from jaxgen.metrics import translation
 from jaxgen.metrics.lpips import domain_lpips_distance
 from jaxgen.models import bundle
 from jaxgen.training import workdir as workdir_lib
@@ -69,7 +72,8 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
     image_model = (kinds.kind(exp.model.data_info) == 'images'
                    and not bundle.translates(exp.model))  # samples drawn from nothing
     own_evaluate = own.for_model(exp.model)
-    if own_evaluate is None and not (image_model and samples):
+    translating = bundle.translates(exp.model) and samples
+    if own_evaluate is None and not (image_model and samples) and not translating:
         raise JaxgenError(f'model {exp.config.model.name!r} defines no evaluation yet')
     if settings and own_evaluate is None:
         raise JaxgenError(f'--set: model {exp.config.model.name!r} has no evaluate of its own')
@@ -98,6 +102,13 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
         classifier_info = {k: extractor.info[k] for k in (
             'target', 'shape', 'test_accuracy', 'attribute_accuracy', 'settings_hash')
             if k in extractor.info}
+    if translating:
+        def classifiers(field, target):  # the classifier of the images in ``field``
+            config = {**exp.config.data.to_dict(), 'image_field': '' if field == 'image'
+                      else field}
+            return classifier.for_config(config, test.name, target)
+        results.update(translation.translation_metrics(exp.model, variables, test.arrays, key,
+                                                       samples, classifiers))
     results = {k: float(v) for k, v in results.items()}
     record = {'step': step, 'seconds': time.perf_counter() - started, 'settings': settings,
               'samples': samples, 'ema': bool(state.ema), **results}

@@ -79,3 +79,10 @@ def test_a_model_that_does_not_translate_is_one_line(tmp_path):
                                           'jaxgen.sample'):
         translate(str(tmp_path / 'ring'), ['x.png'], [], str(tmp_path / 'out'))
     assert not os.path.exists(tmp_path / 'out')
+
+
+def test_evaluate_measures_a_translation_model(workdir):
+    from jaxgen.evaluate import evaluate
+    results = evaluate(workdir, samples=6)  # the folder has no labels: L1 and SSIM
+    assert set(results) == {'l1_output', 'ssim_output'}
+    assert 0 < results['l1_output'] < 2 and -1 <= results['ssim_output'] <= 1

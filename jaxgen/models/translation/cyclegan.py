@@ -120,6 +120,15 @@ class CycleGAN:
     # What ``jaxgen.translate`` asks for: the targets, and the inputs for one.
     targets = ('AtoB', 'BtoA')
     source_fields = {'AtoB': 'image_a', 'BtoA': 'image_b'}
+    output_fields = {'AtoB': 'image_b', 'BtoA': 'image_a'}
+
+    def cycle_error(self, variables: Mapping[str, Variables], images: jax.Array,
+                    target: str) -> jax.Array:
+        """The mean L1 error of ``images`` translated by ``target`` and back."""
+        there = 'ab' if target == 'AtoB' else 'ba'
+        back = self.translate(variables, self.translate(variables, images, there),
+                              there[::-1])
+        return jnp.mean(jnp.abs(back - images))
 
     def inputs_for(self, images, target: str) -> dict:
         return {self.source_fields[target]: images}

@@ -103,6 +103,7 @@ class Pix2Pix:
     # What ``jaxgen.translate`` asks for: the targets, and the inputs for one.
     targets = ('output',)
     source_fields = {'output': 'image_a'}
+    output_fields = truth_fields = {'output': 'image_b'}  # the domain made, its truth
 
     def inputs_for(self, images, target: str) -> dict:
         del target
