@@ -238,3 +238,46 @@ def test_chunks_are_automatic_on_one_cpu_device_only(monkeypatch):
     assert auto_chunk() == 0
     monkeypatch.setattr(jax, 'device_count', lambda: 1)
     assert auto_chunk() == CPU_CHUNK
+
+
+@SPEEDUPS
+@pytest.mark.parametrize('size, kernel, padding, patches', [
+    (3, 4, ((1, 1), (1, 1)), True),   # PatchGAN's 3x3 -> 2x2 layer
+    (2, 4, ((1, 1), (1, 1)), True),   # ... and its last, 2x2 -> 1x1
+    (4, 3, 'SAME', True),             # 16 output pixels: the largest patched
+    (5, 3, 'VALID', True),
+    (5, 3, 'SAME', False),            # 25 output pixels: lax's convolution
+])
+def test_small_stride_one_outputs_are_a_patch_matmul_with_lax_s_values(size, kernel, padding,
+                                                                       patches, speedups):
+    """Values, both gradients and tangents of ``Conv`` equal ``lax``'s to float rounding;
+    a small output's program holds no convolution, only a matmul."""
+    x = jax.random.normal(jax.random.key(0), (3, size, size, 5))
+    layer = Conv(6, (kernel, kernel), padding=padding, use_bias=False)
+    with cpu_speedups(speedups):
+        variables = layer.init(jax.random.key(1), x)
+        program = str(jax.make_jaxpr(layer.apply)(variables, x))
+    assert ('conv_general_dilated' not in program) == patches
+    w = variables['params']['kernel']
+    pads = padding if isinstance(padding, str) else tuple(padding)
+
+    def ours(x, w):
+        with cpu_speedups(speedups):
+            return layer.apply({'params': {'kernel': w}}, x)
+
+    def reference(x, w):
+        return lax.conv_general_dilated(x, w, (1, 1), pads, dimension_numbers=DIMENSIONS)
+    g = jax.random.normal(jax.random.key(2), jax.eval_shape(reference, x, w).shape)
+    tangents = (jax.random.normal(jax.random.key(3), x.shape),
+                jax.random.normal(jax.random.key(4), w.shape))
+
+    @jax.jit  # one program: op by op took seconds a case
+    def both(x, w, g, tangents):
+        out = []
+        for f in (ours, reference):
+            y, vjp = jax.vjp(f, x, w)
+            out.append((y, *vjp(g), jax.jvp(f, (x, w), tangents)[1]))
+        return out
+    got, expected = both(x, w, g, tangents)
+    for a, b in zip(got, expected):  # values, both gradients, tangents
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(jnp.abs(b).max()))

@@ -32,6 +32,15 @@ on a single CPU device; no chunks elsewhere: GPUs and TPUs want the whole batch,
 and a batch sharded over several devices must not be regrouped) and no chunks
 outside it; 0 turns chunks off, and a positive ``batch_chunk`` chunks in either
 setting.
+
+Small outputs. A stride-1 convolution whose output has at most
+:data:`PATCH_MAX_OUTPUT` pixels (the last layers of a 70x70 PatchGAN on 28-32 px
+images: 3x3 -> 2x2 with 256 -> 512 channels) runs as a patch matmul
+(:func:`patch_conv`: the padded input's kh*kw shifted slices, concatenated, times
+the reshaped kernel), on the default path and with the speed-ups alike: autodiff's
+kernel gradient of such a layer is a convolution whose window is larger than its
+output, which XLA:CPU ran 37x slower than the matmul (512 vs 14 ms for that layer's
+gradient at batch 16, docs/results/translation.md). The same sums, in another order.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
 CPU_CHUNK = 32  # examples per chunk on one CPU device (fastest of 16, 32, 64 there) ...
 MIN_CHUNKS = 8  # ... for batches of 8 chunks or more: smaller ones ran as fast or faster whole
 Pads = tuple[tuple[int, int], ...]
+PATCH_MAX_OUTPUT = 16  # output pixels up to which a stride-1 convolution is a patch matmul
 
 _CPU_SPEEDUPS: list[bool] = []  # innermost cpu_speedups() setting last
 
@@ -174,15 +184,44 @@ def transposed_tangent(y: jax.Array, primals, tangents,
     return functools.reduce(jnp.add, parts) if parts else jnp.zeros_like(y)
 
 
+def output_hw(input_hw: Sequence[int], kernel_size: Sequence[int], strides: Sequence[int],
+              pads: Pads) -> tuple[int, int]:
+    return tuple((n + lo + hi - k) // s + 1 for n, k, s, (lo, hi)
+                 in zip(input_hw, kernel_size, strides, pads))
+
+
+def use_patches(x: jax.Array, w: jax.Array, strides: Sequence[int], pads: Pads) -> bool:
+    """Whether :func:`patch_conv` runs this layer: stride 1, no cropping pads, and an
+    output of at most :data:`PATCH_MAX_OUTPUT` pixels."""
+    if tuple(strides) != (1, 1) or min(min(p) for p in pads) < 0:
+        return False
+    h, w_ = output_hw(x.shape[1:3], w.shape[:2], strides, pads)
+    return 0 < h * w_ <= PATCH_MAX_OUTPUT
+
+
+def patch_conv(x: jax.Array, w: jax.Array, pads: Pads) -> jax.Array:
+    """A stride-1 convolution as one matmul over the padded input's shifted slices."""
+    kh, kw, c, o = w.shape
+    x = jnp.pad(x, ((0, 0), *pads, (0, 0)))
+    ho, wo = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+    cols = jnp.concatenate([x[:, i:i + ho, j:j + wo, :] for i in range(kh)
+                            for j in range(kw)], axis=-1)
+    return jnp.einsum('nhwk,ko->nhwo', cols, w.reshape(kh * kw * c, o))
+
+
 def _forward(x, w, strides, pads):
     return lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=DIMENSIONS)
 
 
 def plain_conv(x: jax.Array, w: jax.Array, strides: Sequence[int] = (1, 1),
                padding='SAME') -> jax.Array:
-    """``lax.conv_general_dilated(x, w, strides, padding)`` (NHWC, HWIO), autodiff's rules."""
+    """``lax.conv_general_dilated(x, w, strides, padding)`` (NHWC, HWIO), autodiff's rules
+    (small stride-1 outputs: :func:`patch_conv`)."""
+    pads = explicit_pads(x.shape[1:3], w.shape[:2], strides, padding)
+    if use_patches(x, w, strides, pads):
+        return patch_conv(x, w, pads)
     if not isinstance(padding, str):
-        padding = explicit_pads(x.shape[1:3], w.shape[:2], strides, padding)
+        padding = pads
     return lax.conv_general_dilated(x, w, tuple(strides), padding,
                                     dimension_numbers=DIMENSIONS)
 
@@ -192,6 +231,8 @@ def conv(x: jax.Array, w: jax.Array, strides: Sequence[int] = (1, 1),
     """:func:`plain_conv`'s values, whose gradients are :func:`input_gradient` and
     :func:`kernel_gradient` (autodiff's own rule for a geometry with cropping pads)."""
     pads = explicit_pads(x.shape[1:3], w.shape[:2], strides, padding)
+    if use_patches(x, w, strides, pads):
+        return patch_conv(x, w, pads)
     if min(min(p) for p in pads) < 0:  # cropping pads: autodiff's own rule
         return _forward(x, w, tuple(strides), pads)
     return _conv(tuple(strides), pads, x, w)
