@@ -53,8 +53,9 @@ def check_image(images, shape, model: str) -> jax.Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class Pix2Pix:
-    """A translating generator ``G(x)`` and a pair discriminator ``D(x, y)``."""
+class GeneratorAndDiscriminator:
+    """The fields and players of a translation bundle with one generator and one
+    discriminator (pix2pix, StarGAN)."""
     generator: nn.Module
     discriminator: nn.Module
     data_info: Mapping[str, Any]
@@ -66,6 +67,11 @@ class Pix2Pix:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.data_info['shape'])
+
+
+@dataclasses.dataclass(frozen=True)
+class Pix2Pix(GeneratorAndDiscriminator):
+    """A translating generator ``G(x)`` and a pair discriminator ``D(x, y)``."""
 
     @compiled()
     def init(self, key: jax.Array) -> dict[str, Variables]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,29 +33,18 @@ from jaxgen.models.gan.dcgan import check_tanh_pixels
 from jaxgen.models.layers import apply, compiled
 from jaxgen.models.translation.discriminators import StarGANDiscriminator
 from jaxgen.models.translation.networks import ResNetGenerator
-from jaxgen.models.translation.pix2pix import check_image
+from jaxgen.models.translation.pix2pix import GeneratorAndDiscriminator, check_image
 
 Variables = Mapping[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
-class StarGAN:
+class StarGAN(GeneratorAndDiscriminator):
     """``G(x, c)`` over ``num_domains`` domains and ``D(x) -> (source, domains)``."""
-    generator: nn.Module
-    discriminator: nn.Module
-    data_info: Mapping[str, Any]
-
-    @property
-    def players(self) -> dict[str, nn.Module]:
-        return {'generator': self.generator, 'discriminator': self.discriminator}
 
     @property
     def num_domains(self) -> int:
         return len(self.data_info['domain_names'])
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.data_info['shape'])
 
     def condition(self, domains: jax.Array) -> jax.Array:
         return jax.nn.one_hot(domains, self.num_domains, dtype=jnp.float32)
