@@ -227,6 +227,24 @@ def test_train_releases_the_lock_and_refuses_a_live_one(tmp_path):
     assert Checkpoints(workdir).all_steps() == [2]
 
 
+def test_a_live_lock_refuses_before_any_checkpoint_is_read(tmp_path, monkeypatch):
+    """The live run's manager deletes old steps as it saves; a second run that listed
+    them first could trip over a step vanishing under it (a flaky CI failure: a
+    FileNotFoundError on checkpoints/1700) instead of the one-line refusal."""
+    workdir = tmp_path / 'run'
+    workdir.mkdir()
+    _write_lock(workdir, host='other-host', pid=3, start='1', heartbeat=time.time())
+
+    def vanishing(self):
+        raise FileNotFoundError(f'{self.directory}/1700')
+    monkeypatch.setattr(Checkpoints, 'latest_step', vanishing)
+    staged = ring_config(num_steps=4)
+    staged.stages = [{'until': 2}, {'until': 4}]
+    for config in (ring_config(num_steps=4), staged):
+        with pytest.raises(JaxgenError, match='is in use by process 3 on host other-host'):
+            train(config, str(workdir))
+
+
 # ---- a remote workdir, through epath's own mocking ------------------------------
 
 @pytest.fixture

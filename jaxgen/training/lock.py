@@ -88,14 +88,20 @@ class WorkdirLock:
         age = time.time() - float(record.get('heartbeat', 0))
         return record if age < self.stale_after else None
 
-    def acquire(self) -> None:
-        """Takes the lock, or raises a one-line JaxgenError naming the live owner."""
+    def check_free(self) -> None:
+        """Raises a one-line JaxgenError naming the live owner, if there is one.
+        Writes nothing: call it before reading a workdir that a live run may be
+        changing (its checkpoint manager deletes old steps as it goes)."""
         owner = self.owner()
         if owner is not None:
             raise JaxgenError(
                 f'workdir {self.path.parent} is in use by process {owner.get("pid")} on host '
                 f'{owner.get("host")}; wait for that run to end or stop it, or pass another '
                 '--workdir')
+
+    def acquire(self) -> None:
+        """Takes the lock, or raises a one-line JaxgenError naming the live owner."""
+        self.check_free()
         stale = self._read()
         if stale and (stale.get('host'), stale.get('pid')) != (self.me['host'], self.me['pid']):
             logging.warning('taking over the lock of process %s on host %s, which is no longer '

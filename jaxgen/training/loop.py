@@ -180,9 +180,11 @@ def train(config, workdir: str, hooks: Sequence[Hook] = (), stage: Stage | None 
         return stages.train(config, workdir, hooks)
     began = time.perf_counter()
     stage = stage or Stage(config)
+    lock = WorkdirLock(workdir) if parallel.is_main_process() else None
+    if lock is not None:  # before prepare() reads checkpoints a live run may be deleting
+        lock.check_free()
     p = prepare(config, workdir, check=stage.state is None)
     checkpoints = p.checkpoints
-    lock = WorkdirLock(workdir) if parallel.is_main_process() else None
     if lock is not None:
         lock.acquire()  # refuses a workdir that a live run is using, touching nothing
     try:

@@ -42,6 +42,8 @@ from jaxgen.models.layers import split_variables
 from jaxgen.training import experiment as experiment_lib
 from jaxgen.training import parallel
 from jaxgen.training.checkpoint import Checkpoints
+from jaxgen.training.lock import WorkdirLock
+
 
 @dataclasses.dataclass
 class Stage:
@@ -159,6 +161,8 @@ def train(config, workdir: str, hooks=()):
     checkpoint; the state is grown at each boundary. Returns the last stage's result."""
     from jaxgen.training import loop  # pylint: disable=import-outside-toplevel
     stages = parse(config)
+    if parallel.is_main_process():  # before reading checkpoints a live run may be deleting
+        WorkdirLock(workdir).check_free()
     checkpoints = Checkpoints(workdir, max_to_keep=config.keep_checkpoints)
     latest = checkpoints.latest_step() or 0
     mesh = parallel.make_mesh(config.get('num_devices', 0))
