@@ -1,8 +1,10 @@
-"""CycleGAN (Zhu et al., 2017): thin <-> thick Morpho-MNIST (default), or MNIST <->
-scikit-learn's digits.
+"""CycleGAN (Zhu et al., 2017): thin <-> thick Morpho-MNIST (default), MNIST <->
+scikit-learn's digits, or glyphs in font A <-> font B (DejaVu Sans <-> DejaVu Serif).
 
     python train.py --config configs/cyclegan.py --workdir runs/cyclegan
     python train.py --config configs/cyclegan.py:mnist2digits --workdir runs/mnist2digits
+    python train.py --config configs/cyclegan.py:glyph_fonts --workdir runs/glyph_fonts \
+        --config.data.pair_domains="('cmr10', 'cmss10')"   # any two of glyphs' fonts
     python train.py --config configs/cyclegan.py --config.data.name=tfds:cycle_gan/horse2zebra \\
         --config.data.tfds.domains="('A', 'B')" --config.data.resize=64   # a TFDS pair
     python train.py --config configs/cyclegan.py --config.data.name=folder:/data/apple2orange
@@ -31,6 +33,9 @@ def get_config(arg: str | None = None):
     c.sample_every = 500
     c.checkpoint_every = 500
     c.data.name = arg or 'thin_thick'
+    if arg == 'glyph_fonts':  # two of the glyph set's fonts as the unpaired domains
+        c.data.name = 'glyphs'
+        c.data.pair_domains = ('DejaVuSans', 'DejaVuSerif')
     c.model.name = 'cyclegan'
     c.model.features = 64
     c.model.blocks = 6

@@ -82,6 +82,9 @@ def base_config() -> ml_collections.ConfigDict:
         'flip': False,            # random horizontal flips in train
         'channels': 0,            # 1 or 3 (greyscale replicated, colour to luminance); 0: keep
         'image_field': '',        # train image models on this field ('image_b' of pairs)
+        # Two domains of a dataset with domains (glyph fonts, Morpho-MNIST perturbations)
+        # as unpaired streams a and b, by name: ('DejaVuSans', 'DejaVuSerif').
+        'pair_domains': (),
         'patches': 0,             # key patches per image (patches, boxes); 0: none
         'patch_size': 8,
         # What the domain classifier behind the metrics predicts: 'label', 'domain',

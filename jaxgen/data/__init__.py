@@ -44,6 +44,7 @@ DERIVED: dict[str, str] = {
     'morpho_mnist': 'jaxgen.data.derived.morpho_sets:morpho_mnist',
     'morpho_perturbed': 'jaxgen.data.derived.morpho_sets:morpho_perturbed',
     'thin_thick': 'jaxgen.data.derived.morpho_sets:thin_thick',
+    'morpho_attributes': 'jaxgen.data.derived.morpho_sets:morpho_attributes',
     'captioned_mnist': 'jaxgen.data.derived.captions:captioned_mnist',
     'edges2fashion': 'jaxgen.data.derived.edges:edges2fashion',
     'edges2mnist': 'jaxgen.data.derived.edges:edges2mnist',
@@ -59,7 +60,7 @@ NAMES = images.NAMES + ('digits',) + mixtures.NAMES
 MIXTURE_SETTINGS = ('name', 'mixture')
 IMAGE_SETTINGS = ('name', 'data_dir', 'cache_dir', 'fallback', 'download', 'scale', 'binarize',
                   'path', 'resize', 'crop', 'flip', 'channels', 'image_field', 'patches',
-                  'patch_size', 'edges', 'classifier_target')
+                  'patch_size', 'edges', 'classifier_target', 'pair_domains')
 PATHS = ('device', 'stream')
 
 
@@ -198,7 +199,7 @@ def load(data_config: Any, split: str = 'train') -> Dataset:
     pixels.check_binarize(scale, binarize)
     sources = None
     if path == 'stream' and name.startswith('tfds:'):  # read by random access, not held
-        for field in ('image_field', 'patches', 'binarize'):
+        for field in ('image_field', 'patches', 'binarize', 'pair_domains'):
             if _get(data_config, field):
                 raise JaxgenError(f'config.data.{field} is not available when tfds: data is '
                                   f"streamed; unset it or use config.data.path='device'")
@@ -206,6 +207,10 @@ def load(data_config: Any, split: str = 'train') -> Dataset:
                                       data_config, split)
     else:
         name, arrays, info = _source(data_config, name, split)
+    if _get(data_config, 'pair_domains'):
+        from jaxgen.data import domain_pairs  # pylint: disable=import-outside-toplevel
+        arrays, info = domain_pairs.pair_domains(_get(data_config, 'pair_domains'), arrays,
+                                                 info)
     arrays, info = _select_image(data_config, arrays, info)
     arrays, info = _shape_images(data_config, arrays, info)
     arrays, info = _add_patches(data_config, arrays, info)
