@@ -1,7 +1,9 @@
 """StarGAN (Choi et al., 2018): Morpho-MNIST's perturbations as domains (default: none,
-thin, thick, swell, fracture), or the glyph fonts as domains.
+thin, thick, swell, fracture), its measured attributes as domains (thin/thick x
+upright/slanted, ``morpho_attributes``), or the glyph fonts as domains.
 
     python train.py --config configs/stargan.py --workdir runs/stargan
+    python train.py --config configs/stargan.py:morpho_attributes --workdir runs/stargan_attr
     python train.py --config configs/stargan.py:glyphs --workdir runs/stargan_glyphs
 
 Settings from the paper (§3, §4, appendix) and the official code (yunjey/stargan

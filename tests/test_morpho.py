@@ -268,3 +268,29 @@ def test_real_mnist_reference_row_and_a_subset(tmp_path):
     means = arrays['attributes'].mean(0)
     assert 1.5 < means[A['thickness']] < 4 and 8 < means[A['width']] < 20
     assert 15 < means[A['height']] < 21 and abs(means[A['slant']]) < .4
+
+
+def test_morpho_attributes_domains_are_sides_of_the_train_tertiles(tmp_path):
+    """Bars on a 4x4 grid of thickness x slant: each kept digit lies on its domain's side
+    of both tertiles, the middle ones are left out, and all four domains are filled."""
+    grid = [bar(t, s) for t in (1.5, 2.5, 3.5, 4.5) for s in (-.4, -.1, .2, .5)]
+    images = np.stack(grid)[..., None]
+
+    def base(name, split):
+        return {'image': images, 'label': np.arange(16, dtype=np.int32) % 10}
+    arrays, info = morpho_sets.morpho_attributes({'cache_dir': str(tmp_path)}, 'test', base,
+                                                 processes=1)
+    assert info['domain_names'] == ['thin-upright', 'thin-slanted', 'thick-upright',
+                                    'thick-slanted']
+    assert info['counts'] == np.bincount(arrays['domain'], minlength=4).tolist()
+    assert min(info['counts']) >= 1 and len(arrays['domain']) < 16
+    for d, name in enumerate(info['domain_names']):
+        rows = arrays['attributes'][arrays['domain'] == d]
+        for attribute, side in info['domain_rules'][name].items():
+            low, high = info['domain_thresholds'][attribute]
+            value = rows[:, A[attribute]]
+            assert (value < low).all() if side == 'low' else (value > high).all()
+    measured = morpho_sets.morpho_mnist({'cache_dir': str(tmp_path)}, 'train', base,
+                                        processes=1)[0]['attributes']
+    assert info['attribute_medians']['slant'] == pytest.approx(
+        float(np.median(measured[:, A['slant']])))

@@ -115,3 +115,61 @@ def test_stargan_domain_accuracy_reads_the_target_domain():
     assert r['domain_d0'] == r['domain_d2'] == r['domain'] == 1.0
     assert r['domain_real'] == 1.0
     assert r['content_d1'] == pytest.approx(np.mean(labels == 1))  # content not kept
+
+
+def strokes(widths):
+    """28x28 [-1, 1] images of a vertical bar of each width (px): known thickness."""
+    images = -np.ones((len(widths), 28, 28, 1), np.float32)
+    for image, width in zip(images, widths):
+        image[6:22, 14 - width // 2:14 - width // 2 + width] = 1.0
+    return images
+
+
+def test_the_domain_attribute_moves_into_the_target_domain_when_outputs_are_its_images():
+    """thin <-> thick: outputs that ARE the target domain's images measure as it exactly
+    (KS 0, the same mean); untranslated sources score the source's KS; the measured
+    thickness (Morpho-MNIST's definition) grows with a bar's width."""
+    thin, thick = strokes([2, 2, 3, 2, 3, 2]), strokes([6, 7, 6, 8, 7, 6])
+    names = ['area', 'length', 'thickness', 'slant', 'width', 'height']
+    column = names.index('thickness')
+    measured = {k: translation.measured_attribute(v, 'thickness') for k, v in
+                (('thin', thin), ('thick', thick))}
+    assert measured['thin'].max() < measured['thick'].min()
+    assert measured['thick'][0] < measured['thick'][1] < measured['thick'][3]  # 6 < 7 < 8 px
+    attributes = lambda m: np.eye(6)[column][None] * m[:, None]  # noqa: E731
+    arrays = {'attributes_a': attributes(measured['thin']),
+              'attributes_b': attributes(measured['thick'])}
+    info = {'domain_attribute': 'thickness', 'attribute_names': names}
+    perfect = translation.attribute_shift(thick, arrays, info, 'image_a', 'image_b', 6)
+    assert perfect['thickness_ks'] == 0.0 and perfect['thickness_ks_source'] == 1.0
+    assert perfect['thickness_mean'] == pytest.approx(perfect['thickness_mean_target'])
+    copied = translation.attribute_shift(thin, arrays, info, 'image_a', 'image_b', 6)
+    assert copied['thickness_ks'] == copied['thickness_ks_source'] == 1.0
+    assert translation.attribute_shift(thin, arrays, {}, 'image_a', 'image_b', 6) == {}
+
+
+def test_attribute_accuracy_reads_each_side_of_the_train_medians():
+    """Thick upright bars and thin right-leaning ones against medians between them: a
+    target rule is met exactly when the bars are on its side; the all-at-once accuracy
+    is the conjunction; the target domain is found by name for both kinds of data."""
+    thick_upright = strokes([6, 7, 6, 8])
+    thin_slanted = -np.ones_like(thick_upright)
+    for image in thin_slanted:
+        for row in range(4, 24):
+            image[row, 10 + (24 - row) // 2:12 + (24 - row) // 2] = 1.0
+    values = {k: translation.measured(v) for k, v in (('a', thick_upright),
+                                                       ('b', thin_slanted))}
+    assert values['a']['slant'].max() < 0.05 < 0.3 < values['b']['slant'].min()
+    medians = {'thickness': 4.0, 'slant': 0.15}
+    rule = {'thickness': 'high', 'slant': 'low'}  # thick and upright
+    assert translation.attribute_accuracy(thick_upright, rule, medians) == {
+        'thickness_acc': 1.0, 'slant_acc': 1.0, 'attributes_acc': 1.0}
+    assert translation.attribute_accuracy(thin_slanted, rule, medians) == {
+        'thickness_acc': 0.0, 'slant_acc': 0.0, 'attributes_acc': 0.0}
+    mixed = np.concatenate([thick_upright[:2], thin_slanted[:2]])
+    half = translation.attribute_accuracy(mixed, {'thickness': 'high'}, medians)
+    assert half == {'thickness_acc': 0.5, 'attributes_acc': 0.5}
+    assert translation.target_domain({'domain_names': {'a': 'x', 'b': 'y'}}, 'AtoB',
+                                     'image_b') == 'y'
+    assert translation.target_domain({'domain_names': ['x', 'y']}, 'y', 'image') == 'y'
+    assert translation.target_domain({}, 'output', 'image_b') is None

@@ -14,6 +14,17 @@ field are translated, and:
 * ``fd``: the Fréchet distance between the outputs and the real images of the
   output's domain, in that classifier's features;
 * CycleGAN: ``cycle``, the L1 error of translating there and back;
+* where the dataset names the attribute that separates its domains
+  (``info['domain_attribute']``: thin <-> thick's ``thickness``) and holds each
+  domain's measured ``attributes``: that Morpho-MNIST morphometric measured on the
+  outputs (``<attr>_mean``, beside ``<attr>_mean_target`` of the real target
+  domain), and the two-sample Kolmogorov-Smirnov statistic of the outputs against
+  the real target domain (``<attr>_ks``: 0 when the distributions match), next to
+  the same statistic for the untranslated sources (``<attr>_ks_source``);
+* where the dataset defines its domains by sides of measured attributes
+  (``info['domain_rules']``, ``morpho_attributes``): how often the outputs' measured
+  attributes lie on the target domain's side of the train median (``<attr>_acc``,
+  and all of them at once, ``attributes_acc``);
 * StarGAN: ``domain``, the accuracy with which a domain classifier recognises the
   target domain in the outputs (``domain_real`` on real images).
 
@@ -30,6 +41,7 @@ import dm_pix
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import stats
 
 from jaxgen.metrics import distances
 
@@ -59,6 +71,53 @@ def _suffix(field: str) -> str:
     return field[len('image'):]  # 'image_b' -> '_b'
 
 
+def measured(images) -> dict[str, np.ndarray]:
+    """Morpho-MNIST's morphometrics of [-1, 1] images (as uint8), by name."""
+    from jaxgen.data.derived import morpho  # pylint: disable=import-outside-toplevel
+    pixels = np.clip(np.round((np.asarray(images) + 1) * 127.5), 0, 255).astype(np.uint8)
+    values = np.asarray([morpho.measure(p) for p in pixels]).reshape(-1, 6)
+    return dict(zip(morpho.ATTRIBUTE_NAMES, values.T))
+
+
+def measured_attribute(images, name: str) -> np.ndarray:
+    return measured(images)[name]
+
+
+def attribute_accuracy(out, rules: Mapping[str, str], medians: Mapping[str, float]
+                       ) -> dict[str, float]:
+    """How often the outputs lie on the target domain's side (``rules``: attribute ->
+    'low' | 'high') of each attribute's train median: ``<attr>_acc`` and, for all at
+    once, ``attributes_acc``."""
+    values = measured(out)
+    right = {a: (values[a] < medians[a]) == (side == 'low') for a, side in rules.items()}
+    results = {f'{a}_acc': float(r.mean()) for a, r in right.items()}
+    results['attributes_acc'] = float(np.mean(np.all(list(right.values()), axis=0)))
+    return results
+
+
+def target_domain(info: Mapping, target: str, into: str) -> str | None:
+    """The name of the domain a target translates into, where the data names it."""
+    names = info.get('domain_names')
+    if isinstance(names, Mapping):  # two unpaired streams a and b
+        return names.get(_suffix(into)[1:])
+    return target if names and target in [str(n) for n in names] else None
+
+
+def attribute_shift(out, arrays: Mapping, info: Mapping, source_field: str, into: str,
+                    num: int) -> dict[str, float]:
+    """How far the outputs moved into the target domain's ``info['domain_attribute']``."""
+    name = info.get('domain_attribute')
+    fields = ['attributes' + _suffix(f) for f in (source_field, into)]
+    if not name or any(f not in arrays for f in fields):
+        return {}
+    column = list(info['attribute_names']).index(name)
+    source, target = (np.asarray(arrays[f][:num])[:, column] for f in fields)
+    measured = measured_attribute(out, name)
+    return {f'{name}_mean': float(measured.mean()), f'{name}_mean_target': float(target.mean()),
+            f'{name}_ks': float(stats.ks_2samp(measured, target).statistic),
+            f'{name}_ks_source': float(stats.ks_2samp(source, target).statistic)}
+
+
 def target_metrics(model, variables, arrays: Mapping, target: str, key, num: int,
                    classifiers: Classifiers) -> dict[str, float]:
     """The metrics of one target (see the module's docstring)."""
@@ -80,6 +139,12 @@ def target_metrics(model, variables, arrays: Mapping, target: str, key, num: int
         real = to_signed(arrays[into][:num])
         results['content_real'] = accuracy(classifier, real, label_of(into)[:num])
         results['fd'] = fd(classifier, real, out)
+    info = getattr(model, 'data_info', {})
+    results.update(attribute_shift(out, arrays, info, source_field, into, num))
+    domain_name = target_domain(info, target, into)
+    if info.get('domain_rules') and domain_name in info['domain_rules']:
+        results.update(attribute_accuracy(out, info['domain_rules'][domain_name],
+                                          info['attribute_medians']))
     if hasattr(model, 'cycle_error'):
         results['cycle'] = float(model.cycle_error(variables, source, target))
     if 'domain' in arrays and hasattr(model, 'num_domains'):
