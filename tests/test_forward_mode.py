@@ -47,6 +47,7 @@ CASES = {  # name -> (config file, its argument, config overrides)
     'pix2pix': ('pix2pix', None, {}),
     'cyclegan_no_pool': ('cyclegan', None, {'model.blocks': 1, 'model.history_size': 0}),
     'stargan': ('stargan', None, {'model.blocks': 1, 'model.d_features': 8}),
+    'progan': ('progan', 'mnist,resolution=4,grow=0', {'model.fmap_max': 8}),
 }
 SMALL = {'features': 8, 'hidden': (16,), 'g_hidden': (16,), 'd_hidden': (16,),
          'latent_dim': 8}

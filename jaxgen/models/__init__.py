@@ -19,6 +19,7 @@ MODELS = {
     'pix2pix': 'jaxgen.models.translation.pix2pix',
     'cyclegan': 'jaxgen.models.translation.cyclegan',
     'stargan': 'jaxgen.models.translation.stargan',
+    'progan': 'jaxgen.models.progressive.progan',
 }
 
 
