@@ -145,3 +145,27 @@ def term_reach(objective, params, state, batch, key) -> dict[str, set[str]]:
         reach[name] = {player for player, g in grads.items()
                        if any(float(jnp.abs(x).sum()) > 0 for x in jax.tree.leaves(g))}
     return reach
+
+
+def traced_once_and_resumed(exp, draw, batch_size: int, checkpoint_dir, steps: int = 4,
+                            saved_at: int = 2):
+    """Runs ``exp``'s train step (traced at most once) ``steps`` times, saves the state
+    after step ``saved_at``, restores it, runs on to ``steps`` and asserts the result is
+    bit-identical to the uninterrupted run's. Returns the states after each step."""
+    import chex  # pylint: disable=import-outside-toplevel
+    from jaxgen.training import Checkpoints  # pylint: disable=import-outside-toplevel
+    chex.clear_trace_counter()
+    step = jax.jit(chex.assert_max_traces(exp.train_step_fn(draw, batch_size), n=1))
+    state, straight = exp.init_state(), []
+    for _ in range(steps):
+        state, metrics = step(state, {})
+        straight.append((jax.device_get(state), jax.device_get(metrics)))
+    checkpoints = Checkpoints(checkpoint_dir)
+    checkpoints.save(saved_at, straight[saved_at - 1][0], force=True)
+    checkpoints.wait()
+    resumed = checkpoints.restore(saved_at, exp.abstract_state())
+    checkpoints.close()
+    for _ in range(steps - saved_at):
+        resumed, _ = step(resumed, {})
+    chex.assert_trees_all_equal(jax.device_get(resumed), straight[-1][0])
+    return straight

@@ -17,7 +17,7 @@ from jaxgen import models
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import split_variables
 from jaxgen.objectives.cyclegan import cyclegan_objective
-from jaxgen.training import Checkpoints, experiment
+from jaxgen.training import experiment
 from tests import helpers
 
 SHAPE = (16, 16, 1)  # small: these tests are compile-bound
@@ -87,24 +87,11 @@ def test_cycle_and_identity_terms_vanish_for_identity_generators():
 
 
 def test_pools_fill_trace_once_and_a_restored_run_continues_bit_exactly(tmp_path):
-    exp = experiment.build(tiny_config(), INFO)
-    chex.clear_trace_counter()
-    step = jax.jit(chex.assert_max_traces(exp.train_step_fn(draw, BATCH), n=1))
-    state, straight = exp.init_state(), []
-    for _ in range(4):
-        state, _ = step(state, {})
-        straight.append(jax.device_get(state))
+    straight = helpers.traced_once_and_resumed(experiment.build(tiny_config(), INFO), draw,
+                                               BATCH, tmp_path)
     for x in 'ab':  # one push of BATCH fakes per discriminator phase: full after two
-        pool = straight[-1].model_state[f'discriminator_{x}']['history']
+        pool = straight[-1][0].model_state[f'discriminator_{x}']['history']
         assert int(pool['count']) == 5 and float(np.abs(pool['images']).min()) > 0
-    checkpoints = Checkpoints(tmp_path)
-    checkpoints.save(2, straight[1], force=True)
-    checkpoints.wait()
-    resumed = checkpoints.restore(2, exp.abstract_state())
-    checkpoints.close()
-    for _ in range(2):
-        resumed, _ = step(resumed, {})
-    chex.assert_trees_all_equal(jax.device_get(resumed), straight[-1])
 
 
 def test_generate_translates_either_way_and_refuses_what_it_cannot_take():

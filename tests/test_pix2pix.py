@@ -12,7 +12,7 @@ from configs import pix2pix as pix2pix_config
 from jaxgen import models
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import split_variables
-from jaxgen.training import Checkpoints, experiment
+from jaxgen.training import experiment
 from tests import helpers
 
 SHAPE = (16, 16, 1)  # small: these tests are compile-bound
@@ -59,23 +59,10 @@ def test_forward_shapes_and_the_players_each_term_reaches():
 
 
 def test_the_step_traces_once_and_a_restored_run_continues_bit_exactly(tmp_path):
-    exp = experiment.build(tiny_config(), INFO)
-    chex.clear_trace_counter()
-    step = jax.jit(chex.assert_max_traces(exp.train_step_fn(draw, BATCH), n=1))
-    state = exp.init_state()
-    straight = []
-    for _ in range(4):
-        state, metrics = step(state, {})
-        straight.append(jax.device_get(state))
-    assert float(metrics['l1']) > 0
-    checkpoints = Checkpoints(tmp_path)
-    checkpoints.save(2, straight[1], force=True)
-    checkpoints.wait()
-    resumed = checkpoints.restore(2, exp.abstract_state())
-    checkpoints.close()
-    for _ in range(2):
-        resumed, _ = step(resumed, {})
-    chex.assert_trees_all_equal(jax.device_get(resumed), straight[-1])
+    straight = helpers.traced_once_and_resumed(experiment.build(tiny_config(), INFO), draw,
+                                               BATCH, tmp_path)
+    assert float(straight[-1][1]['l1']) > 0
+    straight = [s for s, _ in straight]
     stats = straight[-1].model_state['generator']['batch_stats']  # BatchNorm moved
     assert any(float(jnp.abs(x).sum()) > 0 for x in jax.tree.leaves(stats))
 
