@@ -7,6 +7,7 @@
     python train.py --config configs/pix2pix.py --config.objective.l1=0        # cGAN alone
     python train.py --config configs/pix2pix.py --config.objective.gan_weight=0  # L1 alone
     python train.py --config configs/pix2pix.py --config.model.receptive_field=16
+    python train.py --config configs/pix2pix.py --config.model.receptive_field=0  # ImageGAN
 
 Settings from the paper (§3, §4, Table 1-2) and the official code
 (junyanz/pytorch-CycleGAN-and-pix2pix: ``models/pix2pix_model.py``,
@@ -32,7 +33,7 @@ def get_config(arg: str | None = None):
     c.data.name = arg or 'edges2fashion'
     c.model.name = 'pix2pix'
     c.model.features = 64
-    c.model.receptive_field = 70     # 1 (PixelGAN), 16, 34, 70, 142, 286 or 'full'
+    c.model.receptive_field = 70     # 1 (PixelGAN), 16, 34, 70, 142, 286; 0: the full image
     c.model.norm = 'batch'
     c.model.dropout_blocks = 3
     c.model.sample_dropout = False

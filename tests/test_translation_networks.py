@@ -43,8 +43,9 @@ def test_shapes_of_every_network(shape):
     chex.assert_shape(shapes_of(ResNetGenerator(features=8, out_channels=3, style='stargan',
                                                 condition_dim=4), x, train=True,
                                 condition=label), (b, *shape[:2], 3))
-    side = {28: {1: 28, 16: 12, 70: 1, 'full': 1}, 32: {1: 32, 16: 14, 70: 2, 'full': 2},
-            64: {1: 64, 16: 30, 70: 6, 'full': 2}}[shape[0]]
+    side = {28: {1: 28, 16: 12, 70: 1, 'full': 1, 0: 1},
+            32: {1: 32, 16: 14, 70: 2, 'full': 2, 0: 2},
+            64: {1: 64, 16: 30, 70: 6, 'full': 2, 0: 2}}[shape[0]]
     pair = jnp.concatenate([x, x], axis=-1)   # pix2pix: (condition, image)
     for field, h in side.items():
         chex.assert_shape(shapes_of(PatchDiscriminator(features=8, receptive_field=field),

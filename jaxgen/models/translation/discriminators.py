@@ -61,10 +61,11 @@ FIELDS = {1: 0, **{receptive_field(n): n for n in range(1, 7)}}   # field -> n_l
 
 def n_layers_for(field: int | str, height: int, width: int) -> int:
     """``NLayerDiscriminator``'s ``n_layers`` (0: the PixelGAN) for a receptive field
-    of ``field`` pixels, or 'full': the fewest layers whose every output unit sees the
-    whole image (28 and 32 px: 3, i.e. the 70x70 stack; 64 px: 4, 142x142)."""
+    of ``field`` pixels, or 'full' (0 on the command line, where the config's field is
+    an integer): the fewest layers whose every output unit sees the whole image (28 and
+    32 px: 3, i.e. the 70x70 stack; 64 px: 4, 142x142)."""
     side = max(height, width)
-    if field == 'full':
+    if field in ('full', 0):
         for n in range(1, 12):
             if output_side(min(height, width), n) < 1:
                 break
@@ -74,7 +75,7 @@ def n_layers_for(field: int | str, height: int, width: int) -> int:
                           f'receptive field ({", ".join(map(str, FIELDS))})')
     if field not in FIELDS:
         raise JaxgenError(f'PatchGAN receptive field {field!r} is not one of '
-                          f'{", ".join(map(str, FIELDS))} or \'full\'')
+                          f'{", ".join(map(str, FIELDS))} or \'full\' (0)')
     n = FIELDS[field]
     if n and output_side(min(height, width), n) < 1:
         raise JaxgenError(f'a {field}x{field} PatchGAN leaves no output on a {height}x{width} '
