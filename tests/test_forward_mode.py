@@ -48,6 +48,8 @@ CASES = {  # name -> (config file, its argument, config overrides)
     'cyclegan_no_pool': ('cyclegan', None, {'model.blocks': 1, 'model.history_size': 0}),
     'stargan': ('stargan', None, {'model.blocks': 1, 'model.d_features': 8}),
     'progan': ('progan', 'mnist,resolution=4,grow=0', {'model.fmap_max': 8}),
+    'stylegan': ('stylegan', 'mnist,resolution=4', {'model.fmap_max': 8, 'model.w_dim': 8,
+                                                    'model.mapping_layers': 2}),
 }
 SMALL = {'features': 8, 'hidden': (16,), 'g_hidden': (16,), 'd_hidden': (16,),
          'latent_dim': 8}

@@ -20,6 +20,7 @@ MODELS = {
     'cyclegan': 'jaxgen.models.translation.cyclegan',
     'stargan': 'jaxgen.models.translation.stargan',
     'progan': 'jaxgen.models.progressive.progan',
+    'stylegan': 'jaxgen.models.progressive.stylegan',
 }
 
 

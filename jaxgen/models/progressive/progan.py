@@ -172,12 +172,14 @@ class ProGAN(GAN):
         return upscale2d(images, self.factor)
 
 
-def build(model_config, data_info) -> ProGAN:
+def stage_settings(model_config, data_info, name: str) -> dict:
+    """The checked settings of one stage: ``resolution``, ``features``, ``fade_steps``,
+    ``fading``, ``fade_start``; one-line errors for what the data cannot give."""
     shape = tuple(data_info['shape'])
     if kinds.kind(data_info) != 'images':
-        raise JaxgenError(f'progan needs image data (H, W, C), not {kinds.kind(data_info)} '
+        raise JaxgenError(f'{name} needs image data (H, W, C), not {kinds.kind(data_info)} '
                           f'of shape {shape}')
-    check_tanh_pixels('progan', data_info)
+    check_tanh_pixels(name, data_info)
     c = model_config
     final = c.get('final_resolution', c.resolution)
     log2_resolution(final, 'config.model.final_resolution')
@@ -191,11 +193,18 @@ def build(model_config, data_info) -> ProGAN:
                           f'pool down to {final}x{final}; set config.data.resize={final} '
                           f'(or use a 32x32 set: mnist32, fashion_mnist32, colour_mnist, '
                           f'glyphs)')
-    features = Features(c.get('fmap_base', 8192), c.get('fmap_max', 512))
     fade_steps = int(c.get('fade_steps', 0))
-    fading = fade_steps > 0 and resolution > 4
+    return {'resolution': resolution, 'channels': shape[2], 'fade_steps': fade_steps,
+            'features': Features(c.get('fmap_base', 8192), c.get('fmap_max', 512)),
+            'fading': fade_steps > 0 and resolution > 4,
+            'fade_start': int(c.get('fade_start', 0))}
+
+
+def build(model_config, data_info) -> ProGAN:
+    s = stage_settings(model_config, data_info, 'progan')
     return ProGAN(
-        generator=ProGenerator(resolution, shape[2], features, fading),
-        discriminator=ProDiscriminator(resolution, features, c.get('group_size', 4), fading),
-        latent_dim=c.latent_dim, data_info=data_info, resolution=resolution,
-        fade_start=int(c.get('fade_start', 0)), fade_steps=fade_steps)
+        generator=ProGenerator(s['resolution'], s['channels'], s['features'], s['fading']),
+        discriminator=ProDiscriminator(s['resolution'], s['features'],
+                                       model_config.get('group_size', 4), s['fading']),
+        latent_dim=model_config.latent_dim, data_info=data_info,
+        resolution=s['resolution'], fade_start=s['fade_start'], fade_steps=s['fade_steps'])

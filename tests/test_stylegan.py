@@ -1,0 +1,201 @@
+"""StyleGAN (models/progressive/stylegan.py, layers/style.py, objectives/stylegan.py,
+configs/stylegan.py): AdaIN's output statistics, truncation, style mixing at the
+crossover, noise that vanishes with zero strengths, w_avg as persistent state, StyleGAN2's
+demodulation, the players each term reaches, one-line errors."""
+
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import stylegan as stylegan_config
+from jaxgen import models
+from jaxgen.errors import JaxgenError
+from jaxgen.models.layers import split_variables
+from jaxgen.models.layers.equalized import he_scale
+from jaxgen.models.layers.style import AdaIN, ModulatedConv
+from jaxgen.models.progressive import stylegan
+from jaxgen.training import experiment
+from tests import helpers
+
+SHAPE = (8, 8, 1)
+INFO = {'kind': 'images', 'shape': list(SHAPE), 'scale': 'tanh'}
+BATCH, LAYERS = 4, 4  # 8x8: two style layers at 4x4 and two at 8x8
+
+
+def tiny_config(**model):
+    c = stylegan_config.get_config('mnist32,resolution=8,batch=4')
+    c.model.fmap_base, c.model.fmap_max, c.model.latent_dim, c.model.w_dim = 16, 8, 8, 8
+    c.model.mapping_layers = 2
+    c.model.update(model)
+    return c
+
+
+def plain(result):
+    outputs, state = result
+    return {k: v for k, v in outputs.items() if k != 'critic'}, state
+
+
+@pytest.fixture(scope='module')
+def built():
+    exp = experiment.build(tiny_config(), INFO)
+    return exp, exp.model.init(jax.random.key(0))
+
+
+def test_adain_output_statistics_are_the_style_scale_and_bias():
+    layer = AdaIN()
+    x = jax.random.normal(jax.random.key(0), (2, 4, 4, 3)) * 3.0 + 1.0
+    w = jax.random.normal(jax.random.key(1), (2, 5))
+
+    @jax.jit
+    def run():
+        v = layer.init(jax.random.key(2), x, w)
+        v = {'params': {'style': {**v['params']['style'],
+                                  'bias': jnp.arange(6.0) / 4.0}}}  # a non-zero bias too
+        return v, layer.apply(v, x, w)
+    v, y = run()
+    p = v['params']['style']
+    style = w @ (p['kernel'] * he_scale(5, 1.0)) + p['bias']
+    scale, bias = style[:, :3] + 1.0, style[:, 3:]
+    np.testing.assert_allclose(jnp.mean(y, axis=(1, 2)), bias, atol=1e-5)
+    np.testing.assert_allclose(jnp.std(y, axis=(1, 2)), jnp.abs(scale), rtol=1e-4)
+
+
+def test_truncation_gives_w_avg_at_psi_0_and_changes_nothing_at_psi_1(built):
+    exp, variables = built
+    w_avg = jnp.linspace(-1.0, 1.0, 8)
+    variables = {**variables, 'generator': {**variables['generator'],
+                                            'buffers': {'w_avg': w_avg}}}
+    z = jax.random.normal(jax.random.key(3), (BATCH, 8))
+    w = exp.model.call(variables, 'map', z)
+    none, full = exp.model.styles(variables, z, 1.0), exp.model.styles(variables, z, 0.0)
+    chex.assert_shape(none, (BATCH, LAYERS, 8))
+    np.testing.assert_allclose(none, jnp.broadcast_to(w[:, None], none.shape), atol=1e-6)
+    np.testing.assert_allclose(full, jnp.broadcast_to(w_avg, full.shape), atol=1e-6)
+    ws = none
+    np.testing.assert_array_equal(stylegan.truncate(ws, w_avg, 1.0, 8), ws)
+    cut = stylegan.truncate(ws, w_avg, 0.5, 2)  # only the first two layers
+    np.testing.assert_allclose(cut[:, :2], w_avg + 0.5 * (ws[:, :2] - w_avg), rtol=1e-6)
+    np.testing.assert_array_equal(cut[:, 2:], ws[:, 2:])
+    for psi in (-0.1, 1.5, 'x'):
+        with pytest.raises(JaxgenError, match='truncation psi must be a number in') as error:
+            exp.model.truncated(variables, z, jax.random.key(0), psi)
+        assert '\n' not in str(error.value)
+    with pytest.raises(JaxgenError, match='truncation psi'):
+        models.build(tiny_config(truncation_psi=1.2).model, INFO)
+
+
+def test_style_mixing_switches_styles_at_the_crossover_layer(built):
+    exp, variables = built
+    w, w2 = jnp.ones((2, 3)), -jnp.ones((2, 3))
+    mixed = stylegan.mix(w, w2, 3, 5)
+    np.testing.assert_array_equal(mixed[:, :3], 1.0)
+    np.testing.assert_array_equal(mixed[:, 3:], -1.0)
+    z = jax.random.normal(jax.random.key(4), (BATCH, 8))
+    generator = exp.model.generator
+
+    @functools.partial(jax.jit, static_argnums=1)
+    def styles(key, probability):
+        g = generator.clone(style_mixing=probability)
+        _, state = g.apply(variables['generator'], z, train=True, key=key,
+                           mutable=['intermediates'])
+        return state['intermediates']['ws'][0], g.apply(variables['generator'], z,
+                                                        method=g.map)
+    cutoffs = set()
+    for seed in range(6):
+        ws, w = styles(jax.random.key(seed), 1.0)
+        same = np.all(np.isclose(ws, w[:, None]), axis=(0, 2))
+        cutoff = int(np.argmin(same))  # the first layer with the second latent's style
+        assert 1 <= cutoff < LAYERS and not same[cutoff:].any() and same[:cutoff].all()
+        assert np.all(ws[:, cutoff:] == ws[:, -1:])  # one second style for all later layers
+        cutoffs.add(cutoff)
+    assert len(cutoffs) > 1
+    ws, w = styles(jax.random.key(0), 0.0)  # no mixing
+    np.testing.assert_array_equal(ws, jnp.broadcast_to(w[:, None], ws.shape))
+
+
+def test_with_zero_noise_strengths_stochastic_variation_vanishes_exactly(built):
+    exp, variables = built
+    ws = exp.model.styles(variables, jax.random.normal(jax.random.key(5), (2, 8)), 1.0)
+
+    def with_strength(value):
+        params = jax.tree_util.tree_map_with_path(
+            lambda p, x: jnp.full_like(x, value) if 'strength' in jax.tree_util.keystr(p)
+            else x, variables['generator']['params'])
+        v = {**variables, 'generator': {**variables['generator'], 'params': params}}
+        return [exp.model.synthesize(v, ws, jax.random.key(k)) for k in (6, 7)]
+    a, b = with_strength(0.0)
+    np.testing.assert_array_equal(a, b)
+    a, b = with_strength(0.5)
+    assert not np.allclose(a, b)
+    chex.assert_shape(a, (2, *SHAPE))
+
+
+def test_w_avg_follows_the_batch_mean_of_w_in_train_mode_only(built):
+    exp, variables = built
+    batch = {'image': jnp.zeros((BATCH, *SHAPE)), 'step': jnp.asarray(0)}
+    outputs, state = jax.jit(lambda v: plain(exp.model.forward(v, batch, jax.random.key(8))))(
+        variables)
+    w = exp.model.call(variables, 'map', outputs['z'])
+    np.testing.assert_allclose(state['generator']['buffers']['w_avg'],
+                               0.005 * jnp.mean(w, axis=0), rtol=1e-5, atol=1e-8)
+    _, state = jax.jit(lambda v: plain(exp.model.forward(v, batch, jax.random.key(8),
+                                                         train=False)))(variables)
+    np.testing.assert_array_equal(state['generator']['buffers']['w_avg'], 0.0)
+
+
+def test_demodulation_removes_the_style_scale():
+    x = jax.random.normal(jax.random.key(9), (2, 4, 4, 3))
+    w = jax.random.normal(jax.random.key(10), (2, 5))
+
+    @jax.jit
+    def run():
+        out = []
+        for demodulate in (True, False):
+            layer = ModulatedConv(4, demodulate)
+            v = layer.init(jax.random.key(11), x, w)
+            scaled = jax.tree_util.tree_map_with_path(
+                lambda p, a: a * 5.0 if "'conv'" in jax.tree_util.keystr(p) or
+                jax.tree_util.keystr(p).endswith("['kernel']") and 'style' not in
+                jax.tree_util.keystr(p) else a, v)
+            out.append((layer.apply(v, x, w), layer.apply(scaled, x, w)))
+        return out
+    (demod, demod_scaled), (plain, plain_scaled) = run()
+    np.testing.assert_allclose(demod_scaled, demod, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(plain_scaled, 5.0 * plain, rtol=1e-4, atol=1e-5)
+    exp = experiment.build(tiny_config(demodulate=True), INFO)
+    images = exp.model.generate(exp.model.init(jax.random.key(0)), {'num': 2},
+                                jax.random.key(1))
+    chex.assert_shape(images, (2, *SHAPE))
+
+
+def test_gradients_reach_their_players_and_r1_is_lazy(built):
+    exp, variables = built
+    params, state = {}, {}
+    for player, v in variables.items():
+        params[player], state[player] = split_variables(v)
+    batch = {'image': jnp.tanh(jax.random.normal(jax.random.key(12), (BATCH, *SHAPE))),
+             'step': jnp.asarray(0)}
+    reach = helpers.term_reach(exp.objective, params, state, batch, jax.random.key(13))
+    both = {'generator', 'discriminator'}
+    assert reach == {'d_loss': both, 'g_loss': both, 'r1': {'discriminator'}}
+    weights = {t.name: dict(t.weights) for t in exp.objective.terms}
+    assert weights['r1'] == {'r1': 160.0}  # gamma 10 times the interval 16
+    assert exp.objective.names == ('generator', 'discriminator', 'r1')
+    c = tiny_config()
+    assert tuple(c.rule.every) == (1, 1, 16) and c.rule.phases[-1] == ('discriminator:r1',)
+    assert 'stages' not in c and stylegan_config.get_config('mnist32,grow=1').stages
+
+
+def test_bad_input_is_one_line():
+    for make, message in (
+            (lambda: models.build(tiny_config(style_mixing=2.0).model, INFO), 'probability'),
+            (lambda: models.build(tiny_config(resolution=16).model, INFO), 'beyond the final'),
+            (lambda: models.build(tiny_config().model, {**INFO, 'shape': [6, 6, 1]}),
+             'do not pool down')):
+        with pytest.raises(JaxgenError, match=message) as error:
+            make()
+        assert '\n' not in str(error.value)
