@@ -19,6 +19,8 @@ from jaxgen.models.layers.equalized import he_scale
 from jaxgen.models.layers.style import AdaIN, ModulatedConv
 from jaxgen.models.progressive import stylegan
 from jaxgen.training import experiment
+from jaxgen.visualisation import pictures as pictures_lib
+from jaxgen.visualisation.pictures import progressive
 from tests import helpers
 
 SHAPE = (8, 8, 1)
@@ -198,4 +200,25 @@ def test_bad_input_is_one_line():
              'do not pool down')):
         with pytest.raises(JaxgenError, match=message) as error:
             make()
+        assert '\n' not in str(error.value)
+
+
+def test_pictures_growth_style_mixing_noise_and_truncation(built):
+    exp, variables = built
+    assert pictures_lib.for_model(exp.model) is progressive.stylegan
+    key = jax.random.key(14)
+    pictures = {**progressive.growth(exp.model, variables, num=2),
+                **progressive.style_mixing(exp.model, variables, key, rows=2, cols=2),
+                **progressive.noise_effects(exp.model, variables, key, rows=2, draws=3),
+                **progressive.truncation_sweep(exp.model, variables, key, rows=2)}
+    assert set(pictures) == {'growth_8px', 'style_mixing_coarse', 'style_mixing_fine', 'noise',
+                             'truncation'}
+    assert all(p.dtype == np.uint8 and p.ndim == 3 for p in pictures.values())
+    assert progressive.layer_ranges(8) == {'coarse': (0, 2), 'middle': (2, 6), 'fine': (6, 8)}
+    assert progressive.layer_ranges(4) == {'coarse': (0, 2), 'fine': (2, 4)}
+    progan_model = models.build(tiny_config(name='progan').model, INFO)
+    for figure in (progressive.style_mixing, progressive.noise_effects,
+                   progressive.truncation_sweep):
+        with pytest.raises(JaxgenError, match='needs a model with styles') as error:
+            figure(progan_model, {}, jax.random.key(0))
         assert '\n' not in str(error.value)

@@ -26,6 +26,8 @@ PICTURES = {
     'Pix2Pix': 'jaxgen.visualisation.pictures.translation:triplets',
     'CycleGAN': 'jaxgen.visualisation.pictures.translation:cycles',
     'StarGAN': 'jaxgen.visualisation.pictures.translation:domains',
+    'ProGAN': 'jaxgen.visualisation.pictures.progressive:progan',
+    'StyleGAN': 'jaxgen.visualisation.pictures.progressive:stylegan',
 }
 
 
