@@ -50,6 +50,9 @@ CASES = {  # name -> (config file, its argument, config overrides)
     'progan': ('progan', 'mnist,resolution=4,grow=0', {'model.fmap_max': 8}),
     'stylegan': ('stylegan', 'mnist,resolution=4', {'model.fmap_max': 8, 'model.w_dim': 8,
                                                     'model.mapping_layers': 2}),
+    'nade': ('nade', None, {'model.hidden_units': 8}),
+    'pixelcnn': ('pixelcnn', None, {'model.num_layers': 1, 'model.head': 8}),
+    'pixelrnn': ('pixelrnn', None, {'model.num_layers': 1, 'model.head': 8}),
 }
 SMALL = {'features': 8, 'hidden': (16,), 'g_hidden': (16,), 'd_hidden': (16,),
          'latent_dim': 8}

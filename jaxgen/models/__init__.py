@@ -19,6 +19,9 @@ MODELS = {
     'pix2pix': 'jaxgen.models.translation.pix2pix',
     'cyclegan': 'jaxgen.models.translation.cyclegan',
     'stargan': 'jaxgen.models.translation.stargan',
+    'nade': 'jaxgen.models.autoregressive.nade',
+    'pixelcnn': 'jaxgen.models.autoregressive.pixelcnn',
+    'pixelrnn': 'jaxgen.models.autoregressive.pixelrnn',
     'progan': 'jaxgen.models.progressive.progan',
     'stylegan': 'jaxgen.models.progressive.stylegan',
 }

@@ -18,6 +18,7 @@ EVALUATIONS = {
     'GAN': 'jaxgen.metrics.own.gan:evaluation',
     'InfoGAN': 'jaxgen.metrics.own.infogan:evaluation',
     'VAE': 'jaxgen.metrics.own.vae:evaluation',
+    'Autoregressive': 'jaxgen.metrics.own.autoregressive:evaluation',
 }
 
 
