@@ -14,6 +14,7 @@ import pytest
 
 from configs import pixelcnn as pixelcnn_config
 from jaxgen import metrics, models, objectives
+from jaxgen.visualisation import pictures
 from jaxgen.objectives import nll as nll_objective
 from jaxgen.data.pixels import binarize_static
 from jaxgen.errors import JaxgenError
@@ -126,3 +127,15 @@ def test_the_test_nll_is_exact_on_the_test_set_binarised_once_with_seed_0():
                                -np.mean(jax.nn.logsumexp(jnp.stack(lls), 0) - np.log(3)),
                                rtol=1e-6)
     assert not np.allclose(lls[0], lls[1])
+
+
+def test_pictures_are_samples_and_lower_half_completions():
+    model, variables = built('pixelcnn')
+    examples = {'image': np.asarray(jax.random.bernoulli(jax.random.key(7), 0.5,
+                                                         (20, 3, 3, 1)), np.float32)}
+    out = pictures.pictures(model, variables, jax.random.key(0), examples)
+    assert set(out) == {'samples', 'completions'}
+    assert all(p.dtype == np.uint8 and p.ndim in (2, 3) for p in out.values())
+    shuffled, shuffled_vars = built('nade_random')  # no upper-half prefix in its order
+    assert set(pictures.pictures(shuffled, shuffled_vars, jax.random.key(0), examples)) == {
+        'samples'}

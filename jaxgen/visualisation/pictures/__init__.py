@@ -26,6 +26,7 @@ PICTURES = {
     'Pix2Pix': 'jaxgen.visualisation.pictures.translation:triplets',
     'CycleGAN': 'jaxgen.visualisation.pictures.translation:cycles',
     'StarGAN': 'jaxgen.visualisation.pictures.translation:domains',
+    'Autoregressive': 'jaxgen.visualisation.pictures.autoregressive:pictures',
     'ProGAN': 'jaxgen.visualisation.pictures.progressive:progan',
     'StyleGAN': 'jaxgen.visualisation.pictures.progressive:stylegan',
 }
