@@ -74,6 +74,12 @@ SLOW = {
         'the same test at [28-1-8] (the definition), test_swd.py one-line errors (channels)',
     'test_ppl_diversity.py::test_linear_generator_in_w_equals_its_analytic_value[end]':
         '[full] (the same computation at other t)',
+    'test_progan.py::test_a_staged_run_killed_in_the_middle_of_a_fade_in_resumes_bit_exactly':
+        'test_stages.py (a fade-in grown at a boundary, killed at it and mid-stage), '
+        'test_progan.py::test_fade_in_is_the_lower_resolution_at_alpha_0_and_the_new_network_at_1'
+        ' (alpha is a function of the batch step)',
+    'test_progan.py::test_a_run_killed_in_the_middle_of_a_fade_in_resumes_bit_exactly':
+        'the same as the staged case above',
 }
 
 

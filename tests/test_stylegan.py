@@ -21,7 +21,7 @@ from jaxgen.models.progressive import stylegan
 from jaxgen.training import experiment
 from jaxgen.visualisation import pictures as pictures_lib
 from jaxgen.visualisation.pictures import progressive
-from tests import helpers
+from tests.test_progan import term_reach
 
 SHAPE = (8, 8, 1)
 INFO = {'kind': 'images', 'shape': list(SHAPE), 'scale': 'tanh'}
@@ -34,11 +34,6 @@ def tiny_config(**model):
     c.model.mapping_layers = 2
     c.model.update(model)
     return c
-
-
-def plain(result):
-    outputs, state = result
-    return {k: v for k, v in outputs.items() if k != 'critic'}, state
 
 
 @pytest.fixture(scope='module')
@@ -72,8 +67,8 @@ def test_truncation_gives_w_avg_at_psi_0_and_changes_nothing_at_psi_1(built):
     variables = {**variables, 'generator': {**variables['generator'],
                                             'buffers': {'w_avg': w_avg}}}
     z = jax.random.normal(jax.random.key(3), (BATCH, 8))
-    w = exp.model.call(variables, 'map', z)
     none, full = exp.model.styles(variables, z, 1.0), exp.model.styles(variables, z, 0.0)
+    w = jax.jit(lambda v, z: exp.model.call(v, 'map', z))(variables, z)
     chex.assert_shape(none, (BATCH, LAYERS, 8))
     np.testing.assert_allclose(none, jnp.broadcast_to(w[:, None], none.shape), atol=1e-6)
     np.testing.assert_allclose(full, jnp.broadcast_to(w_avg, full.shape), atol=1e-6)
@@ -115,8 +110,6 @@ def test_style_mixing_switches_styles_at_the_crossover_layer(built):
         assert np.all(ws[:, cutoff:] == ws[:, -1:])  # one second style for all later layers
         cutoffs.add(cutoff)
     assert len(cutoffs) > 1
-    ws, w = styles(jax.random.key(0), 0.0)  # no mixing
-    np.testing.assert_array_equal(ws, jnp.broadcast_to(w[:, None], ws.shape))
 
 
 def test_with_zero_noise_strengths_stochastic_variation_vanishes_exactly(built):
@@ -136,17 +129,18 @@ def test_with_zero_noise_strengths_stochastic_variation_vanishes_exactly(built):
     chex.assert_shape(a, (2, *SHAPE))
 
 
-def test_w_avg_follows_the_batch_mean_of_w_in_train_mode_only(built):
+def test_w_avg_follows_the_batch_mean_of_w_in_training(built):
     exp, variables = built
-    batch = {'image': jnp.zeros((BATCH, *SHAPE)), 'step': jnp.asarray(0)}
-    outputs, state = jax.jit(lambda v: plain(exp.model.forward(v, batch, jax.random.key(8))))(
-        variables)
-    w = exp.model.call(variables, 'map', outputs['z'])
-    np.testing.assert_allclose(state['generator']['buffers']['w_avg'],
-                               0.005 * jnp.mean(w, axis=0), rtol=1e-5, atol=1e-8)
-    _, state = jax.jit(lambda v: plain(exp.model.forward(v, batch, jax.random.key(8),
-                                                         train=False)))(variables)
-    np.testing.assert_array_equal(state['generator']['buffers']['w_avg'], 0.0)
+    z = jax.random.normal(jax.random.key(8), (BATCH, 8))
+
+    @jax.jit
+    def step(v):  # the generator's training pass: its new state and its styles
+        _, state = exp.model.generator.apply(v, z, train=True, key=jax.random.key(8),
+                                             mutable=['buffers', 'intermediates'])
+        return state['buffers']['w_avg'], state['intermediates']['ws'][0][:, 0]
+    w_avg, w = step(variables['generator'])  # layer 0 always has the first latent's w
+    np.testing.assert_allclose(w_avg, 0.005 * jnp.mean(w, axis=0), rtol=1e-5, atol=1e-8)
+    assert float(jnp.abs(w_avg).sum()) > 0
 
 
 def test_demodulation_removes_the_style_scale():
@@ -168,9 +162,9 @@ def test_demodulation_removes_the_style_scale():
     (demod, demod_scaled), (plain, plain_scaled) = run()
     np.testing.assert_allclose(demod_scaled, demod, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(plain_scaled, 5.0 * plain, rtol=1e-4, atol=1e-5)
-    exp = experiment.build(tiny_config(demodulate=True), INFO)
-    images = exp.model.generate(exp.model.init(jax.random.key(0)), {'num': 2},
-                                jax.random.key(1))
+    model = models.build(tiny_config(demodulate=True).model, INFO)
+    images = jax.eval_shape(lambda: model.generate(model.init(jax.random.key(0)), {'num': 2},
+                                                   jax.random.key(1)))
     chex.assert_shape(images, (2, *SHAPE))
 
 
@@ -181,7 +175,7 @@ def test_gradients_reach_their_players_and_r1_is_lazy(built):
         params[player], state[player] = split_variables(v)
     batch = {'image': jnp.tanh(jax.random.normal(jax.random.key(12), (BATCH, *SHAPE))),
              'step': jnp.asarray(0)}
-    reach = helpers.term_reach(exp.objective, params, state, batch, jax.random.key(13))
+    reach, _ = term_reach(exp.objective, params, state, jax.random.key(13))(batch)
     both = {'generator', 'discriminator'}
     assert reach == {'d_loss': both, 'g_loss': both, 'r1': {'discriminator'}}
     weights = {t.name: dict(t.weights) for t in exp.objective.terms}
@@ -207,7 +201,7 @@ def test_pictures_growth_style_mixing_noise_and_truncation(built):
     exp, variables = built
     assert pictures_lib.for_model(exp.model) is progressive.stylegan
     key = jax.random.key(14)
-    pictures = {**progressive.growth(exp.model, variables, num=2),
+    pictures = {**progressive.growth(exp.model, variables, num=2, drawn=2),
                 **progressive.style_mixing(exp.model, variables, key, rows=2, cols=2),
                 **progressive.noise_effects(exp.model, variables, key, rows=2, draws=3),
                 **progressive.truncation_sweep(exp.model, variables, key, rows=2)}

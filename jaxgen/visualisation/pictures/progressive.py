@@ -17,7 +17,7 @@ import numpy as np
 
 from jaxgen.errors import JaxgenError
 from jaxgen.visualisation.grid import labelled_grid
-from jaxgen.visualisation.pictures.gan import samples
+from jaxgen.visualisation.samples import render_samples
 
 GROWTH_KEY = 20260  # the same latents at every stage
 
@@ -28,18 +28,23 @@ def native(model, variables, z: jax.Array) -> np.ndarray:
     return images[:, ::model.factor, ::model.factor]
 
 
-def growth(model, variables, num: int = 16, cols: int = 8) -> dict[str, np.ndarray]:
-    """``growth_<R>px``: ``num`` latents from a fixed key at the stage's resolution."""
-    z = model.sample_latent(jax.random.key(GROWTH_KEY), num)
+def growth(model, variables, num: int = 16, cols: int = 8,
+           drawn: int = 64) -> dict[str, np.ndarray]:
+    """``growth_<R>px``: ``num`` latents from a fixed key at the stage's resolution (drawn
+    ``drawn`` at a time, the sample grid's program)."""
+    z = model.sample_latent(jax.random.key(GROWTH_KEY), max(num, drawn))
     r = model.resolution
-    images = native(model, variables, z)
+    images = native(model, variables, z)[:num]
     return {f'growth_{r}px': labelled_grid(
         images.reshape(-1, min(cols, num), *images.shape[1:]), cell_px=40,
         title=f'{r}x{r}: the same latents at every resolution')}
 
 
 def progan(model, variables, key, examples=None) -> dict[str, np.ndarray]:
-    return {**samples(model, variables, key, examples), **growth(model, variables)}
+    """The sample grid (64 draws) and the growth grid, through one compiled program."""
+    del examples
+    images = np.asarray(model.generate(variables, {'z': model.sample_latent(key, 64)}, key))
+    return {'samples': render_samples(images, model.data_info), **growth(model, variables)}
 
 
 def check_styles(model, figure: str) -> None:
