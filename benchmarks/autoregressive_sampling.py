@@ -14,12 +14,16 @@ import argparse
 import dataclasses
 import importlib
 import json
+import os
+import sys
 import time
 
-import jax
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from jaxgen import models
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jaxgen import models  # noqa: E402
 
 CASES = {'nade': ('nade', None), 'pixelcnn': ('pixelcnn', None),
          'row_lstm': ('pixelrnn', 'row'), 'diagonal_bilstm_7x16': ('pixelrnn', None),

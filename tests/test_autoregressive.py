@@ -3,6 +3,7 @@ autoregressive property by ``jax.jacrev`` (raster order, and colour order for RG
 probabilities of all 2^9 binary 3x3 images summing to 1, NADE against its conditionals
 computed naively, and one-line errors for data a model cannot take."""
 
+import dataclasses
 import functools
 import itertools
 
@@ -182,3 +183,19 @@ def test_bad_input_gets_one_line():
         models.build(config('pixelcnn', output='categorical'),
                      {**EIGHT_BIT, 'scale': 'unit', 'shape': [2, 3, 3]}).log_prob(
             rgb_vars, np.ones((1, 2, 3, 3)))
+
+
+def test_order_agnostic_nade_scores_each_image_under_its_own_ordering():
+    model, variables = built('nade')
+    agnostic = dataclasses.replace(model, order_agnostic=True)
+    values = jnp.asarray(EVERY[::97], jnp.int32)  # 6 images
+    key = jax.random.key(8)
+    got = jax.jit(agnostic.log_likelihood)(variables, values, key)
+    orders = jax.vmap(lambda k: jax.random.permutation(k, 9))(jax.random.split(key, 6))
+    one_by_one = jax.jit(lambda v, x, o: log_prob_from_logits(model.logits(v, x, o), x))
+    expected = [one_by_one(variables, values[i:i + 1], orders[i]) for i in range(6)]
+    np.testing.assert_allclose(got, jnp.concatenate(expected), rtol=1e-6)
+    assert len({tuple(o) for o in np.asarray(orders)}) == 6
+    # Without a key (evaluation) the fixed ordering.
+    np.testing.assert_allclose(agnostic.log_likelihood(variables, values),
+                               model.log_likelihood(variables, values), rtol=1e-6)

@@ -106,8 +106,8 @@ class NADE(Autoregressive):
     def ensemble_log_prob(self, variables, images, num: int) -> jax.Array:
         """``log (1/K) sum_k p(x | ordering_k)`` per image (EoNADE)."""
         values = self.values(images)
-        lls = jnp.stack([log_prob_from_logits(self.logits(variables, values, o), values)
-                         for o in self.orderings(num)])
+        lls = lax.map(lambda o: log_prob_from_logits(self.logits(variables, values, o), values),
+                      jnp.asarray(self.orderings(num)))  # one ordering at a time
         return jax.nn.logsumexp(lls, 0) - jnp.log(num)
 
     # The sampler carries the running pre-activation: O(H) per pixel.
