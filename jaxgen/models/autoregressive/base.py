@@ -65,6 +65,11 @@ class Autoregressive:
         return tuple(int(s) for s in self.data_info['shape'])
 
     @property
+    def fast_sampling(self) -> bool:
+        """Whether drawing a dimension costs less than a pass of the whole network."""
+        return False
+
+    @property
     def levels(self) -> int:
         return 2 if self.output == 'bernoulli' else 256
 

@@ -78,6 +78,8 @@ class NADE(Autoregressive):
     order_agnostic: bool = False
     eval_orderings: int = 1
 
+    fast_sampling = True  # the running pre-activation
+
     def order(self) -> np.ndarray:
         return np.asarray(self.ordering)
 

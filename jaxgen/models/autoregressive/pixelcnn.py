@@ -57,6 +57,10 @@ class PixelCNNNetwork(nn.Module):
 class PixelCNN(Autoregressive):
     cached: bool = True
 
+    @property
+    def fast_sampling(self) -> bool:
+        return self.cached
+
     # The cached sampler's carry: the values, the network input padded by 3 (the 7x7
     # convolution's reach) and each block's 3x3 input map padded by 1, filled in as
     # the scan passes every pixel (kept or drawn).
