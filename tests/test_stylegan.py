@@ -15,10 +15,10 @@ from configs import stylegan as stylegan_config
 from jaxgen import models
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import split_variables
-from jaxgen.models.layers.equalized import he_scale
+from jaxgen.models.layers.equalized import he_scale, upscale2d
 from jaxgen.models.layers.style import AdaIN, ModulatedConv
 from jaxgen.models.progressive import stylegan
-from jaxgen.training import experiment
+from jaxgen.training import experiment, stages
 from jaxgen.visualisation import pictures as pictures_lib
 from jaxgen.visualisation.pictures import progressive
 from tests.test_progan import term_reach
@@ -37,9 +37,13 @@ def tiny_config(**model):
 
 
 @pytest.fixture(scope='module')
-def built():
-    exp = experiment.build(tiny_config(), INFO)
-    return exp, exp.model.init(jax.random.key(0))
+def built():  # 8x8 fading in over steps 0..4 (the growth option); alpha 1 when sampling
+    exp = experiment.build(tiny_config(fade_start=0, fade_steps=4), INFO)
+    variables = exp.model.init(jax.random.key(0))
+    params = jax.tree_util.tree_map_with_path(  # noise strengths away from their zero init
+        lambda p, x: x + 0.3 if 'strength' in jax.tree_util.keystr(p) else x,
+        variables['generator']['params'])
+    return exp, {**variables, 'generator': {**variables['generator'], 'params': params}}
 
 
 def test_adain_output_statistics_are_the_style_scale_and_bias():
@@ -110,6 +114,24 @@ def test_style_mixing_switches_styles_at_the_crossover_layer(built):
         assert np.all(ws[:, cutoff:] == ws[:, -1:])  # one second style for all later layers
         cutoffs.add(cutoff)
     assert len(cutoffs) > 1
+
+
+def test_the_grown_generator_at_alpha_0_is_the_lower_resolution_upsampled(built):
+    exp, variables = built
+    old = models.build(tiny_config(resolution=4).model, INFO)
+    old_vars = stages.carry_leaves(variables, old.init(jax.random.key(1)))  # shared layers
+    ws = exp.model.styles(variables, jax.random.normal(jax.random.key(2), (2, 8)), 1.0)
+
+    @jax.jit
+    def run(key):
+        new = exp.model.generator.clone(alpha=0.0)
+        return (new.apply(variables['generator'], ws, key, method=new.synthesize),
+                old.generator.apply(old_vars['generator'], ws[:, :2], key,
+                                    method=old.generator.synthesize))
+    grown, before = run(jax.random.key(3))
+    chex.assert_shape([grown, before], [(2, 8, 8, 1), (2, 4, 4, 1)])
+    np.testing.assert_allclose(grown, upscale2d(before), atol=1e-6)
+    assert 'to_rgb_4' in variables['generator']['params']
 
 
 def test_with_zero_noise_strengths_stochastic_variation_vanishes_exactly(built):
