@@ -2,12 +2,18 @@
 
     pip install -r benchmarks/throughput/requirements.txt
     python benchmarks/throughput/run.py --out runs/throughput
+    python benchmarks/throughput/run.py --models pix2pix cyclegan --out runs/throughput_translation
 
-For each model (InfoGAN and DCGAN on 28x28 MNIST, as in ``configs/``) and batch
-size, times jaxgen's compiled train step (exactly the one ``train.py`` runs:
-batch drawn on device, data-parallel over every visible device) and the
-PyTorch reference (``torch_reference.py``: identical layers, optimizers and
-update order), alternating between the two in rounds so that a slow phase of
+For each model (InfoGAN and DCGAN on 28x28 MNIST, pix2pix on edges2fashion and
+CycleGAN on thin_thick, as in ``configs/``) and batch size (by default 64 and 256
+for the first two, the config's for the translation models), times jaxgen's
+compiled train step (exactly the one ``train.py`` runs: batch drawn on device,
+data-parallel over every visible device) and the PyTorch reference
+(``torch_reference.py``, ``torch_translation.py``: identical layers, optimizers and
+update order; for the translation models the parameter counts per network are
+asserted equal, and the GFLOP of a step and of each network's forward pass are
+recorded, XLA's cost analysis against PyTorch's ``FlopCounterMode``), alternating
+between the two in rounds so that a slow phase of
 the machine hits both. Compilation is timed separately and excluded from the
 steady-state figures. ``--cpu-speedups`` times jaxgen's step with
 ``config.cpu_speedups`` off (the default of training), on (XLA:CPU gradient layouts
@@ -37,14 +43,16 @@ from jaxgen.host_memory import keep_freed_memory  # noqa: E402
 KEPT_FREED_MEMORY = keep_freed_memory()
 
 import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import report  # noqa: E402
-from configs import dcgan, infogan  # noqa: E402
+from configs import cyclegan, dcgan, infogan, pix2pix  # noqa: E402
 from jaxgen import data  # noqa: E402
 from jaxgen.training import experiment, parallel  # noqa: E402
 
-CONFIGS = {'infogan': infogan, 'dcgan': dcgan}
+CONFIGS = {'infogan': infogan, 'dcgan': dcgan, 'pix2pix': pix2pix, 'cyclegan': cyclegan}
+DEFAULT_BATCH_SIZES = {'infogan': [64, 256], 'dcgan': [64, 256]}  # others: the config's
 SPEEDUPS = {'off': (False,), 'on': (True,), 'both': (False, True)}
 
 
@@ -80,6 +88,59 @@ class JaxStep:
         self._call()
 
 
+def torch_step(model: str, dataset, batch_size: int, device: str):
+    """The PyTorch reference of ``model``, reading the same uint8 images (as NCHW)."""
+    import torch  # pylint: disable=import-outside-toplevel
+    import torch_reference  # pylint: disable=import-outside-toplevel
+    import torch_translation  # pylint: disable=import-outside-toplevel
+
+    def nchw(name):
+        return torch.from_numpy(np.ascontiguousarray(
+            np.transpose(dataset.arrays[name], (0, 3, 1, 2))))
+    if model in torch_translation.STEPS:
+        return torch_translation.STEPS[model](
+            {f: nchw(f) for f in ('image_a', 'image_b')}, batch_size,
+            CONFIGS[model].get_config(), device=device)
+    return torch_reference.STEPS[model](nchw('image'), batch_size, device=device)
+
+
+def gflop(cost) -> float:
+    return round((cost[0] if isinstance(cost, list) else cost)['flops'] / 1e9, 2)
+
+
+def equivalence(jstep: JaxStep, tstep, batch_size: int) -> dict:
+    """Parameters per network (asserted equal) and GFLOP per step and per network's
+    forward pass in train mode, jaxgen (XLA's count, elementwise operations included)
+    against the reference (``FlopCounterMode``: convolutions and matmuls)."""
+    import torch  # pylint: disable=import-outside-toplevel
+    from torch.utils.flop_counter import FlopCounterMode  # pylint: disable=import-outside-toplevel
+    out = {'parameters': {}, 'forward_gflop': {}}
+    params, model_state = jstep.state.params, jstep.state.model_state
+    for player, module in tstep.players.items():
+        ours = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params[player]))
+        theirs = sum(p.numel() for p in module.parameters())
+        assert ours == theirs, f'{player}: jaxgen has {ours} parameters, PyTorch {theirs}'
+        out['parameters'][player] = ours
+        first = next(m for m in module.modules() if isinstance(m, torch.nn.Conv2d))
+        channels, side = first.in_channels, tstep.a.shape[2]
+        with FlopCounterMode(display=False) as counter:
+            module(torch.zeros(batch_size, channels, side, side, device=tstep.a.device))
+        variables = {'params': params[player], **{k: v for k, v in model_state[player].items()
+                                                  if k == 'batch_stats'}}
+        net = jstep.exp.model.players[player]
+        lowered = jax.jit(lambda v, x, net=net: net.apply(
+            v, x, train=True, rngs={'dropout': jax.random.key(0)}, mutable=True)).lower(
+                variables, jnp.zeros((batch_size, side, side, channels)))
+        out['forward_gflop'][player] = {'jaxgen': gflop(lowered.cost_analysis()),
+                                        'torch': round(counter.get_total_flops() / 1e9, 2)}
+    with FlopCounterMode(display=False) as counter:
+        tstep()
+    out['step_gflop'] = {'jaxgen': gflop(jstep.fn.lower(jstep.state, jstep.arrays)
+                                         .cost_analysis()),
+                         'torch': round(counter.get_total_flops() / 1e9, 2)}
+    return out
+
+
 def time_steps(step, steps_per_call: int, seconds: float) -> tuple[float, int]:
     """Steps per second over at least ``seconds`` (after 2 warm-up calls)."""
     for _ in range(2):
@@ -97,7 +158,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default='runs/throughput')
     parser.add_argument('--models', nargs='+', default=['infogan', 'dcgan'])
-    parser.add_argument('--batch-sizes', nargs='+', type=int, default=[64, 256])
+    parser.add_argument('--batch-sizes', nargs='+', type=int, default=None,
+                        help='default: 64 and 256 for infogan and dcgan, the config\'s '
+                             'batch size for pix2pix and cyclegan')
     parser.add_argument('--seconds', type=float, default=15.0,
                         help='timed seconds per framework per round')
     parser.add_argument('--rounds', type=int, default=2)
@@ -126,9 +189,7 @@ def main() -> None:
         # give the reference the same (PyTorch's cuDNN convolutions already use it).
         torch.set_float32_matmul_precision('high')
 
-    dataset = data.load(infogan.get_config().data, 'train')
-    images = torch.from_numpy(np.ascontiguousarray(
-        np.transpose(dataset.arrays['image'], (0, 3, 1, 2))))
+    datasets = {}
     os.makedirs(args.out, exist_ok=True)
     device = jax.devices()[0]
     results = {'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
@@ -138,21 +199,28 @@ def main() -> None:
                'jax': jax.__version__, 'torch': torch.__version__,
                'torch_threads': torch.get_num_threads(), 'torch_device': torch_device,
                'torch_float32_matmul_precision': torch.get_float32_matmul_precision(),
-               'data': dataset.name,
                'steps_per_call': args.steps_per_call,
                'cpu_speedups': args.cpu_speedups,
                'keep_freed_memory': KEPT_FREED_MEMORY, 'runs': []}
     for model in args.models:
-        for batch in args.batch_sizes:
+        data_config = CONFIGS[model].get_config().data
+        if data_config.name not in datasets:
+            datasets[data_config.name] = data.load(data_config, 'train')
+        dataset = datasets[data_config.name]
+        batch_sizes = args.batch_sizes or DEFAULT_BATCH_SIZES.get(
+            model, [CONFIGS[model].get_config().batch_size])
+        for batch in batch_sizes:
             jsteps = {contender(on): JaxStep(model, batch, dataset, args.steps_per_call,
                                              cpu_speedups=on)
                       for on in SPEEDUPS[args.cpu_speedups]}
-            tstep = torch_reference.STEPS[model](images, batch, device=torch_device)
+            tstep = torch_step(model, dataset, batch, torch_device)
+            checks = (equivalence(next(iter(jsteps.values())), tstep, batch)
+                      if hasattr(tstep, 'players') else {})
             contenders = {**{name: (step, args.steps_per_call) for name, step in jsteps.items()},
                           'torch': (tstep, 1)}
             errors = {}
             if args.torch_compile:
-                compiled = torch_reference.STEPS[model](images, batch, device=torch_device)
+                compiled = torch_step(model, dataset, batch, torch_device)
                 torch_reference.compile_modules(compiled)
                 try:  # compiles forward and backward: a failure is a result, not a crash
                     compiled()
@@ -164,16 +232,16 @@ def main() -> None:
                 for name, (step, n) in contenders.items():
                     rate, _ = time_steps(step, n, args.seconds)
                     rates[name].append(rate * batch)
-            run = {'model': model, 'batch_size': batch,
+            run = {'model': model, 'data': dataset.name, 'batch_size': batch, **checks,
                    **{f'{name}_compile_s': round(step.compile_seconds, 2)
                       for name, step in jsteps.items()},
-                   **{f'{name}_images_per_s': round(float(np.median(r)), 1)
+                   **{f'{name}_images_per_s': round(float(np.median(r)), 2)
                       for name, r in rates.items()},
-                   'rounds': {name: [round(x, 1) for x in r] for name, r in rates.items()},
+                   'rounds': {name: [round(x, 2) for x in r] for name, r in rates.items()},
                    **errors}
             for name in jsteps:  # 'ratio' (speed-ups off), 'ratio_cpu_speedups' (on)
-                run['ratio' + name[len('jaxgen'):]] = round(
-                    run[f'{name}_images_per_s'] / run['torch_images_per_s'], 3)
+                run['ratio' + name[len('jaxgen'):]] = round(   # from unrounded medians
+                    float(np.median(rates[name]) / np.median(rates['torch'])), 3)
             results['runs'].append(run)
             print(json.dumps(run), flush=True)
     report.write_json(args.out, results)

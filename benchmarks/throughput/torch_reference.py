@@ -207,7 +207,7 @@ class DCGANStep:
 
 def compile_modules(step) -> None:
     """The step's networks under ``torch.compile`` (the optimizers keep their parameters)."""
-    for name in ('g', 'd', 'q'):
+    for name in ('g', 'd', 'q', 'g_ab', 'g_ba', 'd_a', 'd_b'):  # + torch_translation's
         if hasattr(step, name):
             setattr(step, name, torch.compile(getattr(step, name)))
 
