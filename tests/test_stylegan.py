@@ -149,6 +149,12 @@ def test_with_zero_noise_strengths_stochastic_variation_vanishes_exactly(built):
     a, b = with_strength(0.5)
     assert not np.allclose(a, b)
     chex.assert_shape(a, (2, *SHAPE))
+    # at given latents the images are a function of z alone, one noise for all (PPL's path)
+    z = jax.random.normal(jax.random.key(5), (1, 8))
+    images = [exp.model.generate(variables, {'z': jnp.concatenate([z, z])}, jax.random.key(k))
+              for k in (6, 7)]
+    np.testing.assert_array_equal(images[0], images[1])
+    np.testing.assert_array_equal(images[0][0], images[0][1])
 
 
 def test_w_avg_follows_the_batch_mean_of_w_in_training(built):

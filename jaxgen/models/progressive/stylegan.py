@@ -110,16 +110,18 @@ class StyleGenerator(nn.Module):
     def average(self) -> jax.Array:
         return self.w_avg.value
 
-    def synthesize(self, ws: jax.Array, key: jax.Array, noise_scale=1.0) -> jax.Array:
+    def synthesize(self, ws: jax.Array, key: jax.Array, noise_scale=1.0,
+                   shared: bool = False) -> jax.Array:
         """Images from per-layer styles ``ws`` ``[B, layers, w_dim]``; noise from ``key``
-        (times ``noise_scale``)."""
+        (times ``noise_scale``), one realisation for the whole batch when ``shared``."""
         h = jnp.broadcast_to(self.const, (ws.shape[0], *self.const.shape[1:]))
         low = None
         for i, layer in enumerate(self.layers):
             res = 2 ** (i // 2 + 2)
             if self.fading and i == self.num_layers - 2:
                 low = self.to_rgb[str(res // 2)](h)
-            noise = jax.random.normal(jax.random.fold_in(key, i), (ws.shape[0], res, res, 1))
+            noise = jax.random.normal(jax.random.fold_in(key, i),
+                                      (1 if shared else ws.shape[0], res, res, 1))
             h = layer(h, ws[:, i], noise * noise_scale)
         out = self.to_rgb[str(self.resolution)](h)
         return out if low is None else lerp(upscale2d(low), out, self.alpha)
@@ -157,30 +159,35 @@ class StyleGAN(ProGAN):
         ws = mix(w, w, self.generator.num_layers, self.generator.num_layers)
         return truncate(ws, self.call(variables, 'average'), psi, self.truncation_cutoff)
 
-    @compiled()
-    def synthesize(self, variables, ws: jax.Array, key: jax.Array, noise_scale=1.0):
-        """Images (the data's size) from per-layer styles, noise from ``key``."""
-        images = self.call(variables, 'synthesize', ws, key, noise_scale)
+    @compiled(4)
+    def synthesize(self, variables, ws: jax.Array, key: jax.Array, noise_scale=1.0,
+                   shared: bool = False):
+        """Images (the data's size) from per-layer styles, noise from ``key`` (one
+        realisation for every image when ``shared``)."""
+        images = self.call(variables, 'synthesize', ws, key, noise_scale, shared)
         return upscale2d(images, self.factor)
 
-    def truncated(self, variables, z: jax.Array, key: jax.Array, psi: float) -> jax.Array:
-        return self.synthesize(variables, self.styles(variables, z, check_psi(psi)), key)
+    def truncated(self, variables, z: jax.Array, key: jax.Array, psi: float,
+                  shared: bool = False) -> jax.Array:
+        return self.synthesize(variables, self.styles(variables, z, check_psi(psi)), key,
+                               shared=shared)
 
     def sample(self, variables, key: jax.Array, num: int) -> jax.Array:
         kz, kn = jax.random.split(key)
         return self.truncated(variables, self.sample_latent(kz, num), kn, self.truncation_psi)
 
     def generate(self, variables, inputs, key: jax.Array) -> jax.Array:
-        """``{'num': n}`` or ``{'z': z}``, truncated by ``model.truncation_psi``."""
+        """``{'num': n}``: fresh latents and noise from ``key``; ``{'z': z}``: a function of
+        ``z`` alone, every image with the same fixed noise (as StyleGAN's PPL holds the
+        noise, so a latent path changes nothing else). Truncated by ``model.truncation_psi``."""
         num = check_inputs(inputs, ('z',), type(self).__name__)
-        key = jax.random.key(0) if key is None else key
         if unconditional(inputs):
-            return self.sample(variables, key, num)
-        return self.truncated(variables, jnp.asarray(inputs['z'], jnp.float32), key,
-                              self.truncation_psi)
+            return self.sample(variables, jax.random.key(0) if key is None else key, num)
+        return self.decode(variables, jnp.asarray(inputs['z'], jnp.float32))
 
     def decode(self, variables, z: jax.Array) -> jax.Array:
-        return self.truncated(variables, z, jax.random.key(0), self.truncation_psi)
+        return self.truncated(variables, z, jax.random.key(0), self.truncation_psi,
+                              shared=True)
 
 
 def build(model_config, data_info) -> StyleGAN:
