@@ -6,9 +6,10 @@
     python train.py --config configs/progan.py:tfds:celeb_a,resolution=64 --workdir runs/pg_celeba
     python train.py --config configs/progan.py:mnist32,grow=0 ...   # 32x32 only, same images
 
-The argument is ``dataset[,key=value...]``: ``resolution`` (final, default 32; tfds: and
-folder: sets are resized to it), ``kimg`` (thousands of images per stabilisation and per
-fade-in, default 600), ``batch`` (one batch size for every resolution instead of the
+The argument is ``dataset[,key=value...]``: ``resolution`` (final, default 32; every set but
+the 32x32 mnist32, fashion_mnist32 and colour_mnist is resized to it, e.g. the 28x28
+glyphs), ``kimg`` (thousands of images per stabilisation and per fade-in, default 600),
+``batch`` (one batch size for every resolution instead of the
 official ``minibatch_dict``), ``grow=0`` (the same network trained at the final resolution
 only for as many images as the whole growth: the paper's Table 1 baseline).
 
@@ -33,6 +34,7 @@ from jaxgen.models.progressive.progan import log2_resolution
 from jaxgen.models.progressive.schedule import growth_stages
 
 BATCH_SIZES = {4: 128, 8: 128, 16: 128, 32: 64, 64: 32, 128: 16, 256: 8, 512: 4, 1024: 4}
+SIDE_32 = ('mnist32', 'fashion_mnist32', 'colour_mnist')  # already 32x32
 SETTINGS = {'resolution': 32, 'kimg': 600, 'batch': 0, 'grow': 1}
 
 
@@ -55,9 +57,9 @@ def get_config(arg: str | None = None):
     c.sample_every = 1000
     c.checkpoint_every = 1000
     c.data.name = name
-    if name.startswith(('tfds:', 'folder:')):
-        c.data.resize = s['resolution']
     final = s['resolution']
+    if name not in SIDE_32 or final != 32:  # glyphs, mnist, tfds:, folder: ... resized
+        c.data.resize = final
     log2_resolution(final, 'the final resolution (configs/progan.py:<data>,resolution=N)')
     batches = {r: s['batch'] or b for r, b in BATCH_SIZES.items()}
     c.model = ml_collections.ConfigDict({

@@ -148,6 +148,7 @@ def test_the_schedule_grows_by_images_shown_and_the_baseline_shows_as_many():
     assert 'stages' not in flat and flat.model.resolution == 32
     assert abs(flat.num_steps * flat.batch_size - images.sum()) < 64 * 7
     assert progan_config.get_config('tfds:celeb_a,resolution=64').data.resize == 64
+    assert (progan_config.get_config('glyphs').data.resize, c.data.resize) == (32, 0)
 
 
 @pytest.mark.parametrize('make, message', [

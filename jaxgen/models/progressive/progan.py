@@ -191,8 +191,7 @@ def stage_settings(model_config, data_info, name: str) -> dict:
     if shape[0] != shape[1] or side % final:
         raise JaxgenError(f'the dataset gives {shape[0]}x{shape[1]} images, which do not '
                           f'pool down to {final}x{final}; set config.data.resize={final} '
-                          f'(or use a 32x32 set: mnist32, fashion_mnist32, colour_mnist, '
-                          f'glyphs)')
+                          f'(or use a 32x32 set: mnist32, fashion_mnist32, colour_mnist)')
     fade_steps = int(c.get('fade_steps', 0))
     return {'resolution': resolution, 'channels': shape[2], 'fade_steps': fade_steps,
             'features': Features(c.get('fmap_base', 8192), c.get('fmap_max', 512)),
