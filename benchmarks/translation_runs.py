@@ -19,7 +19,8 @@ Suites (every variant gets the same ``--steps``, ``--seed`` and ``--set`` overri
   same number of steps in all (the paper's comparison). Every ordered pair is then
   measured the same way (``stargan_vs_cyclegan.py``).
 
-A variant whose workdir already holds its final checkpoint is not retrained.
+A variant whose workdir already holds its final checkpoint is not retrained, nor
+measured again once its ``evaluation_<steps>.json`` exists (a rerun rebuilds the table).
 ``--set`` adds ``--config.<name>=<value>`` overrides to every variant (a smaller width
 for the CPU). Writes ``results.json`` and ``table.md``.
 """
@@ -82,12 +83,14 @@ def run_variant(out, name, config, overrides, steps, seed, extra, samples) -> di
         started = time.perf_counter()
         subprocess.run(args, cwd=ROOT, check=True)
         record['train_seconds'] = round(time.perf_counter() - started, 1)
-    if samples:
+    measured = os.path.join(workdir, f'evaluation_{steps}.json')
+    if samples and not os.path.isfile(measured):
         started = time.perf_counter()
         subprocess.run([sys.executable, '-m', 'jaxgen.evaluate', f'--workdir={workdir}',
                         f'--samples={samples}', '--noperceptual'], cwd=ROOT, check=True)
         record['evaluate_seconds'] = round(time.perf_counter() - started, 1)
-        with open(os.path.join(workdir, f'evaluation_{steps}.json')) as f:
+    if samples:
+        with open(measured) as f:
             record['metrics'] = json.load(f)
     return record
 
@@ -114,6 +117,7 @@ def main() -> None:
         results['variants'].append(record)
         report.write_json(out, results)
         m = record.get('metrics', {})
+        m = {**{k[:-len('_output')]: v for k, v in m.items() if k.endswith('_output')}, **m}
         rows.append([name, steps, record.get('train_seconds', '-')] +
                     [f'{m[c]:.3f}' if c in m else '-' for c in COLUMNS])
     if pairwise:
