@@ -169,3 +169,15 @@ def traced_once_and_resumed(exp, draw, batch_size: int, checkpoint_dir, steps: i
         resumed, _ = step(resumed, {})
     chex.assert_trees_all_equal(jax.device_get(resumed), straight[-1][0])
     return straight
+
+
+def kill_at(at: int):
+    """A training hook that sends this process SIGTERM after step ``at`` (a preemption)."""
+    import os  # pylint: disable=import-outside-toplevel
+    import signal  # pylint: disable=import-outside-toplevel
+
+    def hook(step, state):
+        del state
+        if step == at:
+            os.kill(os.getpid(), signal.SIGTERM)
+    return hook

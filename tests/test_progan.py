@@ -3,9 +3,6 @@ configs/progan.py): the fade-in at alpha 0 and 1, shapes, the players each term 
 the schedule, one-line errors, and a run killed in the middle of a fade-in resumed
 bit-exactly."""
 
-import os
-import signal
-
 import chex
 import jax
 import jax.numpy as jnp
@@ -18,6 +15,7 @@ from jaxgen.models.layers import split_variables
 from jaxgen.models.layers.equalized import downscale2d, upscale2d
 from jaxgen.models.progressive import progan, schedule
 from jaxgen.training import Checkpoints, experiment, periodic, stages, train
+from tests import helpers
 
 SHAPE = (16, 16, 1)
 INFO = {'kind': 'images', 'shape': list(SHAPE), 'scale': 'tanh'}
@@ -168,18 +166,10 @@ def test_bad_input_is_one_line(make, message):
     assert '\n' not in str(error.value)
 
 
-def kill_at(at):
-    def hook(step, state):
-        del state
-        if step == at:
-            os.kill(os.getpid(), signal.SIGTERM)
-    return hook
-
-
 def resumes_exactly(c, workdir, kill):
     full = train(c, str(workdir / 'full'))
     killed = str(workdir / 'killed')
-    first = train(c, killed, hooks=[kill_at(kill)])
+    first = train(c, killed, hooks=[helpers.kill_at(kill)])
     assert first.preempted and first.step == kill and Checkpoints(killed).latest_step() == kill
     resumed = train(c, killed)
     assert resumed.step == c.num_steps and not resumed.preempted

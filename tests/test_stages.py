@@ -3,7 +3,6 @@ stage boundary, where the batch size also changes, killed at the boundary and in
 the middle of a stage and resumed bit-exactly; the carry rules; the config checks."""
 
 import os
-import signal
 
 import chex
 import jax
@@ -15,6 +14,7 @@ from configs import growing_ring
 from jaxgen import data
 from jaxgen.errors import JaxgenError
 from jaxgen.training import Checkpoints, experiment, restore, stages, train
+from tests import helpers
 
 
 def staged_config(**overrides):
@@ -31,14 +31,6 @@ def staged_config(**overrides):
     for k, v in overrides.items():
         c[k] = v
     return c
-
-
-def kill_at(at):
-    def hook(step, state):
-        del state
-        if step == at:
-            os.kill(os.getpid(), signal.SIGTERM)
-    return hook
 
 
 def test_staged_run_killed_at_the_boundary_and_mid_stage_resumes_bit_exactly(
@@ -60,10 +52,10 @@ def test_staged_run_killed_at_the_boundary_and_mid_stage_resumes_bit_exactly(
     assert set(full.state.ema['generator']) == set(params)
 
     workdir = str(tmp_path / 'killed')
-    first = train(config, workdir, hooks=[kill_at(3)])  # the boundary: stage 0's state
+    first = train(config, workdir, hooks=[helpers.kill_at(3)])  # the boundary: stage 0's state
     assert first.preempted and first.step == 3
     assert 'hidden_1' not in first.state.params['generator']
-    second = train(config, workdir, hooks=[kill_at(5)])  # grown from stage 0's checkpoint
+    second = train(config, workdir, hooks=[helpers.kill_at(5)])  # grown from stage 0's checkpoint
     assert second.preempted and second.step == 5
     assert Checkpoints(workdir).latest_step() == 5
     resumed = train(config, workdir)  # restored into stage 1's template
