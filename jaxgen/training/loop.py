@@ -180,6 +180,8 @@ def train(config, workdir: str, hooks: Sequence[Hook] = (), stage: Stage | None 
         return stages.train(config, workdir, hooks)
     began = time.perf_counter()
     stage = stage or Stage(config)
+    config_lib.check(config)
+    workdir_lib.check(workdir)  # e.g. gs:// without its packages: one line, before any read
     lock = WorkdirLock(workdir) if parallel.is_main_process() else None
     if lock is not None:  # before prepare() reads checkpoints a live run may be deleting
         lock.check_free()

@@ -41,6 +41,7 @@ from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import split_variables
 from jaxgen.training import experiment as experiment_lib
 from jaxgen.training import parallel
+from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.checkpoint import Checkpoints
 from jaxgen.training.lock import WorkdirLock
 
@@ -161,6 +162,7 @@ def train(config, workdir: str, hooks=()):
     checkpoint; the state is grown at each boundary. Returns the last stage's result."""
     from jaxgen.training import loop  # pylint: disable=import-outside-toplevel
     stages = parse(config)
+    workdir_lib.check(workdir)  # e.g. gs:// without its packages: one line, before any read
     if parallel.is_main_process():  # before reading checkpoints a live run may be deleting
         WorkdirLock(workdir).check_free()
     checkpoints = Checkpoints(workdir, max_to_keep=config.keep_checkpoints)
