@@ -80,6 +80,17 @@ SLOW = {
         ' (alpha is a function of the batch step)',
     'test_progan.py::test_a_run_killed_in_the_middle_of_a_fade_in_resumes_bit_exactly':
         'the same as the staged case above',
+    'test_forward_mode.py::test_jvp_and_linearize_through_every_model[stargan]':
+        'test_conv.py and test_deconv.py (every derivative of its layers, the patch matmul '
+        'included), [progan] (a full GAN through forward mode)',
+    'test_forward_mode.py::test_jvp_and_linearize_through_every_model[stylegan]':
+        '[progan] (the same discriminator and equalised layers), test_stylegan.py (AdaIN, '
+        'modulation, noise values)',
+    'test_forward_mode.py::test_jvp_and_linearize_through_every_model[infogan]':
+        '[dcgan] and [cgan] (the same layer kinds)',
+    'test_stream.py::test_a_staged_streaming_run_killed_mid_stage_equals_the_staged_on_'
+    'device_run': 'test_stages.py (a staged run killed mid-stage), test_stream.py::test_a_'
+                  'sigkilled_streaming_run_resumes_bit_exactly (the stream\'s resume)',
 }
 
 
