@@ -1,0 +1,164 @@
+"""The char-CNN-RNN text encoder of Reed et al. (2016a, "Learning deep representations of
+fine-grained visual descriptions"), trained against an image encoder.
+
+* :class:`CharCNNRNN`: ``chars`` int32 ``[B, L]`` (id 0 is padding) -> float32
+  ``[B, embed_dim]``. One-hot characters, ``convs`` temporal convolutions (width 4, as in
+  the paper's char-CNN-RNN) each followed by ReLU and a max-pool of 2 (the paper pools by 3
+  over 201 characters; captions here have under 50), a GRU over the pooled sequence, the
+  mean of its hidden states over the non-padded steps, and a Dense to ``embed_dim`` (the
+  paper: 1024; here 256 by default). Padded positions are zeroed before every pooling and
+  left out of the mean, so appending padding never changes an embedding.
+* :class:`ImageEncoder`: a DCGAN-discriminator-style conv net to ``embed_dim`` (the paper
+  used GoogLeNet features, which cannot be downloaded here).
+* :class:`TextEncoder`, the bundle: players ``text_encoder`` and ``image_encoder``;
+  ``forward`` embeds the batch's ``chars`` and ``image`` (outputs ``text_embedding``,
+  ``image_embedding``, with ``label`` and ``chars`` passed on for the joint-embedding
+  loss, ``objectives/joint_embedding.py``). It generates nothing. ``embed_text`` and
+  ``embed_image`` serve other models (the text-to-image GAN reads ``embed_text``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgen.data import kinds
+from jaxgen.errors import JaxgenError
+from jaxgen.models.layers import apply, compiled
+
+INIT = nn.initializers.normal(0.02)
+
+
+class CharCNNRNN(nn.Module):
+    """``chars`` int32 ``[B, L]`` -> text embeddings float32 ``[B, embed_dim]``."""
+    vocab_size: int
+    embed_dim: int = 256
+    features: int = 128
+    convs: int = 2
+    kernel: int = 4
+    pool: int = 2
+
+    @nn.compact
+    def __call__(self, chars: jax.Array) -> jax.Array:
+        chars = jnp.asarray(chars, jnp.int32)
+        mask = (chars != 0).astype(jnp.float32)[..., None]  # [B, L, 1]
+        h = jax.nn.one_hot(chars, self.vocab_size) * mask  # padding is the zero vector
+        for _ in range(self.convs):
+            h = nn.relu(nn.Conv(self.features, (self.kernel,), padding='SAME')(h)) * mask
+            # ReLU outputs are >= 0 and padded positions 0, so a window's max is that of
+            # its characters, whatever follows them.
+            h = nn.max_pool(h, (self.pool,), strides=(self.pool,), padding='SAME')
+            mask = nn.max_pool(mask, (self.pool,), strides=(self.pool,), padding='SAME')
+        states = nn.RNN(nn.GRUCell(self.features))(h)  # [B, T, features], causal
+        mean = jnp.sum(states * mask, 1) / jnp.maximum(jnp.sum(mask, 1), 1.0)
+        return nn.Dense(self.embed_dim)(mean)
+
+
+class ImageEncoder(nn.Module):
+    """Images ``[B, H, W, C]`` -> image embeddings ``[B, embed_dim]``: stride-2 4x4 convs
+    with leaky ReLU (DCGAN's discriminator trunk) down to 7x7 or less, then a Dense."""
+    embed_dim: int = 256
+    features: int = 32
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        h, i = x, 0
+        while h.shape[1] > 7:
+            h = nn.leaky_relu(nn.Conv(self.features * 2 ** i, (4, 4), strides=(2, 2),
+                                      padding='SAME', kernel_init=INIT)(h), 0.2)
+            i += 1
+        return nn.Dense(self.embed_dim)(h.reshape(x.shape[0], -1))
+
+
+@dataclasses.dataclass(frozen=True)
+class TextEncoder:
+    text_encoder: CharCNNRNN
+    image_encoder: ImageEncoder
+    data_info: Mapping[str, Any]
+    max_chars: int
+
+    @property
+    def players(self):
+        return {'text_encoder': self.text_encoder, 'image_encoder': self.image_encoder}
+
+    @compiled()
+    def init(self, key):
+        kt, ki = jax.random.split(key)
+        chars = jnp.ones((2, self.max_chars), jnp.int32)
+        x = jnp.zeros((2, *self.data_info['shape']), jnp.float32)
+        return {'text_encoder': self.text_encoder.init(kt, chars),
+                'image_encoder': self.image_encoder.init(ki, x)}
+
+    def forward(self, variables, batch, key, train: bool = True):
+        del key
+        text, t_state = apply(self.text_encoder, variables['text_encoder'], batch['chars'],
+                              train=train)
+        image, i_state = apply(self.image_encoder, variables['image_encoder'],
+                               batch['image'], train=train)
+        outputs = {'text_embedding': text, 'image_embedding': image, 'chars': batch['chars'],
+                   'label': batch['label']}
+        return outputs, {'text_encoder': t_state, 'image_encoder': i_state}
+
+    def embed_text(self, variables, chars):
+        """float32 ``[B, embed_dim]`` of ``chars`` int32 ``[B, L]`` (eval mode)."""
+        return self.text_encoder.apply(dict(variables['text_encoder']), chars)
+
+    def embed_image(self, variables, images):
+        """float32 ``[B, embed_dim]`` of images ``[B, H, W, C]`` (eval mode)."""
+        return self.image_encoder.apply(dict(variables['image_encoder']), images)
+
+    def generate(self, variables, inputs, key):
+        raise JaxgenError('text_encoder embeds text and images and generates nothing: train '
+                          'a text-to-image model with init_from pointing at this run')
+
+    def pictures(self, variables, key, examples=None):
+        """None: an embedding has no pictures (``eval_every`` logs its retrieval)."""
+        return {}
+
+    def evaluate(self, variables, test_arrays, key, batch_size: int = 64):
+        """Test-split text -> image retrieval in batches of ``batch_size`` (the first
+        ``len // batch_size`` batches, in order): ``retrieval_label``, the fraction of
+        captions whose best-matching image has the caption's label, ``retrieval_caption``,
+        whose best-matching image has the same caption."""
+        del key
+        from jaxgen.objectives import joint_embedding  # pylint: disable=import-outside-toplevel
+        scale = self.data_info.get('scale', 'tanh')
+        n = len(test_arrays['label']) // batch_size * batch_size
+        if n == 0:
+            raise JaxgenError(f'text_encoder evaluation needs at least {batch_size} test '
+                              f'examples; the test split has {len(test_arrays["label"])}')
+        images = np.asarray(test_arrays['image'][:n], np.float32) / 255.0
+        images = images * 2.0 - 1.0 if scale == 'tanh' else images
+        fn = jax.jit(lambda v, x, c, y: joint_embedding.retrieval(
+            self.embed_image(v, x), self.embed_text(v, c), y, c))
+        totals = np.zeros(2)
+        for s in range(0, n, batch_size):
+            part = slice(s, s + batch_size)
+            totals += np.asarray(fn(variables, images[part], test_arrays['chars'][part],
+                                    test_arrays['label'][part]))
+        totals /= n // batch_size
+        return {'retrieval_label': float(totals[0]), 'retrieval_caption': float(totals[1])}
+
+
+def build(model_config, data_info) -> TextEncoder:
+    shape = tuple(data_info['shape'])
+    vocabulary = data_info.get('char_vocabulary')
+    if kinds.kind(data_info) != 'images' or not vocabulary:
+        raise JaxgenError(f'text_encoder needs captioned images (fields image and chars); '
+                          f'the dataset {data_info.get("name")!r} has no chars: use '
+                          f'captioned_mnist or captioned_glyphs')
+    if len(shape) != 3 or shape[0] < 8:
+        raise JaxgenError(f'text_encoder needs images of at least 8x8; got shape {shape}')
+    embed_dim = model_config.get('embed_dim', 256)
+    return TextEncoder(
+        text_encoder=CharCNNRNN(vocab_size=len(vocabulary), embed_dim=embed_dim,
+                                features=model_config.get('features', 128),
+                                convs=model_config.get('convs', 2)),
+        image_encoder=ImageEncoder(embed_dim=embed_dim,
+                                   features=model_config.get('image_features', 32)),
+        data_info=data_info, max_chars=int(data_info.get('max_chars', 8)))
