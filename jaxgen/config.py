@@ -111,6 +111,9 @@ def base_config() -> ml_collections.ConfigDict:
     # Players that never train (a pretrained feature network, a text encoder): no
     # optimizer entry, no gradient, parameters fixed but in the state and checkpoints.
     c.frozen = ()
+    # Players whose variables start from another run's latest checkpoint, e.g.
+    # {'text_encoder': 'runs/t2i/text_encoder'} (jaxgen/training/pretrained.py).
+    c.init_from = ml_collections.ConfigDict()
     # An exponential moving average of these players' weights, used for sampling
     # and evaluation (Karras et al., 2018; Yazici et al., 2019); decay 0: off.
     c.ema = ml_collections.ConfigDict({'decay': 0.0, 'players': ('generator',)})

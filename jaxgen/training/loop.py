@@ -44,6 +44,7 @@ from jaxgen.metrics import own as own_metrics
 from jaxgen.training import experiment as experiment_lib
 from jaxgen.training import health, parallel
 from jaxgen.training import periodic as periodic_lib
+from jaxgen.training import pretrained as pretrained_lib
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.checkpoint import Checkpoints
 from jaxgen.training.lock import WorkdirLock
@@ -73,6 +74,7 @@ class Prepared:
     mesh: Any
     steps: dict  # steps per call -> the compiled train step
     stream: Any = None  # the streaming data path's grain pipeline; None: on device
+    pretrained: dict = dataclasses.field(default_factory=dict)  # config.init_from, loaded
 
 
 def _data_shapes(dataset, stream, mesh, steps: int) -> Any:
@@ -146,6 +148,8 @@ def prepare(config, workdir: str, check: bool = True) -> Prepared:
     latest = checkpoints.latest_step()
     if latest is not None and check:  # not when a stage starts from a grown state
         checkpoints.check_fits(latest, template)
+    init_from = pretrained_lib.sources(config, exp.model)  # required ones: even on resume
+    loaded = pretrained_lib.load(init_from, template) if latest is None and check else {}
     for note in ignored_settings(config, exp, dataset):
         logging.warning('ignored: %s', note)
     stream = None
@@ -158,7 +162,8 @@ def prepare(config, workdir: str, check: bool = True) -> Prepared:
     started = time.perf_counter()
     steps = _compile_steps(exp, dataset, config, template, mesh, stream)
     logging.info('compiled the train step in %.1fs', time.perf_counter() - started)
-    return Prepared(dataset, test, exp, checkpoints, template, latest, mesh, steps, stream)
+    return Prepared(dataset, test, exp, checkpoints, template, latest, mesh, steps, stream,
+                    loaded)
 
 
 def _write_config(workdir, config, data_info) -> None:
@@ -214,7 +219,10 @@ def _train(config, workdir, hooks, p: Prepared, began: float, stage: Stage) -> R
                                    p.latest, f'{checkpoints.directory}/{p.latest}')
         logging.info('resumed from %s/%d', checkpoints.directory, p.latest)
     else:
-        state = parallel.put_replicated(exp.init_state(), mesh)
+        state = parallel.put_replicated(
+            pretrained_lib.apply(exp.init_state(), p.pretrained, exp.rule), mesh)
+        for player, source in pretrained_lib.sources(config, exp.model).items():
+            logging.info('%s starts from %s', player, source)
     logging.info('training on %s', parallel.describe(mesh))
     step, preempted = int(np.ravel(parallel.to_host(state.step))[0]), False  # N seeds: [N]
     stream = p.stream
