@@ -24,6 +24,9 @@ MODELS = {
     'pixelrnn': 'jaxgen.models.autoregressive.pixelrnn',
     'progan': 'jaxgen.models.progressive.progan',
     'stylegan': 'jaxgen.models.progressive.stylegan',
+    'text_encoder': 'jaxgen.models.conditional.text_encoder',
+    'text2image': 'jaxgen.models.conditional.text2image',
+    'puzzlegan': 'jaxgen.models.conditional.puzzlegan',
 }
 
 

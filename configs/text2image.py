@@ -1,0 +1,78 @@
+"""The text-to-image GAN (Reed et al., 2016, arXiv 1605.05396) on captioned images.
+
+    python train.py --config configs/text_encoder.py --workdir runs/t2i/text_encoder
+    python train.py --config configs/text2image.py --workdir runs/t2i/gan_int_cls
+    python train.py --config configs/text2image.py:captioned_mnist,gan_cls --workdir runs/t2i/gan_cls
+    python train.py --config configs/text2image.py:captioned_glyphs --workdir runs/t2i/glyphs
+    python -m jaxgen.generate --workdir runs/t2i/gan_int_cls --text "a thick seven slanted to the left"
+
+The argument is ``<dataset>[,<variant>][,inverse]``: dataset ``captioned_mnist`` (default) or
+``captioned_glyphs``; variant ``gan``, ``gan_cls``, ``gan_int`` or ``gan_int_cls``
+(default), which set ``model.cls`` (the matching-aware D) and ``model.interpolate``
+(GAN-INT) and the objective's weight of each; ``inverse`` adds the style encoder
+S(x) → z of the paper's Figure 6 (``model.inverse``, its optimizer and loss weight).
+
+The text encoder is trained first by ``configs/text_encoder.py`` and frozen here: its
+weights come from ``init_from.text_encoder`` (default ``runs/t2i/text_encoder``, a
+placeholder for that run's workdir; the run is refused in one line while it does not
+exist) and ``frozen`` keeps them fixed.
+
+Settings of the official code, ``main_cls_int.lua`` and ``scripts/train_cub.sh``
+(github.com/reedscot/icml2016): Adam lr 2e-4, β1 0.5, batch 64, nz 100, text code nt 128
+(Linear + LeakyReLU 0.2 in G and D), cls_weight 0.5, interp_weight 1.0, interp_type 1
+(β = 0.5), z ~ N(0, I), one D step then one G step. Not taken: ngf 128 and 64-px images
+(here 28/32 px and 64 features, DCGAN's MNIST setting), the residual 3×3 blocks inside
+G and D, the step decay of lr by 0.5 every 100 epochs, and numCaption = 4 averaged
+captions per image (one caption per image here).
+"""
+
+from jaxgen.config import adam, base_config
+
+VARIANTS = {'gan': (False, False), 'gan_cls': (True, False), 'gan_int': (False, True),
+            'gan_int_cls': (True, True)}
+DATASETS = ('captioned_mnist', 'captioned_glyphs')
+
+
+def get_config(arg: str | None = None):
+    parts = [p for p in (arg or '').split(',') if p]
+    dataset = next((p for p in parts if p in DATASETS), 'captioned_mnist')
+    variant = next((p for p in parts if p in VARIANTS), 'gan_int_cls')
+    inverse = 'inverse' in parts
+    unknown = [p for p in parts if p not in (*DATASETS, *VARIANTS, 'inverse')]
+    if unknown:
+        raise ValueError(f'configs/text2image.py takes <dataset>[,<variant>][,inverse] with datasets '
+                         f'{DATASETS} and variants {tuple(VARIANTS)}; got {unknown}')
+    cls, interpolate = VARIANTS[variant]
+    c = base_config()
+    c.num_steps = 5000
+    c.batch_size = 64
+    c.log_every = 100
+    c.sample_every = 500
+    c.checkpoint_every = 500
+    c.data.name = dataset
+    c.model.name = 'text2image'
+    c.model.variant = variant            # a label; model.cls and model.interpolate decide
+    c.model.cls = cls
+    c.model.interpolate = interpolate
+    c.model.inverse = inverse            # S(x) -> z for style transfer (Figure 6)
+    c.model.latent_dim = 100             # nz
+    c.model.text_features = 128          # nt
+    c.model.features = 64
+    c.model.d_features = 64              # ndf
+    c.model.embed_dim = 256              # the text encoder's (configs/text_encoder.py)
+    c.model.encoder_features = 128
+    if cls:
+        c.objective.cls_weight = 0.5
+    if interpolate:
+        c.objective.interp_weight = 1.0
+    c.objective.name = 'text2image'
+    c.rule.name = 'alternating'
+    c.rule.d_steps = 1
+    c.optimizers.generator = adam(2e-4, b1=0.5)
+    c.optimizers.discriminator = adam(2e-4, b1=0.5)
+    if inverse:
+        c.objective.inverse_weight = 1.0
+        c.optimizers.inverse = adam(2e-4, b1=0.5)
+    c.frozen = ('text_encoder',)
+    c.init_from.text_encoder = 'runs/t2i/text_encoder'
+    return c
