@@ -53,6 +53,10 @@ CASES = {  # name -> (config file, its argument, config overrides)
     'nade': ('nade', None, {'model.hidden_units': 8}),
     'pixelcnn': ('pixelcnn', None, {'model.num_layers': 1, 'model.head': 8}),
     'pixelrnn': ('pixelrnn', None, {'model.num_layers': 1, 'model.head': 8}),
+    'puzzlegan': ('puzzlegan', None, {'model.code_dim': 8}),
+    'text2image': ('text2image', None, {'model.embed_dim': 8, 'model.encoder_features': 8,
+                                        'model.text_features': 8, 'model.d_features': 8,
+                                        'model.latent_dim': 8}),
 }
 SMALL = {'features': 8, 'hidden': (16,), 'g_hidden': (16,), 'd_hidden': (16,),
          'latent_dim': 8}
@@ -102,6 +106,19 @@ def data_info_and_batch(data_config, num_classes: int = 10):
         kind = 'paired' if data_config.name.startswith('edges2') else 'unpaired'
         return {**info, 'kind': kind}, {'image_a': image, 'image_b': -image,
                                         'label': label, 'step': np.int32(0)}
+    if data_config.get('patches'):  # key patches (Puzzle-GAN): 8 px crops and their boxes
+        boxes = np.zeros((BATCH, data_config.patches, 4), np.int32)
+        boxes[..., :2] = rng.integers(0, 21, (BATCH, data_config.patches, 2))
+        boxes[..., 2:] = 8
+        patches = np.stack([[image[i, t:t + 8, l:l + 8] for t, l, _, _ in boxes[i]]
+                            for i in range(BATCH)])
+        return ({**info, 'patches': {'num': data_config.patches, 'size': 8}},
+                {'image': image, 'patches': patches, 'boxes': boxes, 'step': np.int32(0)})
+    if data_config.name.startswith('captioned'):  # captions as character ids (text2image)
+        chars = rng.integers(1, 29, (BATCH, 35)).astype(np.int32)
+        return ({**info, 'char_vocabulary': ['<pad>', '<unk>', ' '] + list('abcdefghijklmnopqrstuvwxyz'),
+                 'max_chars': 35}, {'image': image, 'label': label, 'chars': chars,
+                                    'step': np.int32(0)})
     return info, {'image': image, 'label': label, 'step': np.int32(0)}
 
 
@@ -145,7 +162,9 @@ def test_jvp_and_linearize_through_every_model(name):
         # A random direction, each tensor moving in proportion to its own scale.
         direction = {p: split_variables(v)[0] for p, v in random_like(shapes, 1).items()}
         leaves, treedef = jax.tree.flatten(params)
-        moving = [leaf.size < FIXED for leaf in leaves]
+        # Frozen players (a pretrained text encoder) are constants of the objective.
+        moving = [leaf.size < FIXED and path[0].key not in c.frozen
+                  for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]]
         direction = [d for d, m in zip(jax.tree.leaves(direction), moving) if m]
         key = jax.random.key(4)
 
