@@ -53,6 +53,7 @@ DERIVED: dict[str, str] = {
     'fashion_mnist32': 'jaxgen.data.derived.padded:fashion_mnist32',
     'colour_mnist': 'jaxgen.data.derived.padded:colour_mnist',
     'glyphs': 'jaxgen.data.derived.glyphs:glyphs',
+    'captioned_glyphs': 'jaxgen.data.derived.glyph_captions:captioned_glyphs',
 }
 PREFIXES = ('tfds:', 'folder:')
 NAMES = images.NAMES + ('digits',) + mixtures.NAMES
