@@ -15,20 +15,20 @@ Follows the official code, hellbell/KeyPatchGan (``models/model.py``, ``models/n
   ``my_utils`` line 26) up the same way, each level concatenated with the mask network's,
   tanh image;
 * ``discriminator`` (``DiscriminatorU``): the DCGAN-style mirror, one logit;
-* extra negatives for D (``model.py`` lines 161-189), switched by ``model.extra_negatives``:
-  ``shuffled_parts`` = another image inside this example's boxes on this real background
+* D's extra negatives (``model.py`` lines 161-189), by ``model.extra_negatives``:
+  ``shuffled_parts`` = another image inside this example's boxes on its real background
   (``shfpart_realbg``), ``shuffled_background`` = the real parts on another image
-  (``realpart_shfbg``). The official code draws the other image from outside the batch
-  (``main.py`` lines 79-84); here it is the batch rolled by a random shift in [1, B-1], so
-  it is always another example.
+  (``realpart_shfbg``); the official other image comes from outside the batch (``main.py``
+  lines 79-84), here from the batch rolled by a random shift in [1, B-1].
 
 The networks run at side 32 (the official structure at ``output_size`` 32: 3 stride-2
 levels); 28 px images are edge-padded to 32 for D, and the generator's and mask's 32 px
 outputs are cropped to the centre 28.
 
 Outputs: ``real_logits``, ``fake_logits``, ``shuffled_parts_logits``,
-``shuffled_background_logits`` (with extra negatives), ``fake``, ``real``, ``mask``
-(predicted, ``[B, H, W, 1]``), ``target_mask``, ``shuffled``, ``z``.
+``shuffled_background_logits`` (with extra negatives, and those images ``shuffled``,
+``shuffled_parts``, ``shuffled_background``), ``fake``, ``real``, ``mask`` (predicted,
+``[B, H, W, 1]``), ``target_mask``, ``z``.
 ``generate(variables, {'patches', 'boxes'[, 'z']}, key)`` completes the images.
 """
 
@@ -50,9 +50,7 @@ from jaxgen.models.layers import BatchNorm, apply, compiled
 from jaxgen.models.layers.conv import Conv
 from jaxgen.models.layers.deconv import ConvTranspose
 
-SIDE = 32      # the networks' side
-LEVELS = 3     # stride-2 levels at 32 px (the official num_conv_layers)
-SIDES = (28, 32)
+SIDE, LEVELS, SIDES = 32, 3, (28, 32)  # the networks' side, its stride-2 levels; data sides
 
 
 def widths(features: int) -> list[int]:
@@ -190,7 +188,7 @@ class PuzzleGAN:
                 'generator': self.generator.init(kg, codes[-1], z, levels),
                 'discriminator': self.discriminator.init(kd, x)}
 
-    def sample_latent(self, key, num: int):
+    def sample_latent(self, key, num: int):  # uniform in [-1, 1], as the official z
         return jax.random.uniform(key, (num, self.latent_dim), jnp.float32, -1.0, 1.0)
 
     def complete(self, variables, patches, z, train: bool = False):
@@ -228,6 +226,8 @@ class PuzzleGAN:
             outputs['shuffled'] = shuffled
             images['shuffled_parts'] = shuffled * target + real * (1 - target)
             images['shuffled_background'] = real * target + shuffled * (1 - target)
+            outputs.update(shuffled_parts=images['shuffled_parts'],
+                           shuffled_background=images['shuffled_background'])
         d_state = {}
         for name, x in images.items():
             outputs[f'{name}_logits'], d_state = apply(
@@ -254,8 +254,7 @@ class PuzzleGAN:
             raise JaxgenError(f'boxes must be [B, P, 4] (top, left, height, width) for '
                               f'patches {patches.shape[:2]}; got shape {boxes.shape}')
         if not np.issubdtype(boxes.dtype, np.integer):
-            raise JaxgenError(f'boxes must be integers (top, left, height, width); got '
-                              f'{boxes.dtype}')
+            raise JaxgenError(f'boxes must be integers (top, left, height, width): {boxes.dtype}')
         top, left, h, w = np.moveaxis(boxes.reshape(-1, 4), -1, 0)
         bad = (h < 1) | (w < 1) | (top < 0) | (left < 0) | (top + h > side) | (left + w > side)
         if bad.any():
