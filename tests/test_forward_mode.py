@@ -54,6 +54,7 @@ CASES = {  # name -> (config file, its argument, config overrides)
     'pixelcnn': ('pixelcnn', None, {'model.num_layers': 1, 'model.head': 8}),
     'pixelrnn': ('pixelrnn', None, {'model.num_layers': 1, 'model.head': 8}),
     'puzzlegan': ('puzzlegan', None, {'model.code_dim': 8}),
+    'text_encoder': ('text_encoder', None, {'model.embed_dim': 8, 'model.image_features': 4}),
     'text2image': ('text2image', None, {'model.embed_dim': 8, 'model.encoder_features': 8,
                                         'model.text_features': 8, 'model.d_features': 8,
                                         'model.latent_dim': 8}),

@@ -31,8 +31,6 @@ from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import apply, compiled
 
-INIT = nn.initializers.normal(0.02)
-
 
 class CharCNNRNN(nn.Module):
     """``chars`` int32 ``[B, L]`` -> text embeddings float32 ``[B, embed_dim]``."""
@@ -44,7 +42,8 @@ class CharCNNRNN(nn.Module):
     pool: int = 2
 
     @nn.compact
-    def __call__(self, chars: jax.Array) -> jax.Array:
+    def __call__(self, chars: jax.Array, train: bool = False) -> jax.Array:
+        del train  # no dropout or BatchNorm: the same in both modes
         chars = jnp.asarray(chars, jnp.int32)
         mask = (chars != 0).astype(jnp.float32)[..., None]  # [B, L, 1]
         h = jax.nn.one_hot(chars, self.vocab_size) * mask  # padding is the zero vector
@@ -54,7 +53,8 @@ class CharCNNRNN(nn.Module):
             # its characters, whatever follows them.
             h = nn.max_pool(h, (self.pool,), strides=(self.pool,), padding='SAME')
             mask = nn.max_pool(mask, (self.pool,), strides=(self.pool,), padding='SAME')
-        states = nn.RNN(nn.GRUCell(self.features))(h)  # [B, T, features], causal
+        carry = jnp.zeros((h.shape[0], self.features), h.dtype)  # in the inputs' precision
+        states = nn.RNN(nn.GRUCell(self.features))(h, initial_carry=carry)  # [B, T, F], causal
         mean = jnp.sum(states * mask, 1) / jnp.maximum(jnp.sum(mask, 1), 1.0)
         return nn.Dense(self.embed_dim)(mean)
 
@@ -66,11 +66,12 @@ class ImageEncoder(nn.Module):
     features: int = 32
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        del train
         h, i = x, 0
         while h.shape[1] > 7:
             h = nn.leaky_relu(nn.Conv(self.features * 2 ** i, (4, 4), strides=(2, 2),
-                                      padding='SAME', kernel_init=INIT)(h), 0.2)
+                                      padding='SAME')(h), 0.2)
             i += 1
         return nn.Dense(self.embed_dim)(h.reshape(x.shape[0], -1))
 
