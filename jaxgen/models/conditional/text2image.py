@@ -101,13 +101,14 @@ class Inverse(nn.Module):
 
 def mismatched(batch: Mapping[str, jax.Array]) -> jax.Array:
     """For each example, the index of another in the batch whose text is wrong for it: the
-    nearest after it (cyclically) with another label, else another caption, else the next."""
-    chars = batch['chars']
+    nearest after it (cyclically) of another class and caption, else of another class,
+    else of another caption, else the next one."""
+    chars = jnp.asarray(batch['chars'])
     b = chars.shape[0]
     partner = (jnp.arange(b)[:, None] + jnp.arange(1, b)[None, :]) % b  # [B, B-1]
     differs = jnp.any(chars[partner] != chars[:, None], axis=-1)
     if 'label' in batch:
-        label = batch['label']
+        label = jnp.asarray(batch['label'])
         score = 2 * (label[partner] != label[:, None]) + differs
     else:
         score = differs.astype(jnp.int32)

@@ -29,6 +29,7 @@ PICTURES = {
     'Autoregressive': 'jaxgen.visualisation.pictures.autoregressive:pictures',
     'ProGAN': 'jaxgen.visualisation.pictures.progressive:progan',
     'StyleGAN': 'jaxgen.visualisation.pictures.progressive:stylegan',
+    'Text2Image': 'jaxgen.visualisation.pictures.text2image:pictures',
     'PuzzleGAN': 'jaxgen.visualisation.pictures.puzzlegan:parts_to_image',
 }
 

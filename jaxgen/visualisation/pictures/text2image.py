@@ -1,0 +1,94 @@
+"""Text-to-image GAN pictures (Reed et al., 2016): captions → samples (one row per caption
+of the data, the same noise down each column), an interpolation between two captions'
+embeddings (the paper's Figure 5; the same noise along each row), the zero-shot captions
+(captioned_mnist's held-out attribute-class combinations, ``captions.HELD_OUT``) and, for
+a model with an inverse network, style transfer (the paper's Figure 6: z = S(x) of real
+images, then new captions)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaxgen.data.derived import captions as captions_lib
+from jaxgen.visualisation.grid import labelled_grid
+
+COLUMNS = 8
+ROWS = 8
+
+
+def caption_text(model, chars) -> str:
+    vocabulary = model.data_info['char_vocabulary']
+    return ''.join(vocabulary[int(c)] for c in chars if int(c) > 1)
+
+
+def distinct_captions(examples, num: int) -> np.ndarray:
+    """Up to ``num`` distinct caption rows ``[n, L]`` of the examples, in order."""
+    chars = np.asarray(examples['chars'])
+    _, first = np.unique(chars, axis=0, return_index=True)
+    return chars[np.sort(first)[:num]]
+
+
+def zero_shot_captions(model) -> np.ndarray:
+    """captioned_mnist's held-out combinations, the other attribute in its middle bin."""
+    rows = []
+    for attribute, word, digit in captions_lib.HELD_OUT:
+        t = captions_lib.THICKNESS.index(word) if attribute == 'thickness' else 1
+        s = captions_lib.SLANT.index(word) if attribute == 'slant' else 1
+        rows.append(captions_lib.encode_chars(captions_lib.caption(digit, t, s)))
+    width = int(model.data_info.get('max_chars', captions_lib.MAX_CHARS))
+    return np.stack(rows)[:, :width]
+
+
+def rows_of(model, variables, key, chars: np.ndarray, name: str, title: str):
+    """One row per caption, the same ``COLUMNS`` latents in every row."""
+    z = np.tile(np.asarray(model.sample_latent(key, COLUMNS)), (len(chars), 1))
+    e = np.asarray(model.embed(variables, np.repeat(chars, COLUMNS, 0)))
+    images = np.asarray(model.decode(variables, z, e))
+    images = images.reshape(len(chars), COLUMNS, *images.shape[1:])
+    return {name: labelled_grid(images, row_labels=[caption_text(model, c) for c in chars],
+                                title=title, cell_px=40)}
+
+
+def interpolation(model, variables, key, chars: np.ndarray):
+    """G along β·e1 + (1 − β)·e2 between two captions' embeddings, one z per row."""
+    steps = np.linspace(1.0, 0.0, COLUMNS, dtype=np.float32)
+    e1, e2 = np.asarray(model.embed(variables, chars[:2]))
+    e = (steps[:, None] * e1 + (1.0 - steps[:, None]) * e2)
+    rows = 4
+    z = np.repeat(np.asarray(model.sample_latent(key, rows)), COLUMNS, 0)
+    images = np.asarray(model.decode(variables, z, np.tile(e, (rows, 1))))
+    images = images.reshape(rows, COLUMNS, *images.shape[1:])
+    a, b = caption_text(model, chars[0]), caption_text(model, chars[1])
+    return {'interpolation': labelled_grid(
+        images, col_labels=[f'{s:.2f}' for s in steps], row_labels=[f'z{i}' for i in range(rows)],
+        title=f'β·φ("{a}") + (1−β)·φ("{b}"); columns: β', cell_px=40)}
+
+
+def style_transfer(model, variables, examples, chars: np.ndarray):
+    """z = S(x) of real images (first column), then G(z, φ(t)) for each caption t."""
+    real = np.asarray(examples['image'][:4], np.float32)
+    z = np.asarray(model.invert(variables, real))
+    e = np.asarray(model.embed(variables, chars))
+    made = np.asarray(model.decode(variables, np.repeat(z, len(chars), 0),
+                                   np.tile(e, (len(real), 1))))
+    made = made.reshape(len(real), len(chars), *made.shape[1:])
+    images = np.concatenate([real[:, None], made], axis=1)
+    return {'style_transfer': labelled_grid(
+        images, col_labels=['real'] + [caption_text(model, c) for c in chars],
+        title='z = S(real image), then new captions', cell_px=48)}
+
+
+def pictures(model, variables, key, examples=None) -> dict[str, np.ndarray]:
+    out = {}
+    if examples is not None and 'chars' in examples:
+        chars = distinct_captions(examples, ROWS)
+        out.update(rows_of(model, variables, key, chars, 'samples',
+                           'rows: captions of the data; columns: noise z'))
+        if len(chars) >= 2:
+            out.update(interpolation(model, variables, key, chars))
+        if model.inverse is not None:
+            out.update(style_transfer(model, variables, examples, chars[:4]))
+    if model.data_info.get('name') == 'captioned_mnist':  # glyphs' held-out sets differ
+        out.update(rows_of(model, variables, key, zero_shot_captions(model), 'zero_shot',
+                           'held-out attribute-class combinations (never in training)'))
+    return out

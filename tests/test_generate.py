@@ -1,0 +1,125 @@
+"""``python -m jaxgen.generate``: a text-to-image GAN trained 2 steps (its text encoder
+taken from a 1-step text-encoder run through ``config.init_from`` and frozen) draws PNG
+grids from captions; its pictures are drawn; every kind of bad input is one line and
+writes nothing."""
+
+import os
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+
+from configs import text2image as t2i_config
+from configs import text_encoder as encoder_config
+from jaxgen import generate as gen
+from jaxgen.data.derived import captions
+from jaxgen.errors import JaxgenError
+from jaxgen.training import restore, train
+
+INFO = {'char_vocabulary': list(captions.CHARS), 'max_chars': captions.MAX_CHARS,
+        'word_vocabulary': list(captions.WORDS)}
+needs_mnist = pytest.mark.skipif(not os.environ.get('JAXGEN_DATA_DIR'),
+                                 reason='JAXGEN_DATA_DIR not set: no real MNIST for captions')
+pytestmark = pytest.mark.xdist_group('generate')
+
+
+def test_a_caption_is_encoded_as_the_data_encodes_it_and_new_words_are_reported():
+    text = 'a thick seven slanted to the left'
+    ids, unused = gen.encode_text('  A thick   SEVEN slanted to the left ', INFO)
+    np.testing.assert_array_equal(ids, captions.encode_chars(text))
+    assert unused == []
+    _, unused = gen.encode_text('a bold seven', INFO)
+    assert unused == ['bold']
+
+
+@pytest.mark.parametrize('text, message', [
+    ('a thick 7, slanted!', r"outside the text encoder's vocabulary: '!' ',' '7'"),
+    ('   ', 'the caption is empty'),
+    ('a ' * 30, 'has 59 characters; the model reads at most 35'),
+])
+def test_bad_captions_are_one_line(text, message):
+    with pytest.raises(JaxgenError, match=message) as e:
+        gen.encode_text(text, INFO)
+    assert '\n' not in str(e.value)
+
+
+@pytest.mark.parametrize('boxes, message', [
+    ('0,0,8,8;1,2,8,6', 'equal squares'),
+    ('0,0,20,20', 'patches of 20 px are larger than the 16x16 image'),
+    ('10,-1,8,8', r'box \(10, -1, 8, 8\) .* lies outside the 16x16 image'),
+    ('0,0,8', 'top,left,height,width'),
+    ('a,b,c,d', 'write integers'),
+])
+def test_bad_boxes_are_one_line(boxes, message):
+    image = np.zeros((16, 16, 1), np.float32)
+    with pytest.raises(JaxgenError, match=message):
+        gen.crop_patches(image, gen.parse_boxes(boxes))
+
+
+def test_boxes_crop_their_patches():
+    image = np.arange(16 * 16, dtype=np.float32).reshape(16, 16, 1)
+    parts = gen.crop_patches(image, gen.parse_boxes('1,2,4,4;8,8,4,4'))
+    np.testing.assert_array_equal(parts[0], image[1:5, 2:6])
+    np.testing.assert_array_equal(parts[1], image[8:12, 8:12])
+
+
+def test_a_model_that_takes_no_text_or_no_patches_is_one_line():
+    class Text:  # noqa: D401  (a bundle's declaration is all that is read)
+        conditions = ('chars',)
+    with pytest.raises(JaxgenError, match='does not generate from key patches'):
+        gen.require(Text(), 'patches', 'runs/x', 'text2image')
+    with pytest.raises(JaxgenError, match='does not generate from text; use python -m '
+                                          'jaxgen.sample'):
+        gen.require(object(), 'chars', 'runs/x', 'dcgan')
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """A text encoder trained 1 step, and a GAN-INT-CLS with an inverse trained 2 steps
+    from it (frozen), both tiny."""
+    root = tmp_path_factory.mktemp('t2i')
+    enc = encoder_config.get_config()
+    enc.model.update(embed_dim=8, features=4, image_features=4)
+    enc.batch_size, enc.num_steps, enc.eval_every = 4, 1, 0
+    enc.checkpoint_every = 1
+    train(enc, str(root / 'encoder'))
+    c = t2i_config.get_config('captioned_mnist,gan_int_cls,inverse')
+    c.model.update(features=4, d_features=4, text_features=4, embed_dim=8,
+                   encoder_features=4, latent_dim=4)
+    c.batch_size, c.num_steps = 4, 2
+    c.sample_every = c.checkpoint_every = 2
+    c.init_from.text_encoder = str(root / 'encoder')
+    train(c, str(root / 'gan'))
+    return str(root / 'encoder'), str(root / 'gan')
+
+
+@needs_mnist
+def test_the_frozen_encoder_is_the_source_runs_and_g_trained(runs):
+    encoder, gan = runs
+    _, source, _ = restore.load(encoder)
+    _, state, step = restore.load(gan)
+    assert step == 2
+    for a, b in zip(jax.tree.leaves(state.params['text_encoder']),
+                    jax.tree.leaves(source.params['text_encoder']), strict=True):
+        np.testing.assert_array_equal(a, b)  # loaded, then never moved
+    assert 'text_encoder' not in state.rule_state.get('optimizers', {})
+    names = os.listdir(os.path.join(gan, 'pictures'))
+    for picture in ('samples', 'interpolation', 'zero_shot', 'style_transfer'):
+        assert any(picture in n for n in names), (picture, names)
+
+
+@needs_mnist
+def test_captions_become_a_png_grid_and_bad_input_writes_nothing(runs, tmp_path):
+    _, gan = runs
+    out = gen.generate(gan, ['a thick seven slanted to the left', 'a bold one'], num=3,
+                       out=str(tmp_path / 'g.png'))
+    assert Image.open(out).size[0] > 3 * 28
+    bad = tmp_path / 'bad.png'
+    for kwargs, message in (({'texts': ['a s€ven']}, "'€'"),
+                            ({'texts': ['']}, 'empty'),
+                            ({'patches': 'test:1'}, 'does not generate from key patches'),
+                            ({}, 'pass --text')):
+        with pytest.raises(JaxgenError, match=message):
+            gen.generate(gan, out=str(bad), **kwargs)
+    assert not bad.exists()

@@ -1,0 +1,181 @@
+"""The text-to-image GAN (models/conditional/text2image.py, objectives/text2image.py): the
+matching-aware D sees its three kinds of pairs, the D loss is real + 0.5 wrong + 0.5 fake
+(checked against numpy), GAN-INT's embeddings lie halfway between their endpoints, each
+term's gradient reaches exactly its players and never the frozen text encoder, and options
+a variant ignores are errors. One tiny model, compiled once per test."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import text2image as t2i_config
+from jaxgen import objectives
+from jaxgen.data.derived import captions
+from jaxgen.errors import JaxgenError
+from jaxgen.models.conditional import text2image
+from jaxgen.models.layers import join_variables
+from tests.helpers import init_players
+
+B = 6
+LABELS = np.array([3, 3, 3, 1, 7, 3], np.int32)
+INFO = {'shape': [16, 16, 1], 'num_classes': 10, 'scale': 'tanh', 'kind': 'images',
+        'char_vocabulary': list(captions.CHARS), 'max_chars': captions.MAX_CHARS,
+        'word_vocabulary': list(captions.WORDS)}
+
+
+def tiny_config(variant: str = 'gan_int_cls,inverse'):
+    c = t2i_config.get_config(f'captioned_mnist,{variant}')
+    c.model.update(features=4, d_features=4, text_features=4, embed_dim=8,
+                   encoder_features=4, latent_dim=4)
+    return c
+
+
+@pytest.fixture(scope='module')
+def setup():
+    c = tiny_config()
+    model = text2image.build(c.model, INFO)
+    objective = objectives.build(c.objective, model)
+    params, state = init_players(model)
+    rng = np.random.default_rng(0)
+    batch = {'image': jnp.asarray(rng.uniform(-1, 1, (B, 16, 16, 1)), jnp.float32),
+             'label': jnp.asarray(LABELS),
+             'chars': jnp.asarray(np.stack([captions.encode_chars(captions.caption(l, i % 3, i // 3))
+                                            for i, l in enumerate(LABELS)])),
+             'step': jnp.int32(0)}
+    return model, objective, params, state, batch
+
+
+def _run(model, objective, params, state, batch, key):
+    """The objective's losses, the forward pass's outputs, and D re-applied by hand."""
+    losses, aux = objective(params, state, batch, key)
+    variables = {p: join_variables(params[p], state[p]) for p in params}
+    outputs, _ = model.forward(variables, batch, key, train=True)
+
+    def d(x, e):  # D in train mode on one batch, its statistics its own
+        return model.discriminator.apply(variables['discriminator'], x, e, train=True,
+                                         mutable=['batch_stats'])[0]
+    e = outputs['embedding']
+    by_hand = {'real': d(batch['image'], e),
+               'wrong': d(batch['image'], e[outputs['wrong_index']]),
+               'fake_and_interp': d(jnp.concatenate([outputs['fake'], outputs['interp_fake']]),
+                                    jnp.concatenate([e, outputs['interp_embedding']]))}
+    return losses, aux.metrics, outputs, by_hand
+
+
+def test_shapes_and_the_three_kinds_of_pairs_d_sees(setup):
+    model, objective, params, state, batch = setup
+    losses, metrics, out, by_hand = jax.jit(lambda *a: _run(model, objective, *a))(
+        params, state, batch, jax.random.key(1))
+    chex.assert_shape([out['real_logits'], out['wrong_logits'], out['fake_logits']], (B,))
+    chex.assert_shape(out['fake'], (B, 16, 16, 1))
+    chex.assert_shape([out['interp_logits']], (B // 2,))
+    chex.assert_shape(out['interp_embedding'], (B // 2, 8))
+    chex.assert_shape([out['z'], out['inverse_z']], (B, 4))
+    # D's logits are on (real, matching text), (real, mismatched text), (fake, matching).
+    np.testing.assert_allclose(out['real_logits'], by_hand['real'], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out['wrong_logits'], by_hand['wrong'], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(jnp.concatenate([out['fake_logits'], out['interp_logits']]),
+                               by_hand['fake_and_interp'], rtol=1e-5, atol=1e-6)
+    wrong = np.asarray(out['wrong_index'])
+    assert (LABELS[wrong] != LABELS).all()  # another class's text whenever the batch has one
+    assert (wrong != np.arange(B)).all()
+    # The objective against numpy on those logits: D real + 0.5 wrong + 0.5 fake; G the
+    # official BCE over B matching and B/2 interpolated fakes; S its squared error.
+    sp = lambda x: np.logaddexp(0.0, np.asarray(x, np.float64))  # noqa: E731
+    r, w, f, i = (out[k] for k in ('real_logits', 'wrong_logits', 'fake_logits',
+                                   'interp_logits'))
+    d_want = np.mean(sp(-r)) + 0.5 * np.mean(sp(w)) + 0.5 * np.mean(sp(f))
+    g_want = (np.sum(sp(-f)) + 1.0 * np.sum(sp(-i))) / (B + B // 2)
+    s_want = np.mean(np.sum((np.asarray(out['z']) - np.asarray(out['inverse_z'])) ** 2, -1))
+    np.testing.assert_allclose(losses['discriminator'], d_want, rtol=1e-5)
+    np.testing.assert_allclose(losses['generator'], g_want, rtol=1e-5)
+    np.testing.assert_allclose(losses['inverse'], s_want, rtol=1e-5)
+    assert float(losses['text_encoder']) == 0.0
+    assert 'd_loss_wrong/D(x,wrong text)' in metrics
+
+
+def test_interpolated_embeddings_lie_halfway_between_their_endpoints(setup):
+    model, _, params, state, batch = setup
+    variables = {p: join_variables(params[p], state[p]) for p in params}
+    out, _ = jax.jit(lambda v, b: model.forward(v, b, jax.random.key(2)))(variables, batch)
+    e, mid = np.asarray(out['embedding']), np.asarray(out['interp_embedding'])
+    a, b = e[:B // 2], e[B // 2:]
+    # mid = a + t (b - a): t from the projection, then no residual off the segment.
+    t = np.sum((mid - a) * (b - a), -1) / np.sum((b - a) ** 2, -1)
+    np.testing.assert_allclose(t, 0.5, atol=1e-5)
+    np.testing.assert_allclose(mid, a + t[:, None] * (b - a), atol=1e-6)
+
+
+def test_mismatched_text_prefers_another_class_then_another_caption():
+    chars = np.asarray([[1, 2], [1, 2], [3, 4], [1, 2]])
+    got = jax.jit(text2image.mismatched)({'chars': chars, 'label': np.asarray([0, 0, 0, 1])})
+    np.testing.assert_array_equal(got, [3, 3, 3, 2])  # 2: another class and caption
+    got = jax.jit(text2image.mismatched)({'chars': chars})  # no labels: another caption
+    np.testing.assert_array_equal(got, [2, 2, 3, 2])
+    got = jax.jit(text2image.mismatched)({'chars': np.zeros((3, 2), np.int32)})  # all alike
+    np.testing.assert_array_equal(got, [1, 2, 0])
+
+
+def test_each_term_reaches_exactly_its_players_and_never_the_text_encoder(setup):
+    model, objective, params, state, batch = setup
+    names = [t.name for t in objective.terms]
+
+    @jax.jit
+    def term_grads(weights):  # one compiled gradient, of one term at a time (one-hot)
+        def value(p):
+            metrics = objective(p, state, batch, jax.random.key(3))[1].metrics
+            return jnp.stack([metrics[n] for n in names]) @ weights
+        return jax.grad(value)(params)
+    reach = {}
+    for i, name in enumerate(names):
+        grads = term_grads(jnp.eye(len(names))[i])
+        assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
+        reach[name] = {p for p, g in grads.items()
+                       if any(float(jnp.abs(x).sum()) > 0 for x in jax.tree.leaves(g))}
+    assert reach == {'d_loss': {'discriminator', 'generator'},
+                     'd_loss_wrong': {'discriminator'},
+                     'g_loss': {'discriminator', 'generator'},
+                     'g_loss_int': {'discriminator', 'generator'},
+                     'inverse': {'inverse'}}  # S reads stop-gradient fakes
+    weights = {t.name: dict(t.weights) for t in objective.terms}
+    assert weights == {'d_loss': {'discriminator': 0.5}, 'd_loss_wrong': {'discriminator': 0.5},
+                       'g_loss': {'generator': 2 / 3}, 'g_loss_int': {'generator': 1 / 3},
+                       'inverse': {'inverse': 1.0}}
+
+
+@pytest.mark.parametrize('variant, terms', [
+    ('gan', {'d_loss': {'discriminator': 1.0}, 'g_loss': {'generator': 1.0}}),
+    ('gan_cls', {'d_loss': {'discriminator': 0.5}, 'd_loss_wrong': {'discriminator': 0.5},
+                 'g_loss': {'generator': 1.0}}),
+    ('gan_int', {'d_loss': {'discriminator': 1.0}, 'g_loss': {'generator': 2 / 3},
+                 'g_loss_int': {'generator': 1 / 3}}),
+])
+def test_each_variant_has_its_terms(variant, terms):
+    c = tiny_config(variant)
+    model = text2image.build(c.model, INFO)
+    objective = objectives.build(c.objective, model)
+    assert {t.name: dict(t.weights) for t in objective.terms} == terms
+    assert model.conditions == ('chars',) and model.pretrained == ('text_encoder',)
+
+
+@pytest.mark.parametrize('variant, option, value', [
+    ('gan', 'cls_weight', 0.5), ('gan_cls', 'interp_weight', 1.0),
+    ('gan_int', 'inverse_weight', 1.0), ('gan_int_cls', 'loss', 'hinge')])
+def test_an_option_the_variant_ignores_is_an_error(variant, option, value):
+    c = tiny_config(variant)
+    c.objective[option] = value
+    with pytest.raises(JaxgenError, match=f'objective.{option}=.* has no effect'):
+        objectives.build(c.objective, text2image.build(c.model, INFO))
+
+
+def test_data_without_captions_and_text_free_generation_are_one_line():
+    c = tiny_config('gan')
+    with pytest.raises(JaxgenError, match='needs captioned images'):
+        text2image.build(c.model, {'shape': [28, 28, 1], 'scale': 'tanh'})
+    model = text2image.build(c.model, INFO)
+    with pytest.raises(JaxgenError, match='generates from text'):
+        model.generate({}, {'num': 4}, jax.random.key(0))
+    with pytest.raises(JaxgenError, match='not read label'):
+        model.generate({}, {'label': np.zeros(4)}, jax.random.key(0))
