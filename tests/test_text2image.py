@@ -4,6 +4,8 @@ matching-aware D sees its three kinds of pairs, the D loss is real + 0.5 wrong +
 term's gradient reaches exactly its players and never the frozen text encoder, and options
 a variant ignores are errors. One tiny model, compiled once per test."""
 
+import os
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -179,3 +181,44 @@ def test_data_without_captions_and_text_free_generation_are_one_line():
         model.generate({}, {'num': 4}, jax.random.key(0))
     with pytest.raises(JaxgenError, match='not read label'):
         model.generate({}, {'label': np.zeros(4)}, jax.random.key(0))
+
+
+@pytest.mark.skipif(not os.environ.get('JAXGEN_DATA_DIR'),
+                    reason='JAXGEN_DATA_DIR not set: no real MNIST for captions')
+def test_consistency_against_the_stored_measurements():
+    """A stand-in model that draws, for each caption, the image of the next test example
+    (cyclically): its agreement rates are those of the stored bins and labels of the
+    neighbours, computed here with numpy; the test images themselves agree fully."""
+    from jaxgen import data  # pylint: disable=import-outside-toplevel
+    from jaxgen.metrics.own.text2image import consistency  # pylint: disable=import-outside-toplevel
+    from tests.helpers import data_config  # pylint: disable=import-outside-toplevel
+    arrays = data.load(data_config('captioned_mnist'), 'test').arrays
+    t, s = captions.bins(arrays['attributes'])
+    held = captions.held_out_mask(arrays['label'], t, s)
+    first = np.unique(arrays['chars'], axis=0, return_index=True)[1]  # distinct captions
+    pick = np.concatenate([np.intersect1d(first, np.flatnonzero(m))[:n]
+                           for m, n in ((~held, 6), (held, 5))])
+    arrays = {k: v[pick] for k, v in arrays.items()}
+    images = arrays['image'].astype(np.float32) / 127.5 - 1.0
+    by_caption = {c.tobytes(): np.roll(images, -1, 0)[i] for i, c in enumerate(arrays['chars'])}
+    by_image = {im.tobytes(): l for im, l in zip(images, arrays['label'])}
+
+    class Model:
+        def generate(self, variables, inputs, key):
+            return np.stack([by_caption[c.tobytes()] for c in np.asarray(inputs['chars'])])
+
+    class Extractor:
+        def logits(self, x):
+            return np.eye(10)[[by_image[im.tobytes()] for im in np.asarray(x, np.float32)]]
+
+    got = consistency(Model(), None, arrays, jax.random.key(0), extractor=Extractor())
+    t, s = captions.bins(arrays['attributes'])
+    nxt = lambda a: np.roll(a, -1)  # noqa: E731  (what each caption was drawn as)
+    for part, sl in (('heldin', slice(0, 6)), ('heldout', slice(6, 11))):
+        # the next example of the whole pick; the last held-in one draws the first held-out
+        want = {'class': nxt(arrays['label'])[sl] == arrays['label'][sl],
+                'thickness': nxt(t)[sl] == t[sl], 'slant': nxt(s)[sl] == s[sl]}
+        want['all'] = want['class'] & want['thickness'] & want['slant']
+        for name, right in want.items():
+            assert got[f'{name}_acc_{part}'] == pytest.approx(right.mean()), (name, part)
+            assert got[f'real_{name}_acc_{part}'] == 1.0

@@ -19,6 +19,7 @@ EVALUATIONS = {
     'InfoGAN': 'jaxgen.metrics.own.infogan:evaluation',
     'VAE': 'jaxgen.metrics.own.vae:evaluation',
     'Autoregressive': 'jaxgen.metrics.own.autoregressive:evaluation',
+    'Text2Image': 'jaxgen.metrics.own.text2image:evaluation',
     'PuzzleGAN': 'jaxgen.metrics.own.puzzlegan:evaluation',
 }
 

@@ -164,6 +164,7 @@ class Text2Image:
             variables['inverse'] = self.inverse.init(ks, x)
         return variables
 
+    @compiled()
     def embed(self, variables, chars):
         """φ(chars), a constant of the objective (the encoder is pretrained and fixed)."""
         return jax.lax.stop_gradient(
