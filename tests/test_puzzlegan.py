@@ -2,6 +2,8 @@
 negatives, which players each term reaches, loss values against numpy, the weight
 schedule, one-line errors, its metrics and a short train()."""
 
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -16,7 +18,6 @@ from jaxgen.models.conditional import puzzlegan
 from jaxgen.models.layers import split_variables
 from jaxgen.objectives import puzzlegan as puzzle_objective
 from jaxgen.training import train
-from tests import helpers
 
 B, P, S, SIDE = 4, 3, 8, 28
 INFO = {'shape': [SIDE, SIDE, 1], 'kind': 'images', 'scale': 'tanh',
@@ -54,26 +55,49 @@ def split(variables):
     return params, state
 
 
+def reach_from(jacobian, names):
+    """As ``helpers.term_reach``: for each term, the players its value has a non-zero, finite
+    gradient for (here from a Jacobian computed in the fixture's one compiled program)."""
+    reach = {}
+    for i, name in enumerate(names):
+        grads = jax.tree.map(lambda g, i=i: g[i], jacobian)
+        assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(grads)), name
+        reach[name] = {player for player, g in grads.items()
+                       if any(np.abs(x).sum() > 0 for x in jax.tree.leaves(g))}
+    return reach
+
+
 @pytest.fixture(scope='module')
 def run():
-    """The tiny model, its objective and one jitted pass: the forward outputs and the
-    objective's metrics from the same key."""
+    """The tiny model, its objective and one compiled program (compiling is most of these
+    tests' time): the forward outputs, the objective's metrics from the same key, and each
+    term's gradient in every player's parameters."""
     model = tiny_model()
     objective = puzzle_objective.puzzlegan_objective(model, schedule_epochs=25,
                                                      schedule_steps=2500)
     variables = model.init(jax.random.key(0))
     batch, key = make_batch(), jax.random.key(2)
+    params, state = split(variables)
+    names = [t.name for t in objective.terms]
+    captured = {}
 
-    @jax.jit
-    def both(variables):
-        outputs, _ = model.forward(variables, batch, key)
-        return outputs, objective(*split(variables), batch, key)[1].metrics
-    outputs, metrics = jax.device_get(both(variables))
-    return model, objective, variables, batch, key, outputs, metrics
+    def capturing(*args, **kwargs):  # the forward pass, its outputs kept
+        outputs, new_state = model.forward(*args, **kwargs)
+        captured['outputs'] = outputs
+        return outputs, new_state
+    capturing_objective = dataclasses.replace(objective, forward=capturing)
+
+    def values(params):
+        metrics = capturing_objective(params, state, batch, key)[1].metrics
+        return jnp.stack([metrics[n] for n in names]), (captured['outputs'], metrics)
+    jacobian, (outputs, metrics) = jax.device_get(
+        jax.jit(jax.jacrev(values, has_aux=True))(params))
+    return model, objective, variables, batch, key, outputs, metrics, \
+        reach_from(jacobian, names)
 
 
 def test_shapes_and_the_target_mask_is_exactly_the_union_of_the_boxes(run):
-    _, _, _, batch, _, out, _ = run
+    _, _, _, batch, _, out, _, _ = run
     chex.assert_shape([out[k] for k in ('fake', 'real', 'mask', 'target_mask', 'shuffled',
                                         'shuffled_parts', 'shuffled_background')],
                       (B, SIDE, SIDE, 1))
@@ -87,7 +111,7 @@ def test_shapes_and_the_target_mask_is_exactly_the_union_of_the_boxes(run):
 
 
 def test_extra_negatives_mix_another_examples_image_with_the_real_one(run):
-    _, _, _, batch, _, out, _ = run
+    _, _, _, batch, _, out, _, _ = run
     real, target = batch['image'], numpy_masks(batch['boxes'])
     shifts = [s for s in range(1, B) if np.array_equal(out['shuffled'], np.roll(real, s, 0))]
     assert len(shifts) == 1  # another example for every one, never itself
@@ -107,13 +131,12 @@ def test_without_extra_negatives_there_are_none():
 
 
 def test_each_term_reaches_exactly_its_players(run):
-    model, objective, variables, batch, key, _, _ = run
+    objective, reach = run[1], run[-1]
     weights = {t.name: dict(t.weights) for t in objective.terms}
     assert weights == {'d_loss': {'discriminator': 1.0}, 'g_loss': {'generator': 1.0},
                        'd_extra_negatives': {'discriminator': 1.0},
                        'mask': {'generator': 1.0}, 'appearance': {'generator': 1.0}}
     assert objective.names == ('generator', 'discriminator')
-    reach = helpers.term_reach(objective, *split(variables), batch, key)
     g_side = {'part_encoder', 'mask_net', 'generator'}
     assert reach == {'d_loss': g_side | {'discriminator'},  # D's phase moves D alone
                      'g_loss': g_side | {'discriminator'},
@@ -130,7 +153,7 @@ def softplus(x):
 
 
 def test_loss_values_against_numpy(run):
-    _, _, _, batch, _, out, metrics = run
+    _, _, _, batch, _, out, metrics, _ = run
     r, f = out['real_logits'], out['fake_logits']
     np.testing.assert_allclose(metrics['d_loss'], np.mean(softplus(-r) + softplus(f)),
                                rtol=1e-5)
@@ -158,7 +181,7 @@ def test_the_schedule_is_the_official_logspace_per_epoch():
 
 
 def test_one_line_errors(run):
-    model, _, variables, batch, key, _, _ = run
+    model, _, variables, batch, key = run[:5]
     with pytest.raises(JaxgenError, match='key patches'):
         puzzlegan.build(ml_collections.ConfigDict(TINY),
                         {k: v for k, v in INFO.items() if k != 'patches'})
@@ -177,6 +200,18 @@ def test_one_line_errors(run):
         model.generate(variables, {'label': np.zeros(4)}, key)
 
 
+class StubModel:
+    """Completes every image as the real one plus 0.5, with the true mask shifted a row."""
+    def __init__(self, images):
+        self.images = images
+
+    def generate_with_mask(self, variables, inputs, key):
+        del variables, key
+        n = len(inputs['patches'])
+        mask = np.roll(np.asarray(puzzlegan.box_masks(inputs['boxes'], SIDE)), 1, axis=1)
+        return self.images[:n] / 127.5 - 1.0 + 0.5, mask
+
+
 def test_metrics_against_hand_computed_values():
     a = np.zeros((2, 4, 4, 1))
     b = np.zeros((2, 4, 4, 1))
@@ -187,9 +222,17 @@ def test_metrics_against_hand_computed_values():
     target = np.array([1.0, 0, 0, 0]).reshape(1, 2, 2, 1)
     fake[0, 1, 1] = 5.0  # outside: ignored
     assert puzzle_metrics.inside_l1(fake, real, target) == 1.0
+    # Through evaluate: one box of 8 px per image, the mask one row off: IoU 56/72.
+    images = np.random.default_rng(0).integers(0, 256, (3, SIDE, SIDE, 1)).astype(np.uint8)
+    boxes = np.array([[[2, 3, S, S]]] * 3, np.int32)
+    arrays = {'image': images, 'boxes': boxes, 'patches': images[:, None, 2:10, 3:11]}
+    results = puzzle_metrics.evaluation(StubModel(images))(None, arrays, jax.random.key(0),
+                                                            num_samples=2)
+    np.testing.assert_allclose(results['mask_iou'], 56 / 72)
+    np.testing.assert_allclose(results['appearance_l1'], 0.5, rtol=1e-6)
 
 
-def test_a_short_train_writes_pictures_and_evaluates(tmp_path, run):
+def test_a_short_train_writes_pictures(tmp_path):
     c = puzzle_config.get_config()
     c.data.name = 'digits'
     c.num_steps, c.batch_size, c.log_every = 2, 4, 1
@@ -199,11 +242,3 @@ def test_a_short_train_writes_pictures_and_evaluates(tmp_path, run):
     result = train(c, str(tmp_path / 'run'))
     assert result.step == 2
     assert (tmp_path / 'run' / 'pictures' / 'puzzle_0000002.png').exists()
-    model, _, variables, batch, key, _, _ = run
-    arrays = {'image': ((batch['image'] + 1) * 127.5).round().astype(np.uint8),
-              'boxes': batch['boxes']}
-    arrays['patches'] = np.stack([[arrays['image'][i, t:t + S, l:l + S]
-                                   for t, l, _, _ in batch['boxes'][i]] for i in range(B)])
-    results = puzzle_metrics.evaluation(model)(variables, arrays, key, num_samples=B)
-    assert set(results) == {'mask_iou', 'appearance_l1'}
-    assert 0 <= results['mask_iou'] <= 1 and results['appearance_l1'] > 0
