@@ -68,14 +68,18 @@ def sje_losses(*, image_embedding: jax.Array, text_embedding: jax.Array, same: j
     return image, text
 
 
-def retrieval(image_embedding, text_embedding, label, chars) -> jax.Array:
-    """float32 [2]: the fractions of texts whose best-scoring image in the batch has their
-    label, and has their caption."""
+def retrieval_hits(image_embedding, text_embedding, label, chars) -> jax.Array:
+    """bool [B, 2]: whether each text's best-scoring image in the batch has its label, and
+    has its caption."""
     best = jnp.argmax(image_embedding @ text_embedding.T, axis=0)  # per text j
     label, chars = jnp.asarray(label), jnp.asarray(chars)
-    by_label = jnp.mean(label[best] == label)
-    by_caption = jnp.mean(jnp.all(chars[best] == chars, axis=-1))
-    return jnp.stack([by_label, by_caption]).astype(jnp.float32)
+    return jnp.stack([label[best] == label, jnp.all(chars[best] == chars, axis=-1)], axis=1)
+
+
+def retrieval(image_embedding, text_embedding, label, chars) -> jax.Array:
+    """float32 [2]: the batch's fractions of those hits (:func:`retrieval_hits`)."""
+    return jnp.mean(retrieval_hits(image_embedding, text_embedding, label, chars),
+                    axis=0, dtype=jnp.float32)
 
 
 def sje_term(classes: str, margin: float, symmetric: bool, reduce: str):

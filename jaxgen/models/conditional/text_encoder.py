@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgen.data import kinds
+from jaxgen.data.pixels import scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import apply, compiled
 
@@ -122,29 +123,39 @@ class TextEncoder:
         return {}
 
     def evaluate(self, variables, test_arrays, key, batch_size: int = 64):
-        """Test-split text -> image retrieval in batches of ``batch_size`` (the first
-        ``len // batch_size`` batches, in order): ``retrieval_label``, the fraction of
-        captions whose best-matching image has the caption's label, ``retrieval_caption``,
-        whose best-matching image has the same caption."""
+        """Test-split text -> image retrieval in batches of ``batch_size`` (the test split
+        in a fixed random order, seed 0, whole batches only): ``retrieval_label``, the
+        fraction of captions whose best-matching image in the batch has the caption's
+        label; ``retrieval_caption``, whose best-matching image has the same caption."""
         del key
+        hits, done = self.retrieval_hits(variables, test_arrays, batch_size)
+        return {'retrieval_label': float(hits[done, 0].mean()),
+                'retrieval_caption': float(hits[done, 1].mean())}
+
+    def retrieval_hits(self, variables, test_arrays, batch_size: int = 64, seed: int = 0):
+        """(bool ``[N, 2]``: each test caption's label and caption hit, bool ``[N]``: whether
+        it was in a whole batch); batches follow ``default_rng(seed).permutation(N)``."""
         from jaxgen.objectives import joint_embedding  # pylint: disable=import-outside-toplevel
-        scale = self.data_info.get('scale', 'tanh')
-        n = len(test_arrays['label']) // batch_size * batch_size
+        count = len(test_arrays['label'])
+        n = count // batch_size * batch_size
         if n == 0:
             raise JaxgenError(f'text_encoder evaluation needs at least {batch_size} test '
-                              f'examples; the test split has {len(test_arrays["label"])}')
-        images = np.asarray(test_arrays['image'][:n], np.float32) / 255.0
-        images = images * 2.0 - 1.0 if scale == 'tanh' else images
-        fn = jax.jit(lambda v, x, c, y: joint_embedding.retrieval(
-            self.embed_image(v, x), self.embed_text(v, c), y, c))
-        totals = np.zeros(2)
-        for s in range(0, n, batch_size):
-            part = slice(s, s + batch_size)
-            totals += np.asarray(fn(variables, images[part], test_arrays['chars'][part],
-                                    test_arrays['label'][part]))
-        totals /= n // batch_size
-        return {'retrieval_label': float(totals[0]), 'retrieval_caption': float(totals[1])}
+                              f'examples; the test split has {count}')
+        order = np.random.default_rng(seed).permutation(count)[:n]
+        scale = self.data_info.get('scale', 'tanh')
 
+        @jax.jit
+        def batch_hits(v, x, c, y):
+            return joint_embedding.retrieval_hits(self.embed_image(v, scale_images(x, scale)),
+                                                  self.embed_text(v, c), y, c)
+        hits, done = np.zeros((count, 2), bool), np.zeros(count, bool)
+        for s in range(0, n, batch_size):
+            rows = order[s:s + batch_size]
+            hits[rows] = np.asarray(batch_hits(variables, test_arrays['image'][rows],
+                                               test_arrays['chars'][rows],
+                                               test_arrays['label'][rows]))
+            done[rows] = True
+        return hits, done
 
 def build(model_config, data_info) -> TextEncoder:
     shape = tuple(data_info['shape'])
