@@ -22,7 +22,7 @@ from jaxgen.objectives import joint_embedding
 from jaxgen.training import train
 
 VOCAB = len(captions.CHARS)
-INFO = {'name': 'captioned_test', 'kind': 'images', 'shape': [28, 28, 1], 'scale': 'tanh',
+INFO = {'name': 'captioned_test', 'kind': 'images', 'shape': [16, 16, 1], 'scale': 'tanh',
         'char_vocabulary': list(captions.CHARS), 'max_chars': 12}
 
 
@@ -53,10 +53,12 @@ def test_text_embeddings_have_their_shape_ignore_padding_and_read_every_characte
 
 def test_image_embeddings_have_their_shape():
     encoder = text_encoder.ImageEncoder(embed_dim=16, features=4)
-    for side in (28, 32):
-        x = jnp.zeros((2, side, side, 3))
-        out = jax.jit(lambda x: encoder.apply(encoder.init(jax.random.key(0), x), x))(x)
-        chex.assert_shape(out, (2, 16))
+
+    @jax.jit
+    def embed(x28, x32):  # one program for both sides
+        return [encoder.apply(encoder.init(jax.random.key(0), x), x) for x in (x28, x32)]
+    out = embed(jnp.zeros((2, 28, 28, 3)), jnp.zeros((2, 32, 32, 3)))
+    chex.assert_shape(out, [(2, 16), (2, 16)])
 
 
 def reference(image, text, cls, margin, reduce, symmetric):
@@ -107,7 +109,7 @@ def test_the_gradient_reaches_both_encoders_and_the_value_is_the_term():
         {'name': 'joint_embedding', 'classes': 'label'}), model)
     assert objective.names == ('text_encoder', 'image_encoder')
     rng = np.random.default_rng(1)
-    batch = {'image': rng.uniform(-1, 1, (5, 28, 28, 1)).astype(np.float32),
+    batch = {'image': rng.uniform(-1, 1, (5, 16, 16, 1)).astype(np.float32),
              'label': np.array([0, 1, 2, 3, 4], np.int32),
              'chars': rng.integers(1, VOCAB, (5, 12)).astype(np.int32)}
     variables = model.init(jax.random.key(0))
@@ -115,21 +117,20 @@ def test_the_gradient_reaches_both_encoders_and_the_value_is_the_term():
     state = {p: split_variables(v)[1] for p, v in variables.items()}
 
     @jax.jit
-    def run(params):
-        def loss(params, player):
-            return objective(params, state, batch, jax.random.key(1))[0][player]
-        losses, aux = objective(params, state, batch, jax.random.key(1))
+    def run(params):  # the losses of both players are one term: one gradient serves
+        def loss(params):
+            losses, aux = objective(params, state, batch, jax.random.key(1))
+            return losses['text_encoder'], (losses, aux.metrics)
+        grads, (losses, metrics) = jax.grad(loss, has_aux=True)(params)
         outputs, _ = model.forward(variables, batch, jax.random.key(1))
-        grads = {p: jax.grad(loss)(params, p) for p in params}
-        return losses, aux.metrics, outputs, grads
+        return losses, metrics, outputs, grads
     losses, metrics, outputs, grads = run(params)
     value = reference(np.asarray(outputs['image_embedding']),
                       np.asarray(outputs['text_embedding']), batch['label'], 1.0, 'max', True)
     for player in ('text_encoder', 'image_encoder'):
         np.testing.assert_allclose(losses[player], value, rtol=1e-5)
-        for other in params:  # the loss of each player moves both encoders
-            norms = [float(jnp.abs(g).max()) for g in jax.tree.leaves(grads[player][other])]
-            assert min(norms) > 0 and np.isfinite(norms).all(), (player, other)
+        norms = [float(jnp.abs(g).max()) for g in jax.tree.leaves(grads[player])]
+        assert min(norms) > 0 and np.isfinite(norms).all(), player  # every tensor moves
     assert 0 <= float(metrics['sje/retrieval_label']) <= 1
 
 
@@ -162,7 +163,7 @@ def test_the_config_trains_and_evaluates_retrieval(tmp_path, monkeypatch):
     c.data.cache_dir = str(tmp_path / 'cache')
     c.num_steps, c.batch_size = 4, 8
     c.log_every = c.checkpoint_every = c.eval_every = 4
-    c.model.embed_dim, c.model.features, c.model.image_features = 8, 8, 4
+    c.model.embed_dim, c.model.features, c.model.image_features, c.model.convs = 8, 8, 4, 1
     result = train(c, str(tmp_path / 'run'))
     assert result.step == 4
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(result.state.params))
