@@ -119,7 +119,7 @@ class TextEncoder:
                           'a text-to-image model with init_from pointing at this run')
 
     def pictures(self, variables, key, examples=None):
-        """None: an embedding has no pictures (``eval_every`` logs its retrieval)."""
+        """No pictures: an embedding draws nothing (``eval_every`` logs its retrieval)."""
         return {}
 
     def evaluate(self, variables, test_arrays, key, batch_size: int = 64):
