@@ -133,6 +133,7 @@ class Text2Image:
     inverse: nn.Module | None = None
     conditions = ('chars',)          # what python -m jaxgen.generate hands generate()
     pretrained = ('text_encoder',)   # players whose weights must come from init_from
+    pretrained_by = {'text_encoder': 'python train.py --config configs/text_encoder.py'}
 
     @property
     def players(self) -> dict[str, nn.Module]:
