@@ -35,12 +35,13 @@ def main():
     parser.add_argument('--workdirs', required=True, help='comma-separated workdirs')
     parser.add_argument('--num', type=int, default=1000)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--step', type=int, default=None, help='checkpoint (default latest)')
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
     results, test, extractor = {}, None, None
     for workdir in args.workdirs.split(','):
         began = time.time()
-        exp, state, step = load(workdir)
+        exp, state, step = load(workdir, args.step)
         if test is None:
             test = data.load(exp.config.data, 'test').arrays
             data_dir, cache_dir = data.data_dirs(exp.config.data)
