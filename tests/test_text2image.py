@@ -66,10 +66,15 @@ def _run(model, objective, params, state, batch, key):
     return losses, aux.metrics, outputs, by_hand
 
 
-def test_shapes_and_the_three_kinds_of_pairs_d_sees(setup):
+@pytest.fixture(scope='module')
+def run(setup):
     model, objective, params, state, batch = setup
-    losses, metrics, out, by_hand = jax.jit(lambda *a: _run(model, objective, *a))(
-        params, state, batch, jax.random.key(1))
+    return jax.jit(lambda *a: _run(model, objective, *a))(params, state, batch,
+                                                          jax.random.key(1))
+
+
+def test_shapes_and_the_three_kinds_of_pairs_d_sees(run):
+    losses, metrics, out, by_hand = run
     chex.assert_shape([out['real_logits'], out['wrong_logits'], out['fake_logits']], (B,))
     chex.assert_shape(out['fake'], (B, 16, 16, 1))
     chex.assert_shape([out['interp_logits']], (B // 2,))
@@ -98,10 +103,8 @@ def test_shapes_and_the_three_kinds_of_pairs_d_sees(setup):
     assert 'd_loss_wrong/D(x,wrong text)' in metrics
 
 
-def test_interpolated_embeddings_lie_halfway_between_their_endpoints(setup):
-    model, _, params, state, batch = setup
-    variables = {p: join_variables(params[p], state[p]) for p in params}
-    out, _ = jax.jit(lambda v, b: model.forward(v, b, jax.random.key(2)))(variables, batch)
+def test_interpolated_embeddings_lie_halfway_between_their_endpoints(run):
+    out = run[2]
     e, mid = np.asarray(out['embedding']), np.asarray(out['interp_embedding'])
     a, b = e[:B // 2], e[B // 2:]
     # mid = a + t (b - a): t from the projection, then no residual off the segment.
