@@ -61,7 +61,7 @@ def interpolation(model, variables, key, chars: np.ndarray):
     a, b = caption_text(model, chars[0]), caption_text(model, chars[1])
     return {'interpolation': labelled_grid(
         images, col_labels=[f'{s:.2f}' for s in steps], row_labels=[f'z{i}' for i in range(rows)],
-        title=f'β·φ("{a}") + (1−β)·φ("{b}"); columns: β', cell_px=40)}
+        title='β·φ(a) + (1−β)·φ(b), columns: β', xlabel=f'a: {a}\nb: {b}', cell_px=48)}
 
 
 def style_transfer(model, variables, examples, chars: np.ndarray):
