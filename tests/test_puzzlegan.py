@@ -18,6 +18,8 @@ from jaxgen.models.conditional import puzzlegan
 from jaxgen.models.layers import split_variables
 from jaxgen.objectives import puzzlegan as puzzle_objective
 from jaxgen.training import train
+from jaxgen.visualisation.pictures import for_model as pictures_for
+from jaxgen.visualisation.pictures import puzzlegan as puzzle_pictures
 
 B, P, S, SIDE = 4, 3, 8, 28
 INFO = {'shape': [SIDE, SIDE, 1], 'kind': 'images', 'scale': 'tanh',
@@ -232,6 +234,19 @@ def test_metrics_against_hand_computed_values():
     np.testing.assert_allclose(results['appearance_l1'], 0.5, rtol=1e-6)
 
 
+def test_pictures_are_rows_of_parts_mask_generated_and_real(run):
+    model, _, variables, batch, key = run[:5]
+    picture = pictures_for(model)(model, variables, key, batch)['puzzle']
+    assert picture.dtype == np.uint8 and picture.ndim == 3
+    placed = puzzle_pictures.place(batch['patches'], batch['boxes'], (SIDE, SIDE, 1), -1.0)
+    target = numpy_masks(batch['boxes'])
+    np.testing.assert_array_equal(placed * target + (1 - target) * -1.0, placed)
+    np.testing.assert_allclose(placed * target, batch['image'] * target)
+
+
+# Slow tier (CI leaves it out): the config builds, differentiates and traces through the
+# trainer's experiment in test_forward_mode.py[puzzlegan]; the pictures above.
+@pytest.mark.slow
 def test_a_short_train_writes_pictures(tmp_path):
     c = puzzle_config.get_config()
     c.data.name = 'digits'
