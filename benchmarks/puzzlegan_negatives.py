@@ -2,7 +2,8 @@
 
 Trains ``configs/puzzlegan.py`` (MNIST, or ``--dataset``) twice, with
 ``model.extra_negatives`` True and False and everything else equal, then measures both on
-the first ``--samples`` test images (``metrics/own/puzzlegan.py``): mask IoU against the
+the first ``--samples`` test images (``--parts canvas``: the parts placed at their boxes
+instead of the official crops) (``metrics/own/puzzlegan.py``): mask IoU against the
 true boxes, appearance L1 inside the patches, and the FD of the completions to the same
 test images in the domain classifier's features. Writes ``<out>/results.json`` and prints
 a markdown table.
@@ -42,6 +43,7 @@ def config_for(args, extra: bool):
     c.sample_every = c.checkpoint_every = args.steps
     c.model.features = args.features
     c.model.extra_negatives = extra
+    c.model.parts = args.parts
     c.cpu_speedups = True
     return c
 
@@ -55,13 +57,15 @@ def main():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--samples', type=int, default=1000)
     parser.add_argument('--out', default='runs/puzzle')
+    parser.add_argument('--parts', default='crops', choices=('crops', 'canvas'))
+    parser.add_argument('--negatives', default='both', choices=('both', 'with', 'without'))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rows = []
-    for extra in (True, False):
+    for extra in {'both': (True, False), 'with': (True,), 'without': (False,)}[args.negatives]:
         c = config_for(args, extra)
-        workdir = os.path.join(args.out, f"{args.dataset}_{'with' if extra else 'without'}"
-                                         f'_negatives_seed{args.seed}')
+        workdir = os.path.join(args.out, f"{args.dataset}_{args.parts}_"
+                               f"{'with' if extra else 'without'}_negatives_seed{args.seed}")
         began = time.time()
         train(c, workdir)
         seconds = time.time() - began

@@ -132,6 +132,30 @@ def test_without_extra_negatives_there_are_none():
     assert not any(k.startswith('shuffled') for k in outputs)
 
 
+def test_canvas_parts_are_the_patches_at_their_boxes(monkeypatch):
+    model, batch, seen = tiny_model(parts='canvas'), make_batch(), {}
+    original = puzzlegan.apply
+
+    def spy(module, variables, *args, **kwargs):  # keeps the part encoder's input
+        if isinstance(module, puzzlegan.PartEncoder):
+            seen['parts'] = args[0]
+        return original(module, variables, *args, **kwargs)
+    monkeypatch.setattr(puzzlegan, 'apply', spy)
+
+    @jax.jit
+    def encoder_input(variables):  # the rest of the pass is dead code to XLA
+        model.complete(variables, batch['patches'], jnp.zeros((B, 4)), batch['boxes'])
+        return seen['parts']
+    got = np.asarray(encoder_input(model.init(jax.random.key(0)))).reshape(B, P, 32, 32, 1)
+    for p in range(P):
+        placed = puzzle_pictures.place(batch['patches'][:, p:p + 1], batch['boxes'][:, p:p + 1],
+                                       (SIDE, SIDE, 1))
+        np.testing.assert_allclose(got[:, p, 2:-2, 2:-2], placed)  # 28 px centred in 32
+        assert not got[:, p, :2].any() and not got[:, p, -2:].any()
+    with pytest.raises(JaxgenError, match="model.parts must be 'crops'"):
+        tiny_model(parts='paste')
+
+
 def test_each_term_reaches_exactly_its_players(run):
     objective, reach = run[1], run[-1]
     weights = {t.name: dict(t.weights) for t in objective.terms}

@@ -3,32 +3,29 @@
 Follows the official code, hellbell/KeyPatchGan (``models/model.py``, ``models/networks.py``
 ``*U`` classes, ``utils/my_utils.py``, ``main.py``):
 
-* **parts as crops** (``my_utils.get_part_image``, lines 58-66: each box is cropped and
-  resized, bicubic, to the image side); the encoder never sees where a part was;
+* **parts as crops** (``my_utils.get_part_image``, lines 58-66: each box cropped and resized,
+  bicubic, to the image side): the encoder never sees where a part was. ``model.parts =
+  'canvas'`` (not the official) puts each part at its box on a blank (0) canvas instead;
 * ``part_encoder`` (``PartEncoderU``): shared by the P patches, 5x5 stride-2 convolutions
   (BatchNorm but on the first, leaky ReLU 0.2) and a last 4x4 one to a 128-d code; every
   level of the P encodings is **summed** (``model.py`` lines 143-148);
 * ``mask_net`` (``MaskGeneratorU``): from the summed code, transposed convolutions back up,
   each level concatenated with the summed encoder level of its size (a U-Net), sigmoid
   mask; its target is the **union of the patch boxes** (``my_utils.set_mask``);
-* ``generator`` (``ImageGeneratorU``): ``[code, z]`` (z uniform in [-1, 1], 128-d,
-  ``my_utils`` line 26) up the same way, each level concatenated with the mask network's,
-  tanh image;
-* ``discriminator`` (``DiscriminatorU``): the DCGAN-style mirror, one logit;
+* ``generator`` (``ImageGeneratorU``): ``[code, z]`` (z ~ U[-1, 1], ``my_utils`` line 26) up
+  the same way, each level concatenated with the mask network's; ``discriminator``
+  (``DiscriminatorU``): the DCGAN-style mirror, one logit;
 * D's extra negatives (``model.py`` lines 161-189), by ``model.extra_negatives``:
   ``shuffled_parts`` = another image inside this example's boxes on its real background
   (``shfpart_realbg``), ``shuffled_background`` = the real parts on another image
   (``realpart_shfbg``); the official other image comes from outside the batch (``main.py``
   lines 79-84), here from the batch rolled by a random shift in [1, B-1].
 
-The networks run at side 32 (the official structure at ``output_size`` 32: 3 stride-2
-levels); 28 px images are edge-padded to 32 for D, and the generator's and mask's 32 px
-outputs are cropped to the centre 28.
-
-Outputs: ``real_logits``, ``fake_logits``, ``shuffled_parts_logits``,
-``shuffled_background_logits`` (with extra negatives, and those images ``shuffled``,
-``shuffled_parts``, ``shuffled_background``), ``fake``, ``real``, ``mask`` (predicted,
-``[B, H, W, 1]``), ``target_mask``, ``z``.
+The networks run at side 32 (the official structure at ``output_size`` 32); 28 px images
+are edge-padded to 32 for D, the 32 px fakes and masks cropped to the centre 28.
+Outputs: ``real_logits``, ``fake_logits``, ``fake``, ``real``, ``mask`` (predicted,
+``[B, H, W, 1]``), ``target_mask``, ``z``; with extra negatives ``shuffled``,
+``shuffled_parts``, ``shuffled_background`` and their ``*_logits``.
 ``generate(variables, {'patches', 'boxes'[, 'z']}, key)`` completes the images.
 """
 
@@ -144,12 +141,12 @@ def box_masks(boxes, side: int) -> jax.Array:
     return jnp.any(inside, axis=1)[..., None].astype(jnp.float32)
 
 
-def pad_to(x, side: int = SIDE):
+def pad_to(x, side: int = SIDE):  # edge padding to the networks' side
     m = (side - x.shape[1]) // 2
     return jnp.pad(x, ((0, 0), (m, m), (m, m), (0, 0)), mode='edge') if m else x
 
 
-def crop_to(x, side: int):
+def crop_to(x, side: int):  # the centre
     m = (x.shape[1] - side) // 2
     return x[:, m:m + side, m:m + side] if m else x
 
@@ -163,6 +160,7 @@ class PuzzleGAN:
     data_info: Mapping[str, Any]
     latent_dim: int = 128
     extra_negatives: bool = True
+    parts: str = 'crops'  # or 'canvas' (not the official): each part on a blank canvas at its box
 
     conditions = ('patches',)
 
@@ -179,24 +177,26 @@ class PuzzleGAN:
     def init(self, key):
         ke, km, kg, kd = jax.random.split(key, 4)
         x = jnp.zeros((2, SIDE, SIDE, self.shape[2]), jnp.float32)
-        e_vars = self.part_encoder.init(ke, x)
-        codes = self.part_encoder.apply(e_vars, x)
-        m_vars = self.mask_net.init(km, codes)
-        _, levels = self.mask_net.apply(m_vars, codes)
-        z = jnp.zeros((2, self.latent_dim), jnp.float32)
-        return {'part_encoder': e_vars, 'mask_net': m_vars,
-                'generator': self.generator.init(kg, codes[-1], z, levels),
+        codes = self.part_encoder.apply(e_vars := self.part_encoder.init(ke, x), x)
+        _, levels = self.mask_net.apply(m_vars := self.mask_net.init(km, codes), codes)
+        return {'part_encoder': e_vars, 'mask_net': m_vars, 'generator': self.generator.init(
+                    kg, codes[-1], jnp.zeros((2, self.latent_dim), jnp.float32), levels),
                 'discriminator': self.discriminator.init(kd, x)}
 
     def sample_latent(self, key, num: int):  # uniform in [-1, 1], as the official z
         return jax.random.uniform(key, (num, self.latent_dim), jnp.float32, -1.0, 1.0)
 
-    def complete(self, variables, patches, z, train: bool = False):
-        """``(fake, mask)`` at the data's side from patches ``[B, P, s, s, C]`` and ``z``,
-        and each player's new state."""
+    def complete(self, variables, patches, z, boxes, train: bool = False):
+        """``(fake, mask)`` at the data's side from patches ``[B, P, s, s, C]``, their boxes
+        and ``z``, and each player's new state."""
         b, p, s, _, c = patches.shape
-        parts = jax.image.resize(patches.reshape(b * p, s, s, c), (b * p, SIDE, SIDE, c),
-                                 'cubic')
+        flat, m = patches.reshape(b * p, s, s, c), (SIDE - self.shape[0]) // 2
+        if self.parts == 'canvas':
+            at = jnp.asarray(boxes, jnp.int32).reshape(b * p, 4)[:, :2] + m
+            parts = jax.vmap(lambda x, t, l: jax.lax.dynamic_update_slice(
+                jnp.zeros((SIDE, SIDE, c), x.dtype), x, (t, l, 0)))(flat, at[:, 0], at[:, 1])
+        else:
+            parts = jax.image.resize(flat, (b * p, SIDE, SIDE, c), 'cubic')
         levels, e_state = apply(self.part_encoder, variables['part_encoder'], parts,
                                 train=train)
         codes = [lv.reshape(b, p, *lv.shape[1:]).sum(1) for lv in levels]
@@ -212,9 +212,8 @@ class PuzzleGAN:
         real, boxes = batch['image'], batch['boxes']
         kz, ks = jax.random.split(key)
         z = self.sample_latent(kz, real.shape[0])
-        (fake, mask), state = self.complete(variables, batch['patches'], z, train=train)
-        target = box_masks(boxes, self.shape[0])
-        d_vars = variables['discriminator']
+        (fake, mask), state = self.complete(variables, batch['patches'], z, boxes, train=train)
+        target, d_vars = box_masks(boxes, self.shape[0]), variables['discriminator']
         images = {'real': real, 'fake': fake}
         outputs = {'fake': fake, 'real': real, 'mask': mask, 'target_mask': target, 'z': z}
         if self.extra_negatives:
@@ -235,14 +234,13 @@ class PuzzleGAN:
         return outputs, {**state, 'discriminator': d_state}
 
     @compiled()
-    def _generate(self, variables, patches, z):
-        return self.complete(variables, patches, z)[0]
+    def _generate(self, variables, patches, z, boxes):
+        return self.complete(variables, patches, z, boxes)[0]
 
     def check_patches(self, patches, boxes):
         """float32 patches and int32 boxes, or one line."""
-        side, _, channels = self.shape
-        patches = np.asarray(patches, np.float32)
-        boxes = np.asarray(boxes)
+        (side, _, channels), patches, boxes = self.shape, np.asarray(patches, np.float32), \
+            np.asarray(boxes)
         if patches.ndim != 5 or patches.shape[2] != patches.shape[3] or \
                 patches.shape[4] != channels:
             raise JaxgenError(f'puzzlegan takes patches [B, P, s, s, {channels}]; got shape '
@@ -258,9 +256,9 @@ class PuzzleGAN:
         top, left, h, w = np.moveaxis(boxes.reshape(-1, 4), -1, 0)
         bad = (h < 1) | (w < 1) | (top < 0) | (left < 0) | (top + h > side) | (left + w > side)
         if bad.any():
-            raise JaxgenError(f'box {tuple(int(v) for v in boxes.reshape(-1, 4)[bad][0])} '
-                              f'(top, left, height, width) lies outside the {side}x{side} '
-                              'image')
+            box = tuple(int(v) for v in boxes.reshape(-1, 4)[bad][0])
+            raise JaxgenError(f'box {box} (top, left, height, width) lies outside the '
+                              f'{side}x{side} image')
         return jnp.asarray(patches), jnp.asarray(boxes, jnp.int32)
 
     def generate_with_mask(self, variables, inputs, key):
@@ -269,10 +267,10 @@ class PuzzleGAN:
         if 'patches' not in inputs or 'boxes' not in inputs:
             raise JaxgenError('puzzlegan completes images from key patches: pass '
                               'inputs={"patches": [B, P, s, s, C], "boxes": [B, P, 4]}')
-        patches, _ = self.check_patches(inputs['patches'], inputs['boxes'])
+        patches, boxes = self.check_patches(inputs['patches'], inputs['boxes'])
         z = (jnp.asarray(inputs['z'], jnp.float32) if 'z' in inputs
              else self.sample_latent(key, num))
-        return self._generate(variables, patches, z)
+        return self._generate(variables, patches, z, boxes)
 
     def generate(self, variables, inputs, key):
         """``{'patches': [B, P, s, s, C] in [-1, 1], 'boxes': [B, P, 4]}`` (and optionally
@@ -290,10 +288,12 @@ def build(model_config, data_info) -> PuzzleGAN:
                           f'got {shape}: set config.data.resize=32')
     check_tanh_pixels('puzzlegan', data_info)
     c = model_config
-    features = int(c.get('features', 64))
+    features, parts = int(c.get('features', 64)), c.get('parts', 'crops')
+    if parts not in ('crops', 'canvas'):
+        raise JaxgenError(f"model.parts must be 'crops' (official) or 'canvas', got {parts!r}")
     return PuzzleGAN(
         part_encoder=PartEncoder(features, int(c.get('code_dim', 128))),
         mask_net=MaskNet(features), generator=Generator(features, shape[2]),
         discriminator=Discriminator(features), data_info=data_info,
         latent_dim=int(c.get('latent_dim', 128)),
-        extra_negatives=bool(c.get('extra_negatives', True)))
+        extra_negatives=bool(c.get('extra_negatives', True)), parts=parts)
