@@ -5,6 +5,7 @@ MNIST (default), Fashion-MNIST, or the glyphs resized to 32x32.
     python train.py --config configs/puzzlegan.py:fashion_mnist --workdir runs/puzzle_fashion
     python train.py --config configs/puzzlegan.py:glyphs --workdir runs/puzzle_glyphs
     python train.py --config configs/puzzlegan.py --config.model.extra_negatives=False ...
+    python train.py --config configs/puzzlegan.py --config.model.parts=canvas ...  # not official
 
 Settings from the official code, hellbell/KeyPatchGan (``options/options.py``,
 ``main.py``, ``models/model.py``, ``models/networks.py``): the U-Net structure
@@ -46,6 +47,7 @@ def get_config(arg: str | None = None):
     c.model.code_dim = 128
     c.model.latent_dim = 128
     c.model.extra_negatives = True
+    c.model.parts = 'crops'  # the official; 'canvas': each part at its box (docs/results)
     c.objective.name = 'puzzlegan'
     c.objective.mask_weight = (1e-2 * 64, 1e-4 * 64)
     c.objective.appearance_weight = (1e-2 * 64, 1e-4 * 64)
