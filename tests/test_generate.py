@@ -107,6 +107,10 @@ def test_a_run_without_its_trained_encoder_is_refused_in_one_line(tmp_path):
     assert '\n' not in str(e.value) and not (tmp_path / 'run').exists()
 
 
+# The slow tier (a 2-step train() and the CLI on it): the properties are also checked
+# faster, by tests/test_text2image.py (no gradient reaches the text encoder, generate's
+# shapes), tests/test_pretrained.py (a frozen player never moves) and the unit tests above.
+@pytest.mark.slow
 @needs_mnist
 def test_the_frozen_encoder_never_moves_and_the_pictures_are_drawn(gan):
     exp, state, step = restore.load(gan)
@@ -122,6 +126,7 @@ def test_the_frozen_encoder_never_moves_and_the_pictures_are_drawn(gan):
         assert any(picture in n for n in names), (picture, names)
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_captions_become_a_png_grid_and_bad_input_writes_nothing(gan, tmp_path):
     out = gen.generate(gan, ['a thick seven slanted to the left', 'a bold one'], num=3,
