@@ -95,7 +95,7 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
             distance = domain_lpips_distance(extractor)
             also = lambda real, fake: perceptual_lib.model_metrics(  # noqa: E731
                 exp.model, variables, real, fake, distance, jax.random.fold_in(key, 7),
-                pairs, ppl_samples)
+                pairs, ppl_samples, test.arrays)
         results.update(suite.model_metrics(exp.model, variables, test.arrays, extractor, key,
                                            samples, also))
         results['classifier_test_accuracy'] = extractor.info['test_accuracy']

@@ -3,7 +3,7 @@
 * ``swd_<level>`` and their mean ``swd_avg``: Progressive GAN's sliced Wasserstein distance x 1e3
   of the samples against the test images (``metrics/swd.py``);
 * ``diversity``: the mean domain-LPIPS distance between pairs of independent
-  samples (``metrics/diversity.py``; domain LPIPS is NOT comparable with published
+  samples (for a conditional model, pairs of outputs for the same test condition) (``metrics/diversity.py``; domain LPIPS is NOT comparable with published
   LPIPS, ``metrics/lpips/domain.py``), with its standard error;
 * ``ppl``: StyleGAN's perceptual path length in Z ('full', ε 1e-4, slerp; the same
   distance) where ``generate({'z': z})`` is deterministic, with ``keep_norm``
@@ -20,7 +20,9 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from jaxgen.metrics import diversity, ppl, swd
+from jaxgen.metrics import conditions, diversity, ppl, swd
+
+PAIRS_PER_INPUT = 19  # MUNIT (Huang et al., 2018, §5.1): 19 pairs for each of 100 inputs
 
 
 def model_sampler(model, variables) -> Callable:
@@ -38,7 +40,7 @@ def latent_generator(model, variables):
     no ``latent_dim`` or its images at fixed ``z`` still depend on the key (InfoGAN draws
     its other codes from it): PPL needs a deterministic path."""
     dim = getattr(model, 'latent_dim', None)
-    if not dim:
+    if not dim or conditions.conditions(model):  # z alone does not make an image
         return None
     unit = model.data_info.get('scale') == 'unit'
 
@@ -76,10 +78,40 @@ def sample_metrics(real, fake, sample: Callable, distance, key, pairs: int) -> d
 
 
 def model_metrics(model, variables, real, fake, distance, key, pairs: int = 1000,
-                  ppl_samples: int = 2000) -> dict:
+                  ppl_samples: int = 2000, test_arrays=None) -> dict:
     """Every perceptual metric of ``model``, whose samples ``fake`` are compared with
-    ``real`` (both [-1, 1], the same shape)."""
+    ``real`` (both [-1, 1], the same shape). A conditional model (``conditions``) is
+    measured on the conditions of ``test_arrays``: its diversity is the distance
+    between two outputs for the same condition, and it has no latent path for PPL."""
     sample_key, ppl_key = jax.random.split(key)
+    if conditions.conditions(model):
+        return conditional_metrics(model, variables, real, fake, distance, sample_key,
+                                   pairs, test_arrays)
     return {**sample_metrics(real, fake, model_sampler(model, variables), distance,
                              sample_key, pairs),
             **model_ppl(model, variables, distance, ppl_key, ppl_samples)}
+
+
+def conditional_metrics(model, variables, real, fake, distance, key, pairs: int,
+                        test_arrays) -> dict:
+    """SWD, and LPIPS diversity as BicycleGAN and MUNIT report it: ``PAIRS_PER_INPUT``
+    pairs of outputs for each of the first ``ceil(pairs / PAIRS_PER_INPUT)`` test
+    conditions."""
+    swd_key, div_key = jax.random.split(key)
+    start = time.time()
+    out = swd.swd(real, fake, swd_key)
+    out['swd_seconds'] = round(time.time() - start, 1)
+    start = time.time()
+    groups = min(-(-pairs // PAIRS_PER_INPUT), conditions.num_examples(test_arrays))
+    inputs = conditions.inputs_from(model, test_arrays, slice(0, groups))
+    unit = model.data_info.get('scale') == 'unit'
+
+    def generate(batch, keys):  # one output per row, each with its own key
+        one = lambda row, k: model.generate(  # noqa: E731
+            variables, jax.tree.map(lambda x: x[None], row), k)[0]
+        images = jax.vmap(one)(batch, keys)
+        return images * 2.0 - 1.0 if unit else images
+    out.update(diversity.lpips_diversity(generate, inputs, distance, div_key,
+                                         num_pairs=PAIRS_PER_INPUT))
+    out['diversity_seconds'] = round(time.time() - start, 1)
+    return out

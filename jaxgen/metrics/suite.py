@@ -26,7 +26,7 @@ import numpy as np
 from jaxgen.data import kinds
 from jaxgen.data.pixels import scale_images
 from jaxgen.errors import JaxgenError
-from jaxgen.metrics import distances, manifold, scores
+from jaxgen.metrics import conditions, distances, manifold, scores
 from jaxgen.metrics.classifier_targets import centre_crop
 
 BATCH = 500
@@ -42,6 +42,20 @@ def sample_images(sample: Callable, variables: Any, key: jax.Array, num: int,
     if data_info.get('scale') == 'unit':
         images = images * 2.0 - 1.0
     return images
+
+
+def conditional_samples(model, variables, test_arrays, key: jax.Array, num: int
+                        ) -> np.ndarray:
+    """A conditional model's outputs for the conditions of the first ``num`` test
+    examples (all of them when fewer), ``BATCH`` at a time with ``fold_in(key, i)``,
+    in [-1, 1]."""
+    num = min(num, conditions.num_examples(test_arrays))
+    out = [np.asarray(model.generate(
+        variables, conditions.inputs_from(model, test_arrays, slice(start, min(start + BATCH, num))),
+        jax.random.fold_in(key, i)))
+        for i, start in enumerate(range(0, num, BATCH))]
+    images = np.concatenate(out).astype(np.float32)
+    return images * 2.0 - 1.0 if model.data_info.get('scale') == 'unit' else images
 
 
 def real_images(arrays: Mapping[str, np.ndarray], num: int, seed: int = 0,
@@ -82,7 +96,10 @@ def model_metrics(model, variables, test_arrays, extractor, key: jax.Array,
     if kinds.kind(model.data_info) != 'images':
         return {}
     sample_key, kid_key = jax.random.split(key)
-    fake = sample_images(lambda v, k, n: model.generate(v, {'num': n}, k), variables,
-                         sample_key, num, model.data_info)
+    if conditions.conditions(model):  # its outputs for the test examples' conditions
+        fake = conditional_samples(model, variables, test_arrays, sample_key, num)
+    else:
+        fake = sample_images(lambda v, k, n: model.generate(v, {'num': n}, k), variables,
+                             sample_key, num, model.data_info)
     real = real_images(test_arrays, num, shape=model.data_info['shape'])
     return {**compare(extractor, real, fake, kid_key), **(also(real, fake) if also else {})}

@@ -238,9 +238,12 @@ class PuzzleGAN:
         return self.complete(variables, patches, z, boxes)[0]
 
     def check_patches(self, patches, boxes):
-        """float32 patches and int32 boxes, or one line."""
-        (side, _, channels), patches, boxes = self.shape, np.asarray(patches, np.float32), \
-            np.asarray(boxes)
+        """float32 patches and int32 boxes, or one line (the boxes' values are checked
+        when they are concrete, not inside a trace: the evaluation vmaps generate)."""
+        traced = isinstance(boxes, jax.core.Tracer) or isinstance(patches, jax.core.Tracer)
+        xp = jnp if traced else np
+        (side, _, channels), patches, boxes = self.shape, xp.asarray(patches, np.float32), \
+            xp.asarray(boxes)
         if patches.ndim != 5 or patches.shape[2] != patches.shape[3] or \
                 patches.shape[4] != channels:
             raise JaxgenError(f'puzzlegan takes patches [B, P, s, s, {channels}]; got shape '
@@ -253,6 +256,8 @@ class PuzzleGAN:
                               f'patches {patches.shape[:2]}; got shape {boxes.shape}')
         if not np.issubdtype(boxes.dtype, np.integer):
             raise JaxgenError(f'boxes must be integers (top, left, height, width): {boxes.dtype}')
+        if traced:
+            return jnp.asarray(patches), jnp.asarray(boxes, jnp.int32)
         top, left, h, w = np.moveaxis(boxes.reshape(-1, 4), -1, 0)
         bad = (h < 1) | (w < 1) | (top < 0) | (left < 0) | (top + h > side) | (left + w > side)
         if bad.any():
