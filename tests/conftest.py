@@ -90,7 +90,11 @@ SLOW = {
         '[dcgan] and [cgan] (the same layer kinds)',
     'test_stream.py::test_a_staged_streaming_run_killed_mid_stage_equals_the_staged_on_'
     'device_run': 'test_stages.py (a staged run killed mid-stage), test_stream.py::test_a_'
-                  'sigkilled_streaming_run_resumes_bit_exactly (the stream\'s resume)',
+                  'preempted_streaming_run_resumes_where_the_on_device_run_goes',
+    'test_stream.py::test_a_sigkilled_streaming_run_resumes_bit_exactly':
+        'test_stream.py::test_a_preempted_streaming_run_resumes_where_the_on_device_run_goes '
+        '(the stream\'s saved position, in process), test_cli.py SIGKILL (a killed process '
+        'resumes from its last checkpoint)',
 }
 
 

@@ -116,6 +116,24 @@ def test_a_staged_streaming_run_killed_mid_stage_equals_the_staged_on_device_run
     chex.assert_trees_all_equal(params(device.state), params(resumed.state))
 
 
+def test_a_preempted_streaming_run_resumes_where_the_on_device_run_goes(tmp_path):
+    """SIGTERM after step 2 (a checkpoint at 3 is not reached: the run saves at 2), then
+    the same config resumes the stream at its saved position and ends equal to the
+    uninterrupted on-device run."""
+    def sigterm_at_2(step, state):
+        del state
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+    device = loop.train(tiny_config('device', 4), str(tmp_path / 'd'))
+    workdir = str(tmp_path / 's')
+    assert loop.train(tiny_config('stream', 4), workdir, hooks=[sigterm_at_2]).preempted
+    state_file = tmp_path / 's' / 'checkpoints' / '2' / 'data' / 'process_0-of-1.json'
+    assert json.loads(state_file.read_text()) == {'next_index': 2}
+    resumed = loop.train(tiny_config('stream', 4), workdir)
+    assert resumed.step == 4
+    chex.assert_trees_all_equal(params(device.state), params(resumed.state))
+
+
 def test_a_checkpoint_whose_stream_disagrees_with_its_step_is_refused(tmp_path):
     loop.train(tiny_config('stream', 3), str(tmp_path))
     state_file = tmp_path / 'checkpoints' / '3' / 'data' / 'process_0-of-1.json'
