@@ -91,6 +91,12 @@ SLOW = {
     'test_stream.py::test_a_staged_streaming_run_killed_mid_stage_equals_the_staged_on_'
     'device_run': 'test_stages.py (a staged run killed mid-stage), test_stream.py::test_a_'
                   'preempted_streaming_run_resumes_where_the_on_device_run_goes',
+    'test_forward_mode.py::test_jvp_and_linearize_through_every_model[text2image]':
+        '[cgan] (a conditional DCGAN-style G and D: the same layer kinds), [text_encoder] '
+        '(its frozen encoder), test_text2image.py (every term\'s gradient reach)',
+    'test_forward_mode.py::test_jvp_and_linearize_through_every_model[puzzlegan]':
+        '[dcgan] (the same convolution, transposed convolution and BatchNorm layers), '
+        'test_conv.py and test_deconv.py (every derivative), test_puzzlegan.py (reach)',
     'test_stream.py::test_a_sigkilled_streaming_run_resumes_bit_exactly':
         'test_stream.py::test_a_preempted_streaming_run_resumes_where_the_on_device_run_goes '
         '(the stream\'s saved position, in process), test_cli.py SIGKILL (a killed process '
