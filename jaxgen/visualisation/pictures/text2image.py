@@ -72,10 +72,10 @@ def style_transfer(model, variables, examples, chars: np.ndarray):
     made = np.asarray(model.decode(variables, np.repeat(z, len(chars), 0),
                                    np.tile(e, (len(real), 1))))
     made = made.reshape(len(real), len(chars), *made.shape[1:])
-    images = np.concatenate([real[:, None], made], axis=1)
-    return {'style_transfer': labelled_grid(
-        images, col_labels=['real'] + [caption_text(model, c) for c in chars],
-        title='z = S(real image), then new captions', cell_px=48)}
+    images = np.concatenate([real[:, None], made], axis=1).swapaxes(0, 1)
+    return {'style_transfer': labelled_grid(  # rows: captions (long labels fit as rows)
+        images, row_labels=['real image x'] + [caption_text(model, c) for c in chars],
+        title='columns: z = S(x); rows: G(z, new caption)', cell_px=48)}
 
 
 def pictures(model, variables, key, examples=None) -> dict[str, np.ndarray]:
