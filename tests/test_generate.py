@@ -98,6 +98,11 @@ def gan(tmp_path_factory):
     return workdir
 
 
+# Slow: it loads the whole captioned_mnist train split, whose morphometrics took 200 s on
+# a fresh cache. Covered by test_pretrained.py (a required pretrained player without a
+# source is one line, before the workdir is touched) and test_text2image.py (the bundle
+# declares its text encoder pretrained).
+@pytest.mark.slow
 @needs_mnist
 def test_a_run_without_its_trained_encoder_is_refused_in_one_line(tmp_path):
     c = tiny()

@@ -1,7 +1,8 @@
 """The README's claims about every config hold: each takes the game-dynamics rules
-(all but the AAE, CycleGAN and StarGAN, whose players move in phases: the AAE's encoder
-for two losses, CycleGAN's two generators for one, StarGAN's generator every 5th step)
-and an EMA."""
+(all but the AAE, CycleGAN, StarGAN, StyleGAN and Puzzle-GAN, whose players move in
+phases: the AAE's encoder for two losses, CycleGAN's two generators for one, StarGAN's
+generator every 5th step, StyleGAN's lazy R1, Puzzle-GAN's generator every 2nd step) and
+an EMA."""
 
 import importlib
 import pkgutil
@@ -10,10 +11,11 @@ import pytest
 
 import configs
 from jaxgen import data
+from jaxgen.data.derived import captions
 from jaxgen.training import experiment
 
 NAMES = sorted(m.name for m in pkgutil.iter_modules(configs.__path__))
-PHASED = {'aae', 'cyclegan', 'stargan', 'stylegan'}  # the README names them as the exceptions
+PHASED = {'aae', 'cyclegan', 'puzzlegan', 'stargan', 'stylegan'}  # the README's exceptions
 
 
 # The descriptions of the derived sets whose training splits take minutes to build
@@ -23,6 +25,10 @@ DESCRIBED = {
     'morpho_perturbed': {'kind': 'images', 'shape': [28, 28, 1], 'scale': 'tanh',
                          'num_classes': 10,
                          'domain_names': ['none', 'thin', 'thick', 'swell', 'fracture']},
+    'captioned_mnist': {'kind': 'images', 'shape': [28, 28, 1], 'scale': 'tanh',
+                        'num_classes': 10, 'name': 'captioned_mnist',
+                        'char_vocabulary': list(captions.CHARS),
+                        'max_chars': captions.MAX_CHARS},
 }
 
 
