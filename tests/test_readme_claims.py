@@ -25,6 +25,8 @@ DESCRIBED = {
     'morpho_perturbed': {'kind': 'images', 'shape': [28, 28, 1], 'scale': 'tanh',
                          'num_classes': 10,
                          'domain_names': ['none', 'thin', 'thick', 'swell', 'fracture']},
+    'edges2fashion': {'kind': 'paired', 'shape': [28, 28, 1], 'scale': 'tanh',
+                      'num_classes': 10, 'name': 'edges2fashion'},
     'captioned_mnist': {'kind': 'images', 'shape': [28, 28, 1], 'scale': 'tanh',
                         'num_classes': 10, 'name': 'captioned_mnist',
                         'char_vocabulary': list(captions.CHARS),
