@@ -97,6 +97,16 @@ SLOW = {
     'test_forward_mode.py::test_jvp_and_linearize_through_every_model[puzzlegan]':
         '[dcgan] (the same convolution, transposed convolution and BatchNorm layers), '
         'test_conv.py and test_deconv.py (every derivative), test_puzzlegan.py (reach)',
+    'test_data.py::test_fashion_mnist_prepared_after_mnist_in_one_cache_is_fashion_mnist':
+        'test_data.py::test_each_dataset_is_prepared_from_its_own_download_folder (the fix), '
+        'test_data.py::test_a_fashion_cache_built_from_mnist_files_is_refused, '
+        'test_data.py::test_real_mnist (the real TFDS preparation)',
+    'test_stream.py::test_stream_and_device_paths_train_identically':
+        'test_stream.py::test_a_preempted_streaming_run_resumes_where_the_on_device_run_goes '
+        '(the stream path equals the device path), test_train_step.py (fused calls)',
+    'test_infogan_invariant.py::test_invariant_term_is_a_bound_and_reaches_g_and_q_and_the_'
+    'trunk_only_if_configured[False]': 'the same test at [True] (the bound, the reach of G '
+                                       'and Q), test_infogan.py reach at [False] (the trunk)',
     'test_stream.py::test_a_sigkilled_streaming_run_resumes_bit_exactly':
         'test_stream.py::test_a_preempted_streaming_run_resumes_where_the_on_device_run_goes '
         '(the stream\'s saved position, in process), test_cli.py SIGKILL (a killed process '
