@@ -221,8 +221,8 @@ def _train(config, workdir, hooks, p: Prepared, began: float, stage: Stage) -> R
     else:
         state = parallel.put_replicated(
             pretrained_lib.apply(exp.init_state(), p.pretrained, exp.rule), mesh)
-        for player, source in pretrained_lib.sources(config, exp.model).items():
-            logging.info('%s starts from %s', player, source)
+        for player in p.pretrained:
+            logging.info('%s starts from %s', player, config.init_from[player])
     logging.info('training on %s', parallel.describe(mesh))
     step, preempted = int(np.ravel(parallel.to_host(state.step))[0]), False  # N seeds: [N]
     stream = p.stream

@@ -33,7 +33,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.models.bundle import check_inputs
 from jaxgen.models.gan.dcgan import INIT, DCGANGenerator, check_tanh_pixels
@@ -234,13 +233,10 @@ class Text2Image:
 
 
 def build(model_config, data_info) -> Text2Image:
-    from jaxgen.models.conditional.text_encoder import CharCNNRNN  # pylint: disable=import-outside-toplevel
+    from jaxgen.models.conditional.text_encoder import (  # pylint: disable=import-outside-toplevel
+        CharCNNRNN, char_vocabulary)
     shape = tuple(data_info['shape'])
-    vocabulary = data_info.get('char_vocabulary')
-    if kinds.kind(data_info) != 'images' or not vocabulary:
-        raise JaxgenError(f'text2image needs captioned images (a chars field and its '
-                          f"info['char_vocabulary']); the dataset has shape {shape} and no "
-                          'character vocabulary: use captioned_mnist or captioned_glyphs')
+    vocabulary = char_vocabulary(data_info, 'text2image')
     check_tanh_pixels('text2image', data_info)
     c = model_config
     features, latent = c.get('features', 64), c.get('latent_dim', 100)

@@ -157,13 +157,19 @@ class TextEncoder:
             done[rows] = True
         return hits, done
 
-def build(model_config, data_info) -> TextEncoder:
-    shape = tuple(data_info['shape'])
+def char_vocabulary(data_info, model: str) -> list[str]:
+    """The captions' character vocabulary, or one line for data without captions."""
     vocabulary = data_info.get('char_vocabulary')
     if kinds.kind(data_info) != 'images' or not vocabulary:
-        raise JaxgenError(f'text_encoder needs captioned images (fields image and chars); '
-                          f'the dataset {data_info.get("name")!r} has no chars: use '
+        raise JaxgenError(f'{model} needs captioned images (fields image and chars); the '
+                          f'dataset {data_info.get("name")!r} has no chars: use '
                           f'captioned_mnist or captioned_glyphs')
+    return list(vocabulary)
+
+
+def build(model_config, data_info) -> TextEncoder:
+    shape = tuple(data_info['shape'])
+    vocabulary = char_vocabulary(data_info, 'text_encoder')
     if len(shape) != 3 or shape[0] < 8:
         raise JaxgenError(f'text_encoder needs images of at least 8x8; got shape {shape}')
     embed_dim = model_config.get('embed_dim', 256)
