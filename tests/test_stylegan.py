@@ -14,6 +14,7 @@ import pytest
 from configs import stylegan as stylegan_config
 from jaxgen import models
 from jaxgen.errors import JaxgenError
+from jaxgen.metrics import perceptual, ppl
 from jaxgen.models.layers import split_variables
 from jaxgen.models.layers.equalized import he_scale, upscale2d
 from jaxgen.models.layers.style import AdaIN, ModulatedConv
@@ -155,6 +156,22 @@ def test_with_zero_noise_strengths_stochastic_variation_vanishes_exactly(built):
               for k in (6, 7)]
     np.testing.assert_array_equal(images[0], images[1])
     np.testing.assert_array_equal(images[0][0], images[0][1])
+
+
+def test_ppl_in_w_walks_w_on_every_layer_with_decode_s_fixed_noise(built):
+    exp, variables = built
+    mapping, synthesis = exp.model.w_path(variables)
+    z = jax.random.normal(jax.random.key(5), (3, 8))
+    w = mapping(z)
+    chex.assert_shape(w, (3, 8))
+    np.testing.assert_allclose(synthesis(w), exp.model.decode(variables, z), atol=1e-6)
+    half = synthesis(0.5 * (w[:1] + w[1:2]))  # lerp in W is not the image of a lerp in Z
+    assert not np.allclose(half, exp.model.decode(variables, 0.5 * (z[:1] + z[1:2])), atol=1e-4)
+    distance = lambda a, b: jnp.mean(jnp.square(a - b), axis=(1, 2, 3))  # noqa: E731
+    out = perceptual.model_ppl(exp.model, variables, distance, jax.random.key(6), 16)
+    in_w = ppl.perceptual_path_length(distance, jax.random.key(6), 16, latent_dim=8,
+                                      space='w', mapping=mapping, synthesis=synthesis)
+    assert out['ppl_w'] == in_w['ppl'] and out['ppl'] != out['ppl_w']
 
 
 def test_w_avg_follows_the_batch_mean_of_w_in_training(built):

@@ -7,7 +7,8 @@
   LPIPS, ``metrics/lpips/domain.py``), with its standard error;
 * ``ppl``: StyleGAN's perceptual path length in Z ('full', ε 1e-4, slerp; the same
   distance) where ``generate({'z': z})`` is deterministic, with ``keep_norm``
-  since jaxgen's models read unnormalised N(0, I) latents.
+  since jaxgen's models read unnormalised N(0, I) latents; ``ppl_w``: in W (lerp of
+  w = mapping(z)) for a model with ``w_path`` (StyleGAN), the paper's Table 4 space.
 
 Used by ``python -m jaxgen.evaluate`` and ``benchmarks/perceptual_table.py``.
 """
@@ -54,15 +55,26 @@ def latent_generator(model, variables):
 
 
 def model_ppl(model, variables, distance, key, num: int) -> dict:
-    """PPL in Z, or nothing when the model has no deterministic latent path."""
+    """PPL in Z, and in W (``ppl_w``) for a model whose ``w_path(variables)`` gives
+    ``(mapping, synthesis)`` (StyleGAN); nothing without a deterministic latent path."""
     generator = latent_generator(model, variables)
     if generator is None or num <= 0:
         return {}
     start = time.time()
     out = ppl.perceptual_path_length(distance, key, num, latent_dim=model.latent_dim,
                                      generator=generator, keep_norm=True)
-    return {'ppl': out['ppl'], 'ppl_kept': out['num_kept'],
-            'ppl_seconds': round(time.time() - start, 1)}
+    result = {'ppl': out['ppl'], 'ppl_kept': out['num_kept'],
+              'ppl_seconds': round(time.time() - start, 1)}
+    if hasattr(model, 'w_path'):
+        mapping, synthesis = model.w_path(variables)
+        unit = model.data_info.get('scale') == 'unit'
+        start = time.time()
+        out = ppl.perceptual_path_length(
+            distance, key, num, latent_dim=model.latent_dim, space='w', mapping=mapping,
+            synthesis=lambda w: synthesis(w) * 2.0 - 1.0 if unit else synthesis(w))
+        result.update({'ppl_w': out['ppl'], 'ppl_w_kept': out['num_kept'],
+                       'ppl_w_seconds': round(time.time() - start, 1)})
+    return result
 
 
 def sample_metrics(real, fake, sample: Callable, distance, key, pairs: int) -> dict:

@@ -189,6 +189,17 @@ class StyleGAN(ProGAN):
         return self.truncated(variables, z, jax.random.key(0), self.truncation_psi,
                               shared=True)
 
+    def w_path(self, variables):
+        """``(mapping, synthesis)`` for PPL in W (StyleGAN §4.1, the official
+        ``perceptual_path_length.py``): ``mapping`` z -> w ``[B, w_dim]``; ``synthesis``
+        w -> images with w on every layer, untruncated, and ``decode``'s fixed noise."""
+        layers = self.generator.num_layers
+
+        def synthesis(w: jax.Array) -> jax.Array:
+            ws = jnp.broadcast_to(w[:, None], (w.shape[0], layers, w.shape[-1]))
+            return self.synthesize(variables, ws, jax.random.key(0), shared=True)
+        return (lambda z: self.call(variables, 'map', z)), synthesis
+
 
 def build(model_config, data_info) -> StyleGAN:
     c = model_config
