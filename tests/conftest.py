@@ -37,8 +37,15 @@ jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.2)
 SLOW = {
     'test_cli.py::test_sigterm_saves_a_checkpoint_and_the_same_command_resumes':
         'test_train.py::test_killed_and_resumed_run_matches_uninterrupted_run, test_cli SIGKILL',
+    'test_infogan.py::test_infogan_config_trains_evaluates_and_draws_the_paper_figure':
+        'test_infogan.py::test_the_evaluation_matches_q_s_categories_to_labels_and_correlates_'
+        'the_codes, test_bundles.py [infogan] (its pictures), test_pictures.py (information and '
+        'losses), test_evaluation_suite.py (eval.jsonl), test_forward_mode.py [dcgan] and '
+        'test_infogan.py (its networks and terms)',
     'test_infogan.py::test_the_authors_variant_trains_and_samples_unit_pixels':
-        'test_infogan.py::test_infogan_config_trains_evaluates_and_draws_the_paper_figure',
+        'test_infogan.py::test_the_config_variants_and_a_bad_variant_is_one_line (its '
+        'settings), test_infogan.py::test_leak_sets_the_slope_of_d_and_q_and_the_data_scale_'
+        'sets_g_s_output (slow too; a sigmoid generator: test_models.py)',
     'test_infogan.py::test_before_its_start_the_information_term_leaves_the_gan_step_and_'
     'after_it_the_infogan_step': 'test_objective_contracts.py (scheduled terms)',
     'test_infogan.py::test_lambda_zero_gives_exactly_the_gan_step': 'test_objective_values.py',
@@ -117,6 +124,6 @@ SLOW = {
 def pytest_collection_modifyitems(config, items):
     del config
     for item in items:
-        name = item.nodeid.split('/')[-1]
+        name = item.nodeid.split('/')[-1].split('@')[0]  # xdist's loadgroup adds @group
         if name in SLOW or name.split('[')[0] in SLOW:  # one case, or every case
             item.add_marker(pytest.mark.slow)

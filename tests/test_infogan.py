@@ -17,7 +17,7 @@ from configs import infogan as infogan_config
 from jaxgen import models, rules
 from jaxgen import sample as sample_lib
 from jaxgen.errors import JaxgenError
-from jaxgen.metrics import code_correlations, hungarian_accuracy
+from jaxgen.metrics import code_correlations, hungarian_accuracy, own
 from jaxgen.metrics.codes import hungarian_matching
 from jaxgen.models.gan.latents import LatentCodes
 from jaxgen.models.layers import apply
@@ -184,6 +184,25 @@ def test_code_accuracy_is_one_for_a_permuted_labelling_and_chance_for_random():
     assert max(abs(r) for r in code_correlations(codes, rng.normal(size=(1000, 2)))) < 0.1
 
 
+def test_the_evaluation_matches_q_s_categories_to_labels_and_correlates_the_codes(setup):
+    model, params, state, _ = setup
+    variables = {p: {'params': params[p], **state[p]} for p in params}
+    rng = np.random.default_rng(0)
+    arrays = {'image': rng.integers(0, 256, (60, 28, 28, 1), dtype=np.uint8),
+              'label': rng.integers(0, 10, 60).astype(np.int32)}
+    metrics = own.for_model(model)(variables, arrays, jax.random.key(3), num_codes=64)
+    assert set(metrics) == {'cat_accuracy', 'cont_corr_c2', 'cont_corr_c3'}
+    q = model.recognise(variables, arrays['image'].astype(np.float32) / 127.5 - 1.0)
+    predicted = np.argmax(np.asarray(q['cat_logits'])[:, :10], axis=-1)
+    assert metrics['cat_accuracy'] == pytest.approx(hungarian_accuracy(predicted,
+                                                                       arrays['label']))
+    codes = model.codes.sample(jax.random.key(3), 64)
+    estimates = model.recognise(variables, model.decode(variables, codes))
+    expected = code_correlations(np.asarray(codes['cont']), np.asarray(estimates['cont_mean']))
+    np.testing.assert_allclose([metrics['cont_corr_c2'], metrics['cont_corr_c3']], expected,
+                               rtol=1e-5)
+
+
 def test_infogan_config_trains_evaluates_and_draws_the_paper_figure(tmp_path):
     config = infogan_config.get_config()
     assert infogan_config.get_config('fashion_mnist').data.name == 'fashion_mnist'
@@ -299,6 +318,20 @@ def test_a_bad_leak_or_data_scale_is_a_one_line_error(leak):
         models.build(ml_collections.ConfigDict({**MODEL.to_dict(), 'leak': leak}), INFO)
     with pytest.raises(JaxgenError, match="config.data.scale is 'gamma'"):
         models.build(MODEL, {'shape': [28, 28, 1], 'scale': 'gamma'})
+
+
+def test_the_config_variants_and_a_bad_variant_is_one_line():
+    authors = infogan_config.get_config('authors')
+    assert infogan_config.get_config('authors,fashion_mnist').data.name == 'fashion_mnist'
+    assert infogan_config.get_config('fashion_mnist').data.name == 'fashion_mnist'
+    for arg in ('cifar10', 'authors,mnist,digits'):
+        with pytest.raises(JaxgenError, match=r'write \[authors,\]\[invariant,\]<dataset>'):
+            infogan_config.get_config(arg)
+    model = models.build(authors.model, {'shape': [28, 28, 1], 'scale': authors.data.scale})
+    assert authors.data.scale == 'unit' and model.q.slope == 0.01
+    assert authors.rule.first == ('discriminator', 'q') and model.codes.noise_scale == 1.0
+    invariant = infogan_config.get_config('invariant')
+    assert models.build(invariant.model, INFO).codes.noise_scale == 0.3
 
 
 def test_the_authors_variant_trains_and_samples_unit_pixels(tmp_path):
