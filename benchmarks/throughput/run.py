@@ -3,17 +3,21 @@
     pip install -r benchmarks/throughput/requirements.txt
     python benchmarks/throughput/run.py --out runs/throughput
     python benchmarks/throughput/run.py --models pix2pix cyclegan --out runs/throughput_translation
+    python benchmarks/throughput/run.py --models progan stylegan --out runs/throughput_progressive
 
-For each model (InfoGAN and DCGAN on 28x28 MNIST, pix2pix on edges2fashion and
-CycleGAN on thin_thick, as in ``configs/``) and batch size (by default 64 and 256
-for the first two, the config's for the translation models), times jaxgen's
+For each model (InfoGAN and DCGAN on 28x28 MNIST, pix2pix on edges2fashion,
+CycleGAN on thin_thick, Progressive GAN and StyleGAN on fashion_mnist32, as in
+``configs/``; ``CONFIG_ARGS`` gives a model's config argument and overrides: the
+progressive models at 32x32 only, ``grow=0``, and the CPU widths of
+``docs/results/progressive.md``, 128 feature maps, latents and w) and batch size (by
+default 64 and 256 for the first two, the config's for the others), times jaxgen's
 compiled train step (exactly the one ``train.py`` runs: batch drawn on device,
 data-parallel over every visible device) and the PyTorch reference
-(``torch_reference.py``, ``torch_translation.py``: identical layers, optimizers and
-update order; for the translation models the parameter counts per network are
-asserted equal, and the GFLOP of a step and of each network's forward pass are
-recorded, XLA's cost analysis against PyTorch's ``FlopCounterMode``), alternating
-between the two in rounds so that a slow phase of
+(``torch_reference.py``, ``torch_translation.py``, ``torch_progressive.py``: identical
+layers, optimizers and update order; for the translation and progressive models the
+parameter counts per network are asserted equal, and the GFLOP of a step and of each
+network's forward pass are recorded, XLA's cost analysis against PyTorch's
+``FlopCounterMode``), alternating between the two in rounds so that a slow phase of
 the machine hits both. Compilation is timed separately and excluded from the
 steady-state figures. ``--cpu-speedups`` times jaxgen's step with
 ``config.cpu_speedups`` off (the default of training), on (XLA:CPU gradient layouts
@@ -47,13 +51,32 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import report  # noqa: E402
-from configs import cyclegan, dcgan, infogan, pix2pix  # noqa: E402
+from configs import cyclegan, dcgan, infogan, pix2pix, progan, stylegan  # noqa: E402
 from jaxgen import data  # noqa: E402
 from jaxgen.training import experiment, parallel  # noqa: E402
 
-CONFIGS = {'infogan': infogan, 'dcgan': dcgan, 'pix2pix': pix2pix, 'cyclegan': cyclegan}
+CONFIGS = {'infogan': infogan, 'dcgan': dcgan, 'pix2pix': pix2pix, 'cyclegan': cyclegan,
+           'progan': progan, 'stylegan': stylegan}
+CPU_WIDTHS = {'model.fmap_max': 128, 'model.latent_dim': 128}
+# model -> (config argument, {dotted key: value}); others: the config's defaults
+CONFIG_ARGS = {'progan': ('fashion_mnist32,kimg=60,batch=32,grow=0', CPU_WIDTHS),
+               'stylegan': ('fashion_mnist32,kimg=60,batch=32',
+                            {**CPU_WIDTHS, 'model.w_dim': 128})}
 DEFAULT_BATCH_SIZES = {'infogan': [64, 256], 'dcgan': [64, 256]}  # others: the config's
 SPEEDUPS = {'off': (False,), 'on': (True,), 'both': (False, True)}
+
+
+def get_config(model: str):
+    """``model``'s config with its ``CONFIG_ARGS`` argument and overrides."""
+    arg, overrides = CONFIG_ARGS.get(model, (None, {}))
+    c = CONFIGS[model].get_config(arg)
+    for key, value in overrides.items():
+        *path, leaf = key.split('.')
+        node = c
+        for part in path:
+            node = node[part]
+        node[leaf] = value
+    return c
 
 
 def contender(speedups: bool) -> str:
@@ -67,7 +90,7 @@ class JaxStep:
 
     def __init__(self, model: str, batch_size: int, dataset, steps: int = 1, seed: int = 0,
                  cpu_speedups: bool = False):
-        c = CONFIGS[model].get_config()
+        c = get_config(model)
         c.batch_size, c.seed, c.steps_per_call = batch_size, seed, steps
         c.cpu_speedups = cpu_speedups
         self.steps = steps
@@ -91,6 +114,7 @@ class JaxStep:
 def torch_step(model: str, dataset, batch_size: int, device: str):
     """The PyTorch reference of ``model``, reading the same uint8 images (as NCHW)."""
     import torch  # pylint: disable=import-outside-toplevel
+    import torch_progressive  # pylint: disable=import-outside-toplevel
     import torch_reference  # pylint: disable=import-outside-toplevel
     import torch_translation  # pylint: disable=import-outside-toplevel
 
@@ -100,12 +124,25 @@ def torch_step(model: str, dataset, batch_size: int, device: str):
     if model in torch_translation.STEPS:
         return torch_translation.STEPS[model](
             {f: nchw(f) for f in ('image_a', 'image_b')}, batch_size,
-            CONFIGS[model].get_config(), device=device)
+            get_config(model), device=device)
+    if model in torch_progressive.STEPS:
+        return torch_progressive.STEPS[model](nchw('image'), batch_size, get_config(model),
+                                              device=device)
     return torch_reference.STEPS[model](nchw('image'), batch_size, device=device)
 
 
 def gflop(cost) -> float:
     return round((cost[0] if isinstance(cost, list) else cost)['flops'] / 1e9, 2)
+
+
+def input_shape(tstep, player: str, module) -> tuple[int, ...]:
+    """A player's input per example (images CHW): the step's ``input_shapes`` entry (a
+    generator's latents), else the first convolution's channels at the data's side."""
+    import torch  # pylint: disable=import-outside-toplevel
+    if player in getattr(tstep, 'input_shapes', {}):
+        return tuple(tstep.input_shapes[player])
+    first = next(m for m in module.modules() if isinstance(m, torch.nn.Conv2d))
+    return (first.in_channels, tstep.a.shape[2], tstep.a.shape[2])
 
 
 def equivalence(jstep: JaxStep, tstep, batch_size: int) -> dict:
@@ -121,16 +158,16 @@ def equivalence(jstep: JaxStep, tstep, batch_size: int) -> dict:
         theirs = sum(p.numel() for p in module.parameters())
         assert ours == theirs, f'{player}: jaxgen has {ours} parameters, PyTorch {theirs}'
         out['parameters'][player] = ours
-        first = next(m for m in module.modules() if isinstance(m, torch.nn.Conv2d))
-        channels, side = first.in_channels, tstep.a.shape[2]
+        shape = input_shape(tstep, player, module)
         with FlopCounterMode(display=False) as counter:
-            module(torch.zeros(batch_size, channels, side, side, device=tstep.a.device))
+            module(torch.zeros(batch_size, *shape, device=tstep.a.device))
         variables = {'params': params[player], **{k: v for k, v in model_state[player].items()
                                                   if k == 'batch_stats'}}
         net = jstep.exp.model.players[player]
         lowered = jax.jit(lambda v, x, net=net: net.apply(
             v, x, train=True, rngs={'dropout': jax.random.key(0)}, mutable=True)).lower(
-                variables, jnp.zeros((batch_size, side, side, channels)))
+                variables, jnp.zeros((batch_size, *shape[1:], shape[0]) if len(shape) == 3
+                                     else (batch_size, *shape)))
         out['forward_gflop'][player] = {'jaxgen': gflop(lowered.cost_analysis()),
                                         'torch': round(counter.get_total_flops() / 1e9, 2)}
     with FlopCounterMode(display=False) as counter:
@@ -160,7 +197,7 @@ def main() -> None:
     parser.add_argument('--models', nargs='+', default=['infogan', 'dcgan'])
     parser.add_argument('--batch-sizes', nargs='+', type=int, default=None,
                         help='default: 64 and 256 for infogan and dcgan, the config\'s '
-                             'batch size for pix2pix and cyclegan')
+                             'batch size for the others')
     parser.add_argument('--seconds', type=float, default=15.0,
                         help='timed seconds per framework per round')
     parser.add_argument('--rounds', type=int, default=2)
@@ -203,12 +240,12 @@ def main() -> None:
                'cpu_speedups': args.cpu_speedups,
                'keep_freed_memory': KEPT_FREED_MEMORY, 'runs': []}
     for model in args.models:
-        data_config = CONFIGS[model].get_config().data
+        data_config = get_config(model).data
         if data_config.name not in datasets:
             datasets[data_config.name] = data.load(data_config, 'train')
         dataset = datasets[data_config.name]
         batch_sizes = args.batch_sizes or DEFAULT_BATCH_SIZES.get(
-            model, [CONFIGS[model].get_config().batch_size])
+            model, [get_config(model).batch_size])
         for batch in batch_sizes:
             jsteps = {contender(on): JaxStep(model, batch, dataset, args.steps_per_call,
                                              cpu_speedups=on)
