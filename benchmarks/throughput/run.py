@@ -22,6 +22,8 @@ the machine hits both. Compilation is timed separately and excluded from the
 steady-state figures. ``--cpu-speedups`` times jaxgen's step with
 ``config.cpu_speedups`` off (the default of training), on (XLA:CPU gradient layouts
 and batch chunks, ``jaxgen/models/layers/conv.py``) or both, alternating with the rest.
+``--torch-threads`` sets PyTorch's intra-op threads (on a machine that other jobs load,
+its default of one per core waits on descheduled threads).
 Writes ``results.json`` and ``table.md`` into ``--out``.
 
 The process keeps freed host memory, as ``train.py`` does (``jaxgen/host_memory.py``),
@@ -210,6 +212,10 @@ def main() -> None:
     parser.add_argument('--no-layout-optimization', action='store_true',
                         help="torch.compile without Inductor's layout optimization (which "
                              'failed on the InfoGAN step on an H100, torch 2.11)')
+    parser.add_argument('--torch-threads', type=int, default=None,
+                        help="PyTorch's intra-op threads (default: PyTorch's, one per core; "
+                             'on a machine that other jobs load, its threads wait for each '
+                             'other: 1 can be 2x faster on 2 busy cores)')
     parser.add_argument('--torch-device', default=None,
                         help="the reference's device (default: 'cuda' when PyTorch sees a GPU)")
     args = parser.parse_args()
@@ -220,6 +226,8 @@ def main() -> None:
     if args.no_layout_optimization:
         import torch._inductor.config  # pylint: disable=import-outside-toplevel
         torch._inductor.config.layout_optimization = False
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     torch_device = args.torch_device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if torch_device.startswith('cuda'):
         # XLA's default float32 precision on GPUs uses TF32 for matmuls and convolutions;
