@@ -18,6 +18,7 @@ import pytest
 
 from jaxgen.data import NAMES, data_dirs, load, mixture_centers, shuffle
 from jaxgen.data import draw as draw_lib
+from jaxgen.data.pixels import scale_images
 from jaxgen.data.sources import mnist as images
 from jaxgen.errors import JaxgenError
 
@@ -399,3 +400,18 @@ def test_runs_started_together_build_the_cache_once(tmp_path):
         t.join()
     assert builds == [1]  # built once, by one builder; the others found the file
     assert images.read_cache(path)['image'].shape == (1, 28, 28, 1)
+
+
+def test_pixels_scale_to_the_correctly_rounded_float32_in_every_program():
+    """uint8 -> float32 is a lookup of the correctly rounded values, so a stream and the
+    on-device draw (different programs) give the same bits; other dtypes still scale."""
+    levels = np.arange(256, dtype=np.uint8)
+    for scale, expected in (('tanh', levels / 127.5 - 1.0), ('unit', levels / 255.0)):
+        alone = np.asarray(jax.jit(lambda x, s=scale: scale_images(x, s))(levels))
+        np.testing.assert_array_equal(alone, expected.astype(np.float32))
+        other = jax.jit(lambda x, s=scale: jnp.stack([scale_images(x[::-1], s),
+                                                     jnp.tanh(x.astype(jnp.float32))]))
+        np.testing.assert_array_equal(np.asarray(other(levels))[0], alone[::-1])
+        np.testing.assert_allclose(scale_images(levels.astype(np.float32), scale), alone,
+                                   atol=1e-7)
+    assert scale_images(levels).dtype == jnp.float32
