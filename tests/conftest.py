@@ -9,22 +9,40 @@ folder. Results do not depend on it: the cache is keyed by the program and the
 compiler's flags.
 
 Tests also compile with LLVM's optimisation level 0
-(``--xla_backend_optimization_level=0``): XLA's own graph optimisations still
+(``--xla_backend_optimization_level=0``) and with XLA:CPU's older elemental emitter
+for fused loops instead of its MLIR fusion emitters
+(``--xla_cpu_use_fusion_emitters=false``): XLA's own graph optimisations still
 run, so the programs compute the same things, and compiling them is 2-3x faster
-while the few steps each test runs barely feel the slower code. Benchmarks and
-training never see this flag.
+for each flag (StarGAN's per-term Jacobian: 5.0 s -> 1.6 s for the second) while
+the few steps each test runs barely feel the slower code. Benchmarks and training
+never see these flags.
+
+The fusion-emitter flag changes how XLA fuses loops, so two *different* programs
+that agree bit for bit with XLA's fusion emitters (a stream and the on-device draw,
+many seeds in ``lax.map`` and their separate runs) can differ in the last bit without
+them, and Adam turns a last-bit difference in a near-zero gradient into a whole
+step. A test of such a claim is marked ``@pytest.mark.exact_across_programs``: it runs
+in a child pytest at LLVM -O0 with the fusion emitters (``run_in_child``), one child for
+all the marked tests of a module, and reports that child's outcome. Under XLA's own
+default (-O2) such claims can fail in the last bit: one ulp in one of 16 biases after 6
+steps of the many-seed test (docs/results/scale_and_speed.md).
 """
 
 import os
+import subprocess
+import sys
 import tempfile
+import xml.etree.ElementTree as ElementTree
 
 import jax
 import pytest
 
 CACHE = os.path.join(os.environ.get('JAXGEN_CACHE_DIR') or tempfile.gettempdir(),
                      'jax-compilation-cache')
-os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
-                           ' --xla_backend_optimization_level=0').strip()
+IN_CHILD = os.environ.get('JAXGEN_TEST_EXACT_CHILD') == '1'
+FLAGS = ' --xla_backend_optimization_level=0' + (
+    '' if IN_CHILD else ' --xla_cpu_use_fusion_emitters=false')
+os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + FLAGS).strip()
 os.environ['JAX_COMPILATION_CACHE_DIR'] = CACHE  # for the tests' subprocesses
 os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.2'
 jax.config.update('jax_compilation_cache_dir', CACHE)
@@ -121,9 +139,54 @@ SLOW = {
 }
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'exact_across_programs: compares two programs bit for '
+                            'bit; runs in a child pytest with XLA:CPU fusion emitters')
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the groups
 def pytest_collection_modifyitems(config, items):
     del config
     for item in items:
         name = item.nodeid.split('/')[-1].split('@')[0]  # xdist's loadgroup adds @group
         if name in SLOW or name.split('[')[0] in SLOW:  # one case, or every case
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker('exact_across_programs') and not IN_CHILD:
+            item.add_marker(pytest.mark.xdist_group(f'exact:{item.fspath.basename}'))
+            item.setup = lambda: None  # the child sets up the fixtures
+            item.runtest = lambda item=item: run_in_child(item)
+
+
+_CHILD_OUTCOMES: dict = {}  # module path -> {test name: failure text or None}
+
+
+def run_in_child(item) -> None:
+    """Runs ``item`` (with every marked test of its module selected in this session, in
+    one child) with XLA:CPU's fusion emitters, and fails with the child's report if it
+    failed there."""
+    module = str(item.fspath)
+    if module not in _CHILD_OUTCOMES:
+        names = [i.nodeid.split('@')[0] for i in item.session.items
+                 if str(i.fspath) == module and i.get_closest_marker('exact_across_programs')]
+        report = os.path.join(tempfile.mkdtemp(), 'report.xml')
+        env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
+        env['JAXGEN_TEST_EXACT_CHILD'] = '1'
+        child = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
+                                '-m', 'slow or not slow', f'--junitxml={report}', *names],
+                               env=env, cwd=str(item.config.rootpath), check=False,
+                               capture_output=True, text=True, timeout=1200)
+        if not os.path.exists(report):
+            pytest.fail(f'the child wrote no report:\n{child.stdout[-3000:]}'
+                        f'{child.stderr[-3000:]}')
+        outcomes = {}
+        for case in ElementTree.parse(report).getroot().iter('testcase'):
+            problems = [c for c in case if c.tag in ('failure', 'error', 'skipped')]
+            outcomes[case.get('name')] = (f'{problems[0].tag}: {problems[0].get("message")}\n'
+                                          f'{problems[0].text or ""}'[-4000:]
+                                          if problems else None)
+        _CHILD_OUTCOMES[module] = outcomes
+    outcomes = _CHILD_OUTCOMES[module]
+    if item.name not in outcomes:
+        pytest.fail(f'the child did not run {item.name}')
+    if outcomes[item.name] is not None:
+        pytest.fail(f'in the child (fusion emitters): {outcomes[item.name]}', pytrace=False)

@@ -39,6 +39,7 @@ def assert_each_seed_is_its_separate_run(state, separate):
         chex.assert_trees_all_equal(seeds.take(state, i), single)  # bit-exact, on CPU
 
 
+@pytest.mark.exact_across_programs  # see conftest.py
 def test_each_seed_equals_its_separate_run_and_writes_its_own_outputs(tmp_path, separate):
     workdir = str(tmp_path / 'many')
     result = train(many_config(), workdir)
@@ -76,6 +77,7 @@ def test_each_seed_equals_its_separate_run_and_writes_its_own_outputs(tmp_path, 
         restore.load(separate[1][0], seed_index=1)
 
 
+@pytest.mark.exact_across_programs  # see conftest.py
 def test_killed_many_seed_run_resumes_to_the_separate_runs(tmp_path, separate):
     def sigterm_at_step_3(step, state):
         del state
@@ -90,6 +92,7 @@ def test_killed_many_seed_run_resumes_to_the_separate_runs(tmp_path, separate):
     assert_each_seed_is_its_separate_run(resumed.state, separate)
 
 
+@pytest.mark.exact_across_programs  # shares the separate runs with the two above
 def test_vmapped_seeds_match_their_separate_runs_to_rounding(tmp_path, separate):
     """``vmap_seeds``: one batched program; XLA:CPU sums its gradients in another
     order, so each seed matches its separate run to float rounding only."""

@@ -89,6 +89,7 @@ def params(state):
     return jax.tree.leaves(jax.device_get(state.params))
 
 
+@pytest.mark.exact_across_programs  # see conftest.py
 def test_stream_and_device_paths_train_identically(tmp_path):
     """Fused calls of two steps, on both paths."""
     device = loop.train(tiny_config('device', 3, steps_per_call=2), str(tmp_path / 'd'))
@@ -96,6 +97,7 @@ def test_stream_and_device_paths_train_identically(tmp_path):
     chex.assert_trees_all_equal(params(device.state), params(streamed.state))
 
 
+@pytest.mark.exact_across_programs  # see conftest.py
 def test_a_staged_streaming_run_killed_mid_stage_equals_the_staged_on_device_run(tmp_path):
     """Stages on the streaming path: each stage's pipeline is built with that stage's
     batch size and positioned at its first step; killed in the second stage (SIGTERM
@@ -116,6 +118,7 @@ def test_a_staged_streaming_run_killed_mid_stage_equals_the_staged_on_device_run
     chex.assert_trees_all_equal(params(device.state), params(resumed.state))
 
 
+@pytest.mark.exact_across_programs  # see conftest.py
 def test_a_preempted_streaming_run_resumes_where_the_on_device_run_goes(tmp_path):
     """SIGTERM after step 2 (a checkpoint at 3 is not reached: the run saves at 2), then
     the same config resumes the stream at its saved position and ends equal to the
@@ -148,6 +151,7 @@ def test_mixtures_are_refused_on_the_stream_path():
         data.load({'name': 'ring', 'path': 'stream'})
 
 
+@pytest.mark.exact_across_programs  # see conftest.py
 def test_a_sigkilled_streaming_run_resumes_bit_exactly(tmp_path):
     """Killed with no chance to clean up, the same command resumes from the last
     checkpoint and ends where an uninterrupted run ends."""
