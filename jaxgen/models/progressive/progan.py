@@ -168,8 +168,11 @@ class ProGAN(GAN):
 
     @compiled()
     def decode(self, variables, z: jax.Array) -> jax.Array:
+        """Images of the data's size in [-1, 1]: the generator's output is linear, and
+        the official code clips it to the data range when it makes images for pictures
+        and metrics (``misc.convert_images_to_uint8``)."""
         images = self.generator.apply(dict(variables['generator']), z, train=False)
-        return upscale2d(images, self.factor)
+        return jnp.clip(upscale2d(images, self.factor), -1.0, 1.0)
 
 
 def stage_settings(model_config, data_info, name: str) -> dict:

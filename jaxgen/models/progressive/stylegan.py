@@ -165,7 +165,7 @@ class StyleGAN(ProGAN):
         """Images (the data's size) from per-layer styles, noise from ``key`` (one
         realisation for every image when ``shared``)."""
         images = self.call(variables, 'synthesize', ws, key, noise_scale, shared)
-        return upscale2d(images, self.factor)
+        return jnp.clip(upscale2d(images, self.factor), -1.0, 1.0)  # as ProGAN.decode
 
     def truncated(self, variables, z: jax.Array, key: jax.Array, psi: float,
                   shared: bool = False) -> jax.Array:
