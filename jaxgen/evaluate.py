@@ -13,7 +13,8 @@ first use) and, with ``--perceptual`` (default), SWD, domain-LPIPS diversity and
 PPL (``jaxgen/metrics/perceptual.py``; domain LPIPS is not comparable with
 published LPIPS). A translation model is measured on the first ``--samples`` test
 images of each target (``jaxgen/metrics/translation.py``: L1, SSIM, content kept,
-FD, cycle error, target-domain accuracy). Prints a table and writes ``<workdir>/evaluation_<step>.json``.
+FD, cycle error, target-domain accuracy). Prints a table and writes ``<workdir>/evaluation_<step>.json``
+(``evaluation_<step>_raw.json`` with ``--noema``: the trained weights of a run that keeps an EMA).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def define_flags() -> None:
                       '(jaxgen/metrics/perceptual.py).')
     flags.DEFINE_integer('pairs', 1000, 'Sample pairs for the diversity.')
     flags.DEFINE_integer('ppl_samples', 2000, 'Latent paths for PPL; 0: skip it.')
+    flags.DEFINE_bool('ema', True, 'The averaged weights where the run kept them; --noema: '
+                      'the trained ones (a short run\'s average is still mostly its start).')
     flags.mark_flags_as_required(['workdir'])
 
 
@@ -67,7 +70,7 @@ def parse_settings(settings: list[str]) -> dict[str, int]:
 def evaluate(workdir: str, step: int | None = None, settings: dict | None = None,
              seed: int = 0, samples: int = 10000,
              seed_index: int | None = None, perceptual: bool = True, pairs: int = 1000,
-             ppl_samples: int = 2000) -> dict[str, float]:
+             ppl_samples: int = 2000, ema: bool = True) -> dict[str, float]:
     exp, state, step = load(workdir, step, seed_index)
     image_model = (kinds.kind(exp.model.data_info) == 'images'
                    and not bundle.translates(exp.model))  # samples drawn from nothing
@@ -79,7 +82,7 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
         raise JaxgenError(f'--set: model {exp.config.model.name!r} has no evaluate of its own')
     test = data.load(exp.config.data, 'test')
     started = time.perf_counter()
-    variables = exp.variables(state)  # the EMA weights where the run kept them
+    variables = exp.variables(state, ema)  # the EMA weights where kept, unless --noema
     key, own_key = jax.random.split(jax.random.key(seed))
     results, classifier_info = {}, None
     if own_evaluate is not None:
@@ -111,13 +114,13 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
                                                        samples, classifiers))
     results = {k: float(v) for k, v in results.items()}
     record = {'step': step, 'seconds': time.perf_counter() - started, 'settings': settings,
-              'samples': samples, 'ema': bool(state.ema), **results}
+              'samples': samples, 'ema': bool(state.ema) and ema, **results}
     if classifier_info:
         record['classifier'] = classifier_info
     where = workdir_lib.resolve(workdir)
     if seed_index is not None and (where / f'seed_{seed_index}').is_dir():
         where = where / f'seed_{seed_index}'  # beside that seed's other outputs
-    path = where / f'evaluation_{step}.json'
+    path = where / f'evaluation_{step}{"" if record["ema"] or not state.ema else "_raw"}.json'
     path.write_text(json.dumps(record, indent=2))
     for name, value in sorted(results.items()):
         print(f'{name:24s} {value:.4f}')
@@ -131,7 +134,7 @@ def main(argv):
     f = flags.FLAGS
     cli.run_or_explain(lambda: evaluate(f.workdir, f.step, parse_settings(f.set), f.seed,
                                         f.samples, f.seed_index, f.perceptual, f.pairs,
-                                        f.ppl_samples))
+                                        f.ppl_samples, f.ema))
 
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 f-GAN and the mode-coverage metrics."""
 
 import dataclasses
+import json
 
 import chex
 import jax
@@ -216,6 +217,12 @@ def test_checkpoints_with_an_ema_resume_and_older_ones_without_it_still_restore(
     train(c, str(tmp_path / 'ema'))
     exp, state, step = load(str(tmp_path / 'ema'))
     assert step == 4 and set(state.ema) == {'generator'}
+    # python -m jaxgen.evaluate reads the average, and --noema the trained weights
+    from jaxgen.evaluate import evaluate
+    averaged, trained = (evaluate(str(tmp_path / 'ema'), ema=ema) for ema in (True, False))
+    assert averaged != trained
+    for name, ema in (('evaluation_4.json', True), ('evaluation_4_raw.json', False)):
+        assert json.loads((tmp_path / 'ema' / name).read_text())['ema'] == ema
     # A checkpoint written before TrainState had `ema` (no averaged players).
     c.ema.decay = 0.0
     exp = experiment.build(c, {'shape': [2], 'centers': RING.tolist(), 'std': 0.02})
