@@ -35,6 +35,13 @@ def scale_images(images: jax.Array, scale: str = 'tanh') -> jax.Array:
     return jnp.clip(x / 255.0, 0.0, 1.0)
 
 
+def as_tanh(images, scale: str | None):
+    """Images in the data's ``scale`` mapped to [-1, 1], where every metric and picture
+    of generated images reads them: ``'unit'`` [0, 1] doubles and shifts; anything else is
+    already [-1, 1] (works on numpy and jax arrays alike)."""
+    return images * 2.0 - 1.0 if scale == 'unit' else images
+
+
 def check_scale(scale: str) -> None:
     if scale not in SCALES:
         raise JaxgenError(

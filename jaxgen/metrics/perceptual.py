@@ -21,6 +21,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from jaxgen.data.pixels import as_tanh
 from jaxgen.metrics import conditions, diversity, ppl, swd
 
 PAIRS_PER_INPUT = 19  # MUNIT (Huang et al., 2018, §5.1): 19 pairs for each of 100 inputs
@@ -28,11 +29,11 @@ PAIRS_PER_INPUT = 19  # MUNIT (Huang et al., 2018, §5.1): 19 pairs for each of 
 
 def model_sampler(model, variables) -> Callable:
     """``sample(keys)``: one model sample per key, in [-1, 1]."""
-    unit = model.data_info.get('scale') == 'unit'
+    scale = model.data_info.get('scale')
 
     def sample(keys):
         images = jax.vmap(lambda k: model.generate(variables, {'num': 1}, k)[0])(keys)
-        return images * 2.0 - 1.0 if unit else images
+        return as_tanh(images, scale)
     return sample
 
 
@@ -43,11 +44,10 @@ def latent_generator(model, variables):
     dim = getattr(model, 'latent_dim', None)
     if not dim or conditions.conditions(model):  # z alone does not make an image
         return None
-    unit = model.data_info.get('scale') == 'unit'
+    scale = model.data_info.get('scale')
 
     def generator(z, key=jax.random.key(0)):
-        images = model.generate(variables, {'z': z}, key)
-        return images * 2.0 - 1.0 if unit else images
+        return as_tanh(model.generate(variables, {'z': z}, key), scale)
     z = jax.random.normal(jax.random.key(1), (4, dim))
     if not jnp.array_equal(generator(z), generator(z, jax.random.key(2))):
         return None
@@ -67,11 +67,11 @@ def model_ppl(model, variables, distance, key, num: int) -> dict:
               'ppl_seconds': round(time.time() - start, 1)}
     if hasattr(model, 'w_path'):
         mapping, synthesis = model.w_path(variables)
-        unit = model.data_info.get('scale') == 'unit'
+        scale = model.data_info.get('scale')
         start = time.time()
         out = ppl.perceptual_path_length(
             distance, key, num, latent_dim=model.latent_dim, space='w', mapping=mapping,
-            synthesis=lambda w: synthesis(w) * 2.0 - 1.0 if unit else synthesis(w))
+            synthesis=lambda w: as_tanh(synthesis(w), scale))
         result.update({'ppl_w': out['ppl'], 'ppl_w_kept': out['num_kept'],
                        'ppl_w_seconds': round(time.time() - start, 1)})
     return result
@@ -116,13 +116,12 @@ def conditional_metrics(model, variables, real, fake, distance, key, pairs: int,
     start = time.time()
     groups = min(-(-pairs // PAIRS_PER_INPUT), conditions.num_examples(test_arrays))
     inputs = conditions.inputs_from(model, test_arrays, slice(0, groups))
-    unit = model.data_info.get('scale') == 'unit'
+    scale = model.data_info.get('scale')
 
     def generate(batch, keys):  # one output per row, each with its own key
         one = lambda row, k: model.generate(  # noqa: E731
             variables, jax.tree.map(lambda x: x[None], row), k)[0]
-        images = jax.vmap(one)(batch, keys)
-        return images * 2.0 - 1.0 if unit else images
+        return as_tanh(jax.vmap(one)(batch, keys), scale)
     out.update(diversity.lpips_diversity(generate, inputs, distance, div_key,
                                          num_pairs=PAIRS_PER_INPUT))
     out['diversity_seconds'] = round(time.time() - start, 1)

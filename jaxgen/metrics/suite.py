@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 from jaxgen.data import kinds
-from jaxgen.data.pixels import scale_images
+from jaxgen.data.pixels import as_tanh, scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import conditions, distances, manifold, scores
 from jaxgen.metrics.classifier_targets import centre_crop
@@ -38,10 +38,7 @@ def sample_images(sample: Callable, variables: Any, key: jax.Array, num: int,
     sample_jit = jax.jit(sample, static_argnums=2)
     out = [np.asarray(sample_jit(variables, jax.random.fold_in(key, i), BATCH))
            for i in range((num + BATCH - 1) // BATCH)]
-    images = np.concatenate(out)[:num].astype(np.float32)
-    if data_info.get('scale') == 'unit':
-        images = images * 2.0 - 1.0
-    return images
+    return as_tanh(np.concatenate(out)[:num].astype(np.float32), data_info.get('scale'))
 
 
 def conditional_samples(model, variables, test_arrays, key: jax.Array, num: int
@@ -55,7 +52,7 @@ def conditional_samples(model, variables, test_arrays, key: jax.Array, num: int
         jax.random.fold_in(key, i)))
         for i, start in enumerate(range(0, num, BATCH))]
     images = np.concatenate(out).astype(np.float32)
-    return images * 2.0 - 1.0 if model.data_info.get('scale') == 'unit' else images
+    return as_tanh(images, model.data_info.get('scale'))
 
 
 def real_images(arrays: Mapping[str, np.ndarray], num: int, seed: int = 0,
