@@ -127,23 +127,28 @@ def one_line(error) -> str:
 
 def term_reach(objective, params, state, batch, key) -> dict[str, set[str]]:
     """For each term of ``objective``, the players whose parameters its (unweighted)
-    value has a non-zero, finite gradient for."""
-    import jax  # pylint: disable=import-outside-toplevel
-    import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+    value depends on: those with a non-zero derivative along a random direction in that
+    player's parameters (zero almost surely only when the gradient is zero), each finite.
+    Forward mode, one ``jvp`` per player in one program: half the compile of a ``jacrev``
+    over the terms, for the same answer."""
 
-    names = [t.name for t in objective.terms]
+    names, players = [t.name for t in objective.terms], sorted(params)
 
-    def values(p):  # every term's value, one compiled program for all their gradients
+    def values(p):  # every term's value
         metrics = objective(p, state, batch, key)[1].metrics
         return jnp.stack([metrics[n] for n in names])
-    jacobian = jax.jit(jax.jacrev(values))(params)
+    rng = np.random.default_rng(0)
+    tangents = {  # [players, ...]: a random direction in one player's parameters each
+        owner: jax.tree.map(lambda x, owner=owner: np.stack([
+            rng.normal(size=x.shape) if player == owner else np.zeros(x.shape)
+            for player in players]).astype(x.dtype), params[owner])
+        for owner in players}
+    derivatives = np.asarray(jax.jit(lambda p, t: jax.vmap(
+        lambda direction: jax.jvp(values, (p,), (direction,))[1])(t))(params, tangents))
     reach = {}
     for i, name in enumerate(names):
-        grads = jax.tree.map(lambda g, i=i: g[i], jacobian)
-        for leaf in jax.tree.leaves(grads):
-            assert bool(jnp.all(jnp.isfinite(leaf))), name
-        reach[name] = {player for player, g in grads.items()
-                       if any(float(jnp.abs(x).sum()) > 0 for x in jax.tree.leaves(g))}
+        assert np.all(np.isfinite(derivatives[:, i])), name
+        reach[name] = {player for j, player in enumerate(players) if derivatives[j, i] != 0}
     return reach
 
 
