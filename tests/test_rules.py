@@ -160,3 +160,35 @@ def test_a_term_reaches_exactly_the_players_it_is_weighted_for():
     with pytest.raises(ValueError, match='unknown players'):
         objective.with_term('bad', lambda o: (0.0, {}), encoder=1.0)
     assert isinstance(objectives.empty(model), objectives.Objective)
+
+
+def test_a_phase_evaluates_only_the_terms_it_minimises_or_reports():
+    """Alternating play: the D phase evaluates D's terms, the G phase G's terms and the
+    metric-only term (reported by the last phase); each term is traced in one phase,
+    and the moves equal those of phases given the whole objective."""
+    _, objective, params, state, batches = setup()
+    traced = []
+
+    def counted(name, fn):
+        def traced_fn(outputs):
+            traced.append(name)
+            return fn(outputs)
+        return traced_fn
+    counting = objective.only(())
+    for term in objective.terms:
+        counting = counting.with_term(term.name, counted(term.name, term.fn),
+                                      **dict(term.weights))
+    counting = counting.with_term('spread', counted('spread', lambda o: (jnp.std(o['fake']),
+                                                                         {})))
+    rule = rules.alternating({'discriminator': sgd(), 'generator': sgd()})
+    update = lambda o: jax.jit(  # noqa: E731
+        lambda p, s, r, b, k: rule.update(o, p, s, r, b, k))
+    new, _, _, metrics = update(counting)(params, state, rule.init(params), batches,
+                                          jax.random.key(3))
+    assert sorted(traced) == sorted(['spread', *(t.name for t in objective.terms)])
+    assert {'d_loss', 'g_loss', 'spread'} <= set(metrics)
+    # The same moves as phases that evaluate every term (an objective without .only).
+    whole, _, _, _ = update(lambda *a: counting(*a))(params, state, rule.init(params),
+                                                     batches, jax.random.key(3))
+    chex.assert_trees_all_close(new, whole, rtol=1e-6)
+    assert len(traced) == len(objective.terms) + 1 + 2 * (len(objective.terms) + 1)

@@ -92,6 +92,13 @@ class Objective:
         term = WeightedTerm(name, fn, tuple(sorted(weights.items())), schedule)
         return dataclasses.replace(self, terms=self.terms + (term,))
 
+    def only(self, names) -> 'Objective':
+        """The objective with just the terms named (in their order): what an update
+        rule's phase evaluates, so that terms no moving player minimises (a gradient
+        penalty while the generator moves) cost nothing there."""
+        names = set(names)
+        return dataclasses.replace(self, terms=tuple(t for t in self.terms if t.name in names))
+
     def __call__(self, params: Mapping[str, Any], model_state: Mapping[str, Any],
                  batch: Mapping[str, jax.Array], key: jax.Array,
                  ) -> tuple[dict[str, jax.Array], Aux]:

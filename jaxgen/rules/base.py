@@ -129,6 +129,21 @@ def every_k(run: Callable, k: int) -> Callable:
     return lazy
 
 
+def phase_terms(objective, phases: Sequence[Phase], i: int,
+                owner: Callable[[str, int], bool]):
+    """``objective`` restricted to what phase ``i`` needs: the terms weighted for a loss
+    it minimises, and those whose metrics it reports (``owner``). The others add
+    nothing to its losses, so its gradients are the same; left out, they cost nothing
+    (StyleGAN's R1 and a GAN's gradient penalty are not evaluated while G moves).
+    Objectives without named terms are used whole."""
+    if not hasattr(objective, 'only'):
+        return objective
+    minimised = set(phases[i].values())
+    return objective.only(
+        t.name for t in objective.terms
+        if owner(t.name, i) or any(w != 0.0 and loss in minimised for loss, w in t.weights))
+
+
 def metric_owners(objective, phases: Sequence[Phase]) -> Callable[[str, int], bool]:
     """Which phase reports a metric: the one that moves its players.
 
@@ -201,7 +216,11 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
         owner = metric_owners(objective, phases)
         metrics = {}
         for i, (phase, k, grads_fn, n) in enumerate(zip(phases, repeats, grads_fns, every)):
-            run = every_k(functools.partial(apply_phase, objective, optimizers, phase,
+            # A phase with the default gradients evaluates only the terms it needs;
+            # others (the unrolled GAN's lookahead) may read any loss.
+            phase_objective = (phase_terms(objective, phases, i, owner)
+                               if grads_fn is default_grads else objective)
+            run = every_k(functools.partial(apply_phase, phase_objective, optimizers, phase,
                                             grads_fn=grads_fn), n)
             for j in range(k):
                 index = j if k > 1 else num_batches - 1
