@@ -3,9 +3,13 @@
     python -m jaxgen.sample --workdir runs/dcgan --num 64 --out grid.png
     python -m jaxgen.sample --workdir runs/cgan --label 3      # conditional: class 3
     python -m jaxgen.sample --workdir runs/ring8 --seed_index 5  # one seed of num_seeds=8
+    python -m jaxgen.sample --workdir runs/pixelcnn --pictures   # every picture the model draws
 
 Reads ``<workdir>/config.json`` and the latest (or ``--step``) checkpoint; needs
-neither the dataset nor TensorFlow.
+neither the dataset nor TensorFlow. ``--pictures`` writes the pictures training writes
+(completions, style mixing, reconstructions...) from that checkpoint into
+``<workdir>/pictures_<step>/``, with up to 512 test examples where a picture reads data
+(so it loads the test split).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def define_flags() -> None:
                          'model (cgan); default: unconditional draws.')
     flags.DEFINE_integer('seed_index', None, 'Which seed of a many-seed run '
                          '(config.num_seeds > 1) to sample from.')
+    flags.DEFINE_bool('pictures', False, 'Write every picture the model draws (as training '
+                      'does) into <workdir>/pictures_<step>/ instead of one sample grid.')
     flags.mark_flags_as_required(['workdir'])
 
 
@@ -54,6 +60,34 @@ def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = N
     return out
 
 
+def pictures(workdir: str, out_dir: str | None = None, step: int | None = None,
+             seed_index: int | None = None) -> list[str]:
+    """The model's pictures from a checkpoint, drawn with training's fixed key, from
+    512 test examples (at most) drawn as training draws its fixed batch; returns the PNG
+    paths."""
+    # pylint: disable=import-outside-toplevel
+    from jaxgen import data
+    from jaxgen.data import draw as draw_lib
+    from jaxgen.training.experiment import root_keys
+    from jaxgen.visualisation import pictures as pictures_lib
+    exp, state, step = load(workdir, step, seed_index)
+    test = data.load(exp.config.data, 'test')
+    size = min([512] + (list(draw_lib.stream_sizes(test.info, test.arrays).values())
+                        if test.transform is not None else []))
+    examples = jax.device_get(test.draw(test.arrays, root_keys(exp.seed)[1], 0, size))
+    drawn = pictures_lib.pictures(exp.model, exp.variables(state), jax.random.key(exp.seed + 1),
+                                  examples)
+    where = workdir_lib.resolve(workdir)
+    out = workdir_lib.resolve(out_dir) if out_dir else where / f'pictures_{step}'
+    paths = []
+    for name, image in drawn.items():
+        paths.append(str(out / f'{name}.png'))
+        visualisation.save_png(paths[-1], image)
+    logging.info('wrote %s from %s (step %d) to %s', ', '.join(sorted(drawn)), workdir, step,
+                 out)
+    return paths
+
+
 def main(argv):
     del argv
     cli.quiet_third_party_logs()
@@ -61,6 +95,9 @@ def main(argv):
     where = workdir_lib.resolve(f.workdir)
     if f.seed_index is not None and (where / f'seed_{f.seed_index}').is_dir():
         where = where / f'seed_{f.seed_index}'  # beside that seed's other outputs
+    if f.pictures:
+        cli.run_or_explain(lambda: pictures(f.workdir, f.out, f.step, f.seed_index))
+        return
     out = f.out or str(where / 'sample.png')
     cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step, f.label,
                                       f.seed_index))

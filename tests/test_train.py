@@ -89,6 +89,12 @@ def test_workdir_holds_config_pictures_tensorboard_and_checkpoints(tmp_path):
     assert [s for s, _ in scalars['d_loss']] == [2, 4, 6]
     assert {'g_loss', 'loss/generator', 'loss/discriminator', 'steps_per_sec'} <= set(scalars)
     assert Checkpoints(workdir).latest_step() == 6
+    # python -m jaxgen.sample --pictures: the pictures training drew, from the checkpoint
+    paths = sample_lib.pictures(workdir)
+    assert paths == [os.path.join(workdir, 'pictures_6', 'samples.png')]
+    with open(paths[0], 'rb') as a, \
+            open(os.path.join(workdir, 'pictures', 'samples_0000006.png'), 'rb') as b:
+        assert a.read() == b.read()
 
 
 def test_sampling_from_a_checkpoint_needs_no_training(tmp_path):
