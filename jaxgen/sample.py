@@ -38,11 +38,13 @@ def define_flags() -> None:
                          '(config.num_seeds > 1) to sample from.')
     flags.DEFINE_bool('pictures', False, 'Write every picture the model draws (as training '
                       'does) into <workdir>/pictures_<step>/ instead of one sample grid.')
+    flags.DEFINE_bool('ema', True, 'The averaged weights where the run kept them; --noema: '
+                      'the trained weights (pictures_<step>_raw/ with --pictures).')
     flags.mark_flags_as_required(['workdir'])
 
 
 def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = None,
-           label: int | None = None, seed_index: int | None = None) -> str:
+           label: int | None = None, seed_index: int | None = None, ema: bool = True) -> str:
     if num < 1:
         raise JaxgenError(f'--num must be at least 1, got {num}')
     exp, state, step = load(workdir, step, seed_index)
@@ -53,7 +55,7 @@ def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = N
             raise JaxgenError(f'--label {label}: the data has ' + (
                 f'classes 0..{classes - 1}' if classes else 'no class labels'))
         inputs['label'] = np.full((num,), label, np.int32)
-    samples = exp.model.generate(exp.variables(state), inputs, jax.random.key(seed))
+    samples = exp.model.generate(exp.variables(state, ema), inputs, jax.random.key(seed))
     image = visualisation.render_samples(jax.device_get(samples), exp.data_info)
     visualisation.save_png(out, image)
     logging.info('wrote %d samples from %s (step %d) to %s', num, workdir, step, out)
@@ -61,7 +63,7 @@ def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = N
 
 
 def pictures(workdir: str, out_dir: str | None = None, step: int | None = None,
-             seed_index: int | None = None) -> list[str]:
+             seed_index: int | None = None, ema: bool = True) -> list[str]:
     """The model's pictures from a checkpoint, drawn with training's fixed key, from
     512 test examples (at most) drawn as training draws its fixed batch; returns the PNG
     paths."""
@@ -75,10 +77,11 @@ def pictures(workdir: str, out_dir: str | None = None, step: int | None = None,
     size = min([512] + (list(draw_lib.stream_sizes(test.info, test.arrays).values())
                         if test.transform is not None else []))
     examples = jax.device_get(test.draw(test.arrays, root_keys(exp.seed)[1], 0, size))
-    drawn = pictures_lib.pictures(exp.model, exp.variables(state), jax.random.key(exp.seed + 1),
-                                  examples)
+    drawn = pictures_lib.pictures(exp.model, exp.variables(state, ema),
+                                  jax.random.key(exp.seed + 1), examples)
     where = workdir_lib.resolve(workdir)
-    out = workdir_lib.resolve(out_dir) if out_dir else where / f'pictures_{step}'
+    raw = '_raw' if state.ema and not ema else ''
+    out = workdir_lib.resolve(out_dir) if out_dir else where / f'pictures_{step}{raw}'
     paths = []
     for name, image in drawn.items():
         paths.append(str(out / f'{name}.png'))
@@ -96,11 +99,11 @@ def main(argv):
     if f.seed_index is not None and (where / f'seed_{f.seed_index}').is_dir():
         where = where / f'seed_{f.seed_index}'  # beside that seed's other outputs
     if f.pictures:
-        cli.run_or_explain(lambda: pictures(f.workdir, f.out, f.step, f.seed_index))
+        cli.run_or_explain(lambda: pictures(f.workdir, f.out, f.step, f.seed_index, f.ema))
         return
     out = f.out or str(where / 'sample.png')
     cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step, f.label,
-                                      f.seed_index))
+                                      f.seed_index, f.ema))
 
 
 if __name__ == '__main__':

@@ -97,6 +97,20 @@ def test_workdir_holds_config_pictures_tensorboard_and_checkpoints(tmp_path):
         assert a.read() == b.read()
 
 
+def test_noema_pictures_and_samples_draw_the_trained_weights(tmp_path):
+    workdir = str(tmp_path / 'run')
+    c = ring_config(num_steps=2, sample_every=2, checkpoint_every=2)
+    c.ema.decay, c.ema.players = 0.5, ('generator',)
+    train(c, workdir)
+    averaged, raw = sample_lib.pictures(workdir), sample_lib.pictures(workdir, ema=False)
+    assert raw == [os.path.join(workdir, 'pictures_2_raw', 'samples.png')]
+    read = lambda path: open(path, 'rb').read()  # noqa: E731
+    assert read(averaged[0]) == read(os.path.join(workdir, 'pictures', 'samples_0000002.png'))
+    assert read(raw[0]) != read(averaged[0])
+    out = sample_lib.sample(workdir, 16, str(tmp_path / 'raw.png'), ema=False)
+    assert read(out) != read(sample_lib.sample(workdir, 16, str(tmp_path / 'ema.png')))
+
+
 def test_sampling_from_a_checkpoint_needs_no_training(tmp_path):
     workdir = str(tmp_path / 'run')
     config = digits_dcgan_config()
