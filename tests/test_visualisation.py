@@ -93,6 +93,17 @@ def test_labelled_grid_leaves_room_for_long_row_labels(label):
     assert (img[:, :-3] < 128).any()  # and the label was drawn at all
 
 
+def test_labelled_grid_title_wider_than_the_grid_is_not_cut():
+    """A long title over a narrow grid: its first and last columns stay background (the
+    figure widens), and the title is drawn."""
+    title = 'truncation towards w_avg on layers < 8, a long title'
+    img = labelled_grid(-np.ones((2, 2, 8, 8, 1)), col_labels=['noise 0', 'noise 1'],
+                        title=title, cell_px=40)
+    assert img.shape[1] >= 0.09 * len(title) * 100
+    assert (img[:, :3] == 255).all() and (img[:, -3:] == 255).all()
+    assert (img[:20] < 128).any()
+
+
 def test_scatter_2d_draws_points(tmp_path):
     angles = np.arange(8) * 2 * np.pi / 8
     centers = 2 * np.stack([np.cos(angles), np.sin(angles)], axis=1)

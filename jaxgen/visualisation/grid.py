@@ -151,6 +151,11 @@ def labelled_grid(
     bottom = 0.45 if xlabel else 0.15
     grid_w, grid_h = grid.shape[1] * zoom / dpi, grid.shape[0] * zoom / dpi
     fig_w, fig_h = grid_w + left + 0.2, grid_h + top + bottom
+    # A title wider than the grid widens the figure on both sides (12 pt text: about
+    # 0.09 in per character), so that it is never cut off.
+    title_w = 0.09 * len(title) + 0.3 if title else 0.0
+    if title_w > fig_w:
+        left, fig_w = left + (title_w - fig_w) / 2, title_w
     fig = new_figure(fig_w, fig_h, dpi)
     ax = fig.add_axes((left / fig_w, bottom / fig_h, grid_w / fig_w, grid_h / fig_h))
     if c == 1:
@@ -161,7 +166,11 @@ def labelled_grid(
     ax.set_xticks([centre(j, w) for j in range(cols)] if col_labels is not None else [])
     ax.set_yticks([centre(i, h) for i in range(rows)] if row_labels is not None else [])
     if col_labels is not None:
-        ax.set_xticklabels([str(s) for s in col_labels], fontsize=8)
+        # 8 pt, smaller (down to 5 pt) where the longest label is wider than a cell.
+        widest = max((len(str(s)) for s in col_labels), default=1) * 0.065
+        cell_w = (w + pad) * zoom / dpi
+        ax.set_xticklabels([str(s) for s in col_labels],
+                           fontsize=max(5.0, min(8.0, 8.0 * cell_w / max(widest, 1e-9))))
         ax.xaxis.tick_top()
     if row_labels is not None:
         ax.set_yticklabels([str(s) for s in row_labels], fontsize=8)
