@@ -141,3 +141,8 @@ def test_plot_curves():
     img = plot_curves(series, title="losses", hlines={"H(c) = ln 10": 2.3026})
     _assert_rgb(img, 300)
     assert (img < 200).any()
+    # One point (a run evaluated once) shows only with markers; a log x axis takes it.
+    def blue(image):  # matplotlib's first colour, C0 = (31, 119, 180)
+        return int(np.sum((image[..., 2] > 150) & (image[..., 0] < 80)))
+    one = {"test": [(300.0, 91.2)]}
+    assert blue(plot_curves(one, logx=True, markers=True)) > blue(plot_curves(one, logx=True))

@@ -17,6 +17,8 @@ def plot_curves(
     ylabel: str | None = None,
     logy: bool = False,
     size_in: tuple[float, float] = (8.0, 4.5),
+    logx: bool = False,
+    markers: bool = False,
 ) -> np.ndarray:
     """Plot one line per series of ``(step, value)`` points, e.g. from ``read_scalars``.
 
@@ -26,6 +28,8 @@ def plot_curves(
       hlines: Labelled horizontal reference lines, e.g. ``{"H(c) = ln 10": 2.3026}``.
       xlabel, ylabel: Axis labels.
       logy: Use a logarithmic y axis.
+      logx: Use a logarithmic x axis.
+      markers: Mark each point (a series of one point shows only then).
       size_in: Figure size in inches (at 100 dpi).
 
     Returns:
@@ -37,12 +41,15 @@ def plot_curves(
         if len(points) == 0:
             continue
         steps, values = zip(*sorted(points, key=lambda p: p[0]))
-        ax.plot(steps, values, label=name, linewidth=1.2)
+        ax.plot(steps, values, label=name, linewidth=1.2, marker='o' if markers else None,
+                markersize=4)
     for i, (label, y) in enumerate((hlines or {}).items()):
         ax.axhline(float(y), color=f"C{(i + len(series)) % 10}", linestyle="--", linewidth=1.0,
                    label=label)
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     if ylabel:
         ax.set_ylabel(ylabel)
