@@ -72,7 +72,8 @@ def main() -> None:
                   f'{value:.2f} | {PUBLISHED[name]} | {value - PUBLISHED[name]:+.2f} |')
     image = plot_curves(series, title='binarised MNIST: test NLL against images seen',
                         hlines=lines, xlabel='thousands of images seen (log scale)',
-                        ylabel='nats', logx=True, markers=True)
+                        ylabel='nats', logx=True, markers=True,
+                        legend_outside=True, size_in=(10.0, 4.5))
     save_png(args.out, image)
     print(f'wrote {args.out}')
 

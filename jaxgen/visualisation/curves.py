@@ -19,6 +19,7 @@ def plot_curves(
     size_in: tuple[float, float] = (8.0, 4.5),
     logx: bool = False,
     markers: bool = False,
+    legend_outside: bool = False,
 ) -> np.ndarray:
     """Plot one line per series of ``(step, value)`` points, e.g. from ``read_scalars``.
 
@@ -30,6 +31,7 @@ def plot_curves(
       logy: Use a logarithmic y axis.
       logx: Use a logarithmic x axis.
       markers: Mark each point (a series of one point shows only then).
+      legend_outside: Put the legend right of the axes, where it hides no point.
       size_in: Figure size in inches (at 100 dpi).
 
     Returns:
@@ -57,6 +59,9 @@ def plot_curves(
         ax.set_title(title)
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
+        if legend_outside:
+            ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        else:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     return figure_to_array(fig)
