@@ -165,7 +165,7 @@ def test_sample_cli_generates_a_class_with_label(tmp_path, monkeypatch):
         data_info = info
         model = None
     Exp.model = model
-    Exp.variables = lambda self, state: variables
+    Exp.variables = lambda self, state, ema=True: variables
     monkeypatch.setattr(sample_lib, 'load', lambda workdir, step, seed_index: (Exp(), None, 7))
     asked = []
     real = model.generate
