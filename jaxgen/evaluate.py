@@ -117,10 +117,7 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
               'samples': samples, 'ema': bool(state.ema) and ema, **results}
     if classifier_info:
         record['classifier'] = classifier_info
-    where = workdir_lib.resolve(workdir)
-    if seed_index is not None and (where / f'seed_{seed_index}').is_dir():
-        where = where / f'seed_{seed_index}'  # beside that seed's other outputs
-    path = where / f'evaluation_{step}{"_raw" if state.ema and not ema else ""}.json'
+    path = workdir_lib.outputs(workdir, seed_index) / f'evaluation_{step}{"_raw" if state.ema and not ema else ""}.json'
     path.write_text(json.dumps(record, indent=2))
     for name, value in sorted(results.items()):
         print(f'{name:24s} {value:.4f}')

@@ -64,24 +64,18 @@ def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = N
 
 def pictures(workdir: str, out_dir: str | None = None, step: int | None = None,
              seed_index: int | None = None, ema: bool = True) -> list[str]:
-    """The model's pictures from a checkpoint, drawn with training's fixed key, from
-    512 test examples (at most) drawn as training draws its fixed batch; returns the PNG
-    paths."""
+    """The model's pictures from a checkpoint, drawn as training draws them, with test
+    examples in place of training ones; into ``<outputs>/pictures_<step>[_raw]/`` (the
+    seed's folder for a seed of a many-seed run); returns the PNG paths."""
     # pylint: disable=import-outside-toplevel
     from jaxgen import data
-    from jaxgen.data import draw as draw_lib
-    from jaxgen.training.experiment import root_keys
-    from jaxgen.visualisation import pictures as pictures_lib
+    from jaxgen.training import periodic
     exp, state, step = load(workdir, step, seed_index)
-    test = data.load(exp.config.data, 'test')
-    size = min([512] + (list(draw_lib.stream_sizes(test.info, test.arrays).values())
-                        if test.transform is not None else []))
-    examples = jax.device_get(test.draw(test.arrays, root_keys(exp.seed)[1], 0, size))
-    drawn = pictures_lib.pictures(exp.model, exp.variables(state, ema),
-                                  jax.random.key(exp.seed + 1), examples)
-    where = workdir_lib.resolve(workdir)
+    examples = periodic.picture_examples(data.load(exp.config.data, 'test'), exp.seed)
+    drawn = periodic.draw_pictures(exp, exp.variables(state, ema), examples)
     raw = '_raw' if state.ema and not ema else ''
-    out = workdir_lib.resolve(out_dir) if out_dir else where / f'pictures_{step}{raw}'
+    out = (workdir_lib.resolve(out_dir) if out_dir else
+           workdir_lib.outputs(workdir, seed_index) / f'pictures_{step}{raw}')
     paths = []
     for name, image in drawn.items():
         paths.append(str(out / f'{name}.png'))
@@ -95,13 +89,10 @@ def main(argv):
     del argv
     cli.quiet_third_party_logs()
     f = flags.FLAGS
-    where = workdir_lib.resolve(f.workdir)
-    if f.seed_index is not None and (where / f'seed_{f.seed_index}').is_dir():
-        where = where / f'seed_{f.seed_index}'  # beside that seed's other outputs
     if f.pictures:
         cli.run_or_explain(lambda: pictures(f.workdir, f.out, f.step, f.seed_index, f.ema))
         return
-    out = f.out or str(where / 'sample.png')
+    out = f.out or str(workdir_lib.outputs(f.workdir, f.seed_index) / 'sample.png')
     cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step, f.label,
                                       f.seed_index, f.ema))
 

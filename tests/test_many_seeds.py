@@ -75,6 +75,12 @@ def test_each_seed_equals_its_separate_run_and_writes_its_own_outputs(tmp_path, 
         assert a.read() == b.read()
     with pytest.raises(JaxgenError, match='trained one seed'):
         restore.load(separate[1][0], seed_index=1)
+    # --pictures for a seed: into that seed's folder, as training drew them
+    drawn = sample.pictures(workdir, seed_index=1)
+    assert drawn == [os.path.join(workdir, 'seed_1', 'pictures_6', 'samples.png')]
+    with open(drawn[0], 'rb') as a, \
+            open(os.path.join(workdir, 'seed_1', 'pictures', 'samples_0000006.png'), 'rb') as b:
+        assert a.read() == b.read()
 
 
 @pytest.mark.exact_across_programs  # see conftest.py

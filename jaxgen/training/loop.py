@@ -36,7 +36,6 @@ from absl import logging
 
 from jaxgen import config as config_lib
 from jaxgen import data
-from jaxgen.data import draw as draw_lib
 from jaxgen.data import stream as stream_lib
 from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
@@ -236,12 +235,9 @@ def _train(config, workdir, hooks, p: Prepared, began: float, stage: Stage) -> R
             return arrays
         sharding = parallel.batch_sharding(mesh, leading=1 if steps == 1 else 2)
         return stream_lib.to_global(stream.next(steps), sharding, steps)
-    num_examples = min([512] + (list(draw_lib.stream_sizes(dataset.info, dataset.arrays).values())
-                                if dataset.transform is not None else []))  # for pictures
 
     def examples(seed):  # a fixed batch of data, for pictures
-        _, data_key, _ = experiment_lib.root_keys(seed)
-        return jax.device_get(dataset.draw(dataset.arrays, data_key, 0, num_examples))
+        return periodic_lib.picture_examples(dataset, seed)
     if config.get('num_seeds', 1) == 1:
         periodic = periodic_lib.Periodic(config, exp, workdir, p.test, checkpoints,
                                          examples(exp.seed), began)

@@ -14,6 +14,7 @@ import jax
 from absl import logging
 
 from jaxgen import visualisation
+from jaxgen.data import draw as draw_lib
 from jaxgen.data import stream as stream_lib
 from jaxgen.errors import JaxgenError
 from jaxgen.logging import Progress, SummaryWriter, read_scalars
@@ -27,15 +28,32 @@ from jaxgen.visualisation import pictures as pictures_lib
 from jaxgen.visualisation.training import training_curves
 
 
+PICTURE_EXAMPLES = 512  # the fixed batch of data pictures read
+
+
+def picture_examples(dataset, seed: int) -> dict:
+    """The fixed batch of data that pictures read (reconstructions, completions): at most
+    ``PICTURE_EXAMPLES`` examples, drawn with the run's data key at step 0."""
+    num = min([PICTURE_EXAMPLES] + (
+        list(draw_lib.stream_sizes(dataset.info, dataset.arrays).values())
+        if dataset.transform is not None else []))
+    _, data_key, _ = experiment_lib.root_keys(seed)
+    return jax.device_get(dataset.draw(dataset.arrays, data_key, 0, num))
+
+
+def draw_pictures(exp, variables, examples) -> dict:
+    """The model's pictures, drawn with the run's fixed picture key: the same latents at
+    every step, and in ``python -m jaxgen.sample --pictures``."""
+    return pictures_lib.pictures(exp.model, variables, jax.random.key(exp.seed + 1), examples)
+
+
 def write_pictures(exp, state, examples, workdir: str, step: int,
                    writer: SummaryWriter) -> None:
     """The model's pictures, as PNG under ``<workdir>/pictures`` and in TensorBoard.
 
     ``examples`` is a fixed batch of data (for reconstructions and the like).
     """
-    key = jax.random.key(exp.seed + 1)  # fixed: the same latents at every step
-    pictures = pictures_lib.pictures(exp.model, parallel.to_host(exp.variables(state)), key,
-                                    examples)
+    pictures = draw_pictures(exp, parallel.to_host(exp.variables(state)), examples)
     workdir = workdir_lib.resolve(workdir)
     for name, image in pictures.items():
         visualisation.save_png(workdir / 'pictures' / f'{name}_{step:07d}.png', image)

@@ -32,6 +32,15 @@ def resolve(path: str | os.PathLike) -> epath.Path:
     return epath.Path(text if is_remote(text) else os.path.abspath(os.path.expanduser(text)))
 
 
+def outputs(path: str | os.PathLike, seed_index: int | None = None) -> epath.Path:
+    """Where a run's outputs go: the workdir, or its ``seed_<i>`` folder for seed ``i`` of
+    a many-seed run (``config.num_seeds`` > 1), beside that seed's pictures and logs."""
+    where = resolve(path)
+    if seed_index is not None and (where / f'seed_{seed_index}').is_dir():
+        return where / f'seed_{seed_index}'
+    return where
+
+
 def append_line(path: epath.Path, line: str) -> None:
     """Appends one line of text (JSON-lines logs)."""
     path.parent.mkdir(parents=True, exist_ok=True)
