@@ -5,8 +5,10 @@ of GAN, GAN-CLS, GAN-INT and GAN-INT-CLS, measured instead of judged by eye.
         runs/t2i/gan_int,runs/t2i/gan_int_cls --num 1000 --out runs/t2i/consistency.json
 
 For each workdir (latest checkpoint), ``metrics/own/text2image.consistency`` on the first
-``--num`` test captions of held-in combinations and on the held-out (zero-shot) ones: the
-class by MNIST's domain classifier, thickness and slant bins by Morpho-MNIST. One image
+``--num`` test captions of held-in combinations and on the held-out (zero-shot) ones, judged
+as the captioned set says (``text2image.judge_for``): on captioned_mnist the class by MNIST's
+domain classifier, thickness and slant bins by Morpho-MNIST; on captioned_glyphs the
+character by a glyph classifier, family, weight and style by a font classifier. One image
 per caption, the noise from ``--seed``. Writes the JSON and prints a markdown table.
 """
 
@@ -23,11 +25,8 @@ import jax
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from jaxgen import data  # noqa: E402  (after the path)
-from jaxgen.metrics import classifier
-from jaxgen.metrics.own.text2image import consistency
+from jaxgen.metrics.own.text2image import consistency, judge_for
 from jaxgen.training.restore import load
-
-COLUMNS = ('class', 'thickness', 'slant', 'all')
 
 
 def main():
@@ -38,32 +37,32 @@ def main():
     parser.add_argument('--step', type=int, default=None, help='checkpoint (default latest)')
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
-    results, test, extractor = {}, None, None
+    results, test, judge = {}, None, None
     for workdir in args.workdirs.split(','):
         began = time.time()
         exp, state, step = load(workdir, args.step)
         if test is None:
-            test = data.load(exp.config.data, 'test').arrays
-            data_dir, cache_dir = data.data_dirs(exp.config.data)
-            extractor = classifier.for_data('mnist', cache_dir, data_dir)
+            split = data.load(exp.config.data, 'test')
+            test, judge = split.arrays, judge_for(exp.config.data, split.info)
         r = consistency(exp.model, exp.variables(state), test, jax.random.key(args.seed),
-                        args.num, extractor, real=not results)
+                        args.num, judge, real=not results)
         r.update(step=step, seconds=round(time.time() - began, 1))
         results[os.path.basename(workdir.rstrip('/'))] = r
         print(workdir, json.dumps(r), flush=True)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=1)
-    print('| run | ' + ' | '.join(f'{c} held-in' for c in COLUMNS) + ' | '
-          + ' | '.join(f'{c} held-out' for c in COLUMNS) + ' |')
-    print('|---' * (1 + 2 * len(COLUMNS)) + '|')
+    columns = judge.names + ('all',)
+    print('| run | ' + ' | '.join(f'{c} held-in' for c in columns) + ' | '
+          + ' | '.join(f'{c} held-out' for c in columns) + ' |')
+    print('|---' * (1 + 2 * len(columns)) + '|')
     first = next(iter(results.values()))
     rows = [(name, r, '') for name, r in results.items()]
     if 'real_class_acc_heldin' in first:
         rows.append(('test images (ceiling)', first, 'real_'))
     for name, r, prefix in rows:
         cells = [f"{100 * r[f'{prefix}{c}_acc_{p}']:.1f}%" for p in ('heldin', 'heldout')
-                 for c in COLUMNS]
+                 for c in columns]
         print(f'| {name} | ' + ' | '.join(cells) + ' |')
 
 

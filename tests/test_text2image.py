@@ -195,7 +195,7 @@ def test_consistency_against_the_stored_measurements(tmp_path):
     captions are built from the first 1,000 real test digits (the whole split's
     morphometrics took 30-200 s on a fresh cache)."""
     from jaxgen.data import base_arrays  # pylint: disable=import-outside-toplevel
-    from jaxgen.metrics.own.text2image import consistency  # pylint: disable=import-outside-toplevel
+    from jaxgen.metrics.own.text2image import MnistJudge, consistency  # pylint: disable=import-outside-toplevel
     real = base_arrays({'cache_dir': os.environ.get('JAXGEN_CACHE_DIR') or str(tmp_path)})
     subset = {k: v[:1000] for k, v in real('mnist', 'test').items()}
     arrays = captions.captioned_mnist({'cache_dir': str(tmp_path)}, 'test',
@@ -218,7 +218,7 @@ def test_consistency_against_the_stored_measurements(tmp_path):
         def logits(self, x):
             return np.eye(10)[[by_image[im.tobytes()] for im in np.asarray(x, np.float32)]]
 
-    got = consistency(Model(), None, arrays, jax.random.key(0), extractor=Extractor())
+    got = consistency(Model(), None, arrays, jax.random.key(0), judge=MnistJudge(Extractor()))
     t, s = captions.bins(arrays['attributes'])
     nxt = lambda a: np.roll(a, -1)  # noqa: E731  (what each caption was drawn as)
     for part, sl in (('heldin', slice(0, 6)), ('heldout', slice(6, 11))):
@@ -229,3 +229,63 @@ def test_consistency_against_the_stored_measurements(tmp_path):
         for name, right in want.items():
             assert got[f'{name}_acc_{part}'] == pytest.approx(right.mean()), (name, part)
             assert got[f'real_{name}_acc_{part}'] == 1.0
+
+
+def test_glyph_judge_reads_the_font_classifier_through_the_caption_attributes():
+    """captioned_glyphs: a stand-in model draws, for each caption, the image of the next
+    example (cyclically); stand-in classifiers name each image's true character and font.
+    The class rate is how often the next character equals the caption's, and each attribute
+    rate how often the next font has the caption's family, weight or style, computed here
+    from the font table with numpy; the held-out part holds exactly the HELD_OUT
+    combinations (bold G, mono R); the test images themselves agree fully."""
+    from jaxgen.data.derived import glyph_captions  # pylint: disable=import-outside-toplevel
+    from jaxgen.metrics.own.text2image import GlyphJudge, consistency  # pylint: disable=import-outside-toplevel
+    fonts = {'sansb': {'family': 'sans', 'weight': 'bold', 'style': 'upright'},
+             'monoi': {'family': 'mono', 'weight': 'regular', 'style': 'italic'},
+             'serifo': {'family': 'serif', 'weight': 'regular', 'style': 'oblique'},
+             'monob': {'family': 'mono', 'weight': 'bold', 'style': 'oblique'}}
+    names, chars = list(fonts), list('GRXZ')
+    rng = np.random.default_rng(0)
+    domain = rng.integers(0, len(names), 40)
+    label = rng.integers(0, len(chars), 40)
+    attrs = {a: np.array([glyph_captions.ATTRIBUTES[a].index(fonts[names[d]][a]) for d in domain])
+             for a in glyph_captions.ATTRIBUTES}
+    arrays = {'label': label, 'domain': domain, **attrs,
+              'chars': np.arange(40 * 3).reshape(40, 3).astype(np.int32),  # one caption each
+              'image': rng.uniform(-1, 1, (40, 4, 4, 1)).astype(np.float32)}
+    held = ((np.array(chars)[label] == 'G') & (attrs['weight'] == 1)) | (
+        (np.array(chars)[label] == 'R') & (attrs['family'] == 2))
+    assert held.any() and (~held).any()
+    order = np.concatenate([np.flatnonzero(~held), np.flatnonzero(held)])
+    nxt = np.roll(order, -1)  # the example each caption is drawn as, along the judged order
+    draws = {arrays['chars'][i].tobytes(): arrays['image'][j] for i, j in zip(order, nxt)}
+    who = {im.tobytes(): i for i, im in enumerate(arrays['image'])}
+
+    class Model:
+        def generate(self, variables, inputs, key):
+            return np.stack([draws[c.tobytes()] for c in np.asarray(inputs['chars'])])
+
+    class Names:  # a classifier that knows each image's true field
+        def __init__(self, field, n):
+            self.field, self.n = field, n
+
+        def logits(self, x):
+            return np.eye(self.n)[[arrays[self.field][who[im.tobytes()]] for im in np.asarray(x)]]
+
+    judge = GlyphJudge(Names('label', 4), Names('domain', 4), chars, names, fonts)
+    got = consistency(Model(), None, arrays, jax.random.key(0), judge=judge)
+    assert got['num_heldin'] == (~held).sum() and got['num_heldout'] == held.sum()
+    for part, index in (('heldin', np.flatnonzero(~held)), ('heldout', np.flatnonzero(held))):
+        drawn = dict(zip(order, nxt))
+        j = np.array([drawn[i] for i in index])
+        want = {'class': label[j] == label[index]}
+        for a in glyph_captions.ATTRIBUTES:
+            want[a] = attrs[a][j] == attrs[a][index]
+        want['all'] = np.all(list(want.values()), axis=0)
+        for name, right in want.items():
+            assert got[f'{name}_acc_{part}'] == pytest.approx(right.mean()), (name, part)
+            assert got[f'real_{name}_acc_{part}'] == 1.0
+    # the font table read in another order: the fonts' attributes no longer match
+    swapped = GlyphJudge(Names('label', 4), Names('domain', 4), chars, names[1:] + names[:1], fonts)
+    other = consistency(Model(), None, arrays, jax.random.key(0), judge=swapped)
+    assert other['real_weight_acc_heldin'] < 1.0

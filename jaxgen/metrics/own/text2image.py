@@ -1,50 +1,125 @@
-"""Text–image consistency of a text-to-image GAN on captioned_mnist: does an image drawn
-from a test caption show what the caption says?
+"""Text–image consistency of a text-to-image GAN: does an image drawn from a test caption
+show what the caption says?
 
-For test captions of held-in combinations and of the held-out ones (``captions.HELD_OUT``,
-never in the train split: zero-shot), one image per caption is drawn and measured:
+For test captions of held-in combinations and of the held-out ones (never in the train
+split: zero-shot), one image per caption is drawn and a *judge* says, per thing the
+caption names, whether the image shows it. The judge is chosen by the captioned set:
 
-* ``class_acc``: the domain classifier (``metrics/classifier.py``, MNIST's digit classifier,
-  trained once and cached) predicts the caption's digit;
-* ``thickness_acc``, ``slant_acc``: Morpho-MNIST's thickness and slant of the image
-  (``data/derived/morpho.py``), binned as the captions bin them (``captions.bins``), give
-  the caption's word; ``all_acc``: class and both attributes at once.
+* :class:`MnistJudge` (captioned_mnist): ``class``, the domain classifier
+  (``metrics/classifier.py``, MNIST's digit classifier, trained once and cached) predicts
+  the caption's digit; ``thickness`` and ``slant``, Morpho-MNIST's measurements of the
+  image (``data/derived/morpho.py``), binned as the captions bin them
+  (``captions.bins``), give the caption's word.
+* :class:`GlyphJudge` (captioned_glyphs): ``class``, a classifier of the 36 characters
+  trained on the glyphs; ``family``, ``weight`` and ``style``, the font that a classifier
+  of the 22 fonts (the glyphs' domains) predicts, read through the font attribute table
+  the captions were written from (``glyph_captions.font_attributes``). A font classifier
+  can only answer with a font that exists, so a bold mono image counts as bold and mono
+  when the classifier's font is bold and mono.
 
-Each is suffixed ``_heldin`` or ``_heldout``; ``real_*`` are the same measurements of the
-test images themselves (their attribute agreement is 1 by construction; their class
-agreement is the classifier's accuracy), the ceiling to read the model's against.
+``all`` is every named thing at once. Each rate is ``<name>_acc_<heldin|heldout>``;
+``real_*`` are the same measurements of the test images themselves, the ceiling to read
+the model's against (for MNIST the attribute agreement is 1 by construction; elsewhere
+each rate is the judge's own accuracy).
 """
 
 from __future__ import annotations
 
+from typing import Mapping, Sequence
+
 import numpy as np
 
-from jaxgen.data.derived import captions
+from jaxgen.data.derived import captions, glyph_captions
 
 BATCH = 250
 
 
-def _measure(images, labels, extractor) -> dict[str, np.ndarray]:
-    from jaxgen.metrics.translation import measured  # pylint: disable=import-outside-toplevel
-    values = measured(images)
-    attributes = np.zeros((len(images), 6), np.float32)
-    from jaxgen.data.derived import morpho  # pylint: disable=import-outside-toplevel
-    for i, name in enumerate(morpho.ATTRIBUTE_NAMES):
-        attributes[:, i] = values[name]
-    thickness, slant = captions.bins(attributes)
-    right = {'thickness': thickness, 'slant': slant}
-    if extractor is not None:
-        right['class'] = np.argmax(np.asarray(extractor.logits(images)), -1) == labels
-    return right
+def _predicted(extractor, images) -> np.ndarray:
+    return np.argmax(np.asarray(extractor.logits(images)), -1)
 
 
-def consistency(model, variables, arrays, key, num_samples: int = 1000, extractor=None,
+class MnistJudge:
+    """captioned_mnist: the digit by ``extractor`` (None: not judged), thickness and slant
+    by Morpho-MNIST's measurements."""
+    names = ('class', 'thickness', 'slant')
+
+    def __init__(self, extractor=None):
+        self.extractor = extractor
+
+    def held_out(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+        return captions.held_out_mask(np.asarray(arrays['label']),
+                                      *captions.bins(arrays['attributes']))
+
+    def right(self, images, arrays: Mapping[str, np.ndarray], index) -> dict[str, np.ndarray]:
+        from jaxgen.data.derived import morpho  # pylint: disable=import-outside-toplevel
+        from jaxgen.metrics.translation import measured  # pylint: disable=import-outside-toplevel
+        values = measured(images)
+        got = captions.bins(np.stack([values[n] for n in morpho.ATTRIBUTE_NAMES], -1))
+        want = captions.bins(np.asarray(arrays['attributes'])[index])
+        right = {'thickness': got[0] == want[0], 'slant': got[1] == want[1]}
+        if self.extractor is not None:
+            right['class'] = _predicted(self.extractor, images) == np.asarray(arrays['label'])[index]
+        return right
+
+
+class GlyphJudge:
+    """captioned_glyphs: the character by ``label_extractor``; the family, weight and style
+    of the font ``font_extractor`` predicts (its outputs index ``domain_names``), through
+    ``font_attributes`` ({font: {'family': 'serif', ...}}, the dataset's info)."""
+    names = ('class',) + tuple(glyph_captions.ATTRIBUTES)
+
+    def __init__(self, label_extractor, font_extractor, class_names: Sequence[str],
+                 domain_names: Sequence[str], font_attributes: Mapping[str, Mapping[str, str]]):
+        self.label_extractor, self.font_extractor = label_extractor, font_extractor
+        self.class_names = list(class_names)
+        # [font, attribute]: each font's value index of family, weight and style
+        self.table = np.array([[glyph_captions.ATTRIBUTES[a].index(font_attributes[f][a])
+                                for a in glyph_captions.ATTRIBUTES] for f in domain_names],
+                              np.int32)
+
+    def held_out(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+        return glyph_captions.held_out_mask(
+            np.asarray(arrays['label']),
+            {a: np.asarray(arrays[a]) for a in glyph_captions.ATTRIBUTES}, self.class_names)
+
+    def right(self, images, arrays: Mapping[str, np.ndarray], index) -> dict[str, np.ndarray]:
+        font = _predicted(self.font_extractor, images)
+        right = {'class': _predicted(self.label_extractor, images) == np.asarray(arrays['label'])[index]}
+        for i, a in enumerate(glyph_captions.ATTRIBUTES):
+            right[a] = self.table[font, i] == np.asarray(arrays[a])[index]
+        return right
+
+
+def judge_for(data_config, info: Mapping) -> MnistJudge | GlyphJudge | None:
+    """The judge of the captioned set ``info['name']`` (None for other data), with its
+    classifiers trained once and cached (``metrics/classifier.py``) on the underlying set at
+    the images' size."""
+    from jaxgen import data  # pylint: disable=import-outside-toplevel
+    from jaxgen.metrics import classifier  # pylint: disable=import-outside-toplevel
+    name = info.get('name')
+    if name == 'captioned_mnist':
+        data_dir, cache_dir = data.data_dirs(data_config)
+        return MnistJudge(classifier.for_data('mnist', cache_dir, data_dir))
+    if name == 'captioned_glyphs':
+        config = {**(data_config.to_dict() if hasattr(data_config, 'to_dict')
+                     else dict(data_config)), 'name': 'glyphs'}
+        return GlyphJudge(classifier.for_config(config, 'glyphs', 'label'),
+                          classifier.for_config(config, 'glyphs', 'domain'),
+                          info['class_names'], info['domain_names'], info['font_attributes'])
+    return None
+
+
+def _as_unit(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32) / 127.5 - 1.0 if image.dtype == np.uint8 else image
+
+
+def consistency(model, variables, arrays, key, num_samples: int = 1000, judge=None,
                 real: bool = True) -> dict[str, float]:
-    """The agreement rates above, over at most ``num_samples`` test captions of each kind."""
+    """The agreement rates above, over at most ``num_samples`` test captions of each kind
+    (``judge`` default: :class:`MnistJudge` without a classifier)."""
     import jax  # pylint: disable=import-outside-toplevel
-    label = np.asarray(arrays['label'])
-    want_t, want_s = captions.bins(arrays['attributes'])
-    held = captions.held_out_mask(label, want_t, want_s)
+    judge = judge if judge is not None else MnistJudge()
+    held = judge.held_out(arrays)
     results = {}
     for part, mask in (('heldin', ~held), ('heldout', held)):
         index = np.flatnonzero(mask)[:num_samples]
@@ -56,15 +131,9 @@ def consistency(model, variables, arrays, key, num_samples: int = 1000, extracto
             for i in range(0, len(index), BATCH)])
         sources = {'': made}
         if real:
-            image = np.asarray(arrays['image'][index])
-            sources['real_'] = image.astype(np.float32) / 127.5 - 1.0 if \
-                image.dtype == np.uint8 else image
+            sources['real_'] = _as_unit(np.asarray(arrays['image'][index]))
         for prefix, images in sources.items():
-            got = _measure(images, label[index], extractor)
-            rates = {'thickness': got['thickness'] == want_t[index],
-                     'slant': got['slant'] == want_s[index]}
-            if 'class' in got:
-                rates['class'] = got['class']
+            rates = judge.right(images, arrays, index)
             everything = np.all(list(rates.values()), axis=0)
             for name, right in {**rates, 'all': everything}.items():
                 results[f'{prefix}{name}_acc_{part}'] = float(np.mean(right))
@@ -73,17 +142,16 @@ def consistency(model, variables, arrays, key, num_samples: int = 1000, extracto
 
 
 def evaluation(model):
-    """Consistency on captioned_mnist; nothing of its own for other data."""
-    if model.data_info.get('name') != 'captioned_mnist':
+    """Consistency on captioned_mnist and captioned_glyphs; nothing of its own elsewhere."""
+    if model.data_info.get('name') not in ('captioned_mnist', 'captioned_glyphs'):
         return None
 
     def evaluate(variables, arrays, key, num_samples: int = 1000, classifier: bool = True,
                  real: bool = False) -> dict[str, float]:
-        extractor = None
+        judge = None
         if classifier:
-            from jaxgen.data import data_dirs  # pylint: disable=import-outside-toplevel
-            from jaxgen.metrics import classifier as classifier_lib  # pylint: disable=import-outside-toplevel
-            data_dir, cache_dir = data_dirs({})
-            extractor = classifier_lib.for_data('mnist', cache_dir, data_dir)
-        return consistency(model, variables, arrays, key, num_samples, extractor, real)
+            shape = tuple(model.data_info['shape'])
+            resize = {'resize': shape[0]} if shape[:2] != (28, 28) else {}
+            judge = judge_for({'name': model.data_info['name'], **resize}, model.data_info)
+        return consistency(model, variables, arrays, key, num_samples, judge, real)
     return evaluate
