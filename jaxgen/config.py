@@ -45,6 +45,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.batch_size = 64
     c.log_every = 100         # progress line and TensorBoard scalars
     c.sample_every = 500      # pictures (PNG in <workdir>/pictures and TensorBoard)
+    c.pictures_at_start = True  # also draw them before the first step (False: skip)
     c.checkpoint_every = 1000
     c.keep_checkpoints = 3
     c.eval_every = 0          # the model's own metrics on the test split; 0: never

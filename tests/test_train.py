@@ -232,3 +232,15 @@ def test_a_learning_rate_schedule_from_the_config_counts_the_players_updates():
         updates, state = opt.update({'w': jnp.ones(())}, state, params)
         steps.append(float(updates['w']))
     np.testing.assert_allclose(steps, [-1.0, -1.0, -0.1, -0.1], rtol=1e-6)
+
+
+def test_pictures_at_start_false_skips_only_the_step_0_pictures(tmp_path):
+    """config.pictures_at_start=False (the autoregressive configs' setting: an untrained
+    model's pixel-by-pixel samples cost minutes) draws no pictures before the first step,
+    and every later one as before."""
+    config = ring_config()
+    config.pictures_at_start = False
+    workdir = str(tmp_path / 'run')
+    train(config, workdir)
+    assert sorted(os.listdir(os.path.join(workdir, 'pictures'))) == [
+        'samples_0000003.png', 'samples_0000006.png']

@@ -247,7 +247,7 @@ def _train(config, workdir, hooks, p: Prepared, began: float, stage: Stage) -> R
     periodic.stream = stream
     fused_steps = max(p.steps)
     single, fused = p.steps[1], p.steps[fused_steps] if fused_steps > 1 else None
-    if step == 0 and periodic.main:
+    if step == 0 and periodic.main and config.get('pictures_at_start', True):
         periodic.write_pictures(0, state)
     started = time.perf_counter()
     try:
