@@ -289,3 +289,17 @@ def test_glyph_judge_reads_the_font_classifier_through_the_caption_attributes():
     swapped = GlyphJudge(Names('label', 4), Names('domain', 4), chars, names[1:] + names[:1], fonts)
     other = consistency(Model(), None, arrays, jax.random.key(0), judge=swapped)
     assert other['real_weight_acc_heldin'] < 1.0
+
+
+def test_glyph_judge_picks_captions_evenly_across_the_font_ordered_split():
+    """The glyphs' test split runs font by font: a subset of it is spread over the whole
+    split (every font represented), not its first examples; MNIST's keeps the first."""
+    from jaxgen.metrics.own.text2image import GlyphJudge, MnistJudge  # pylint: disable=import-outside-toplevel
+    fonts = np.repeat(np.arange(22), 180)  # 22 fonts x 36 characters x 5 examples
+    index = np.arange(len(fonts))
+    picked = GlyphJudge.pick(index, 1000)
+    assert len(picked) == len(set(picked)) == 1000
+    assert set(fonts[picked]) == set(range(22))
+    assert set(fonts[index[:1000]]) == set(range(6))  # what the first 1,000 would hold
+    np.testing.assert_array_equal(GlyphJudge.pick(index[:10], 1000), index[:10])
+    np.testing.assert_array_equal(MnistJudge.pick(index, 1000), index[:1000])

@@ -50,6 +50,11 @@ class MnistJudge:
         return captions.held_out_mask(np.asarray(arrays['label']),
                                       *captions.bins(arrays['attributes']))
 
+    @staticmethod
+    def pick(index: np.ndarray, num: int) -> np.ndarray:
+        """The first ``num`` (MNIST's test split is in no particular order)."""
+        return index[:num]
+
     def right(self, images, arrays: Mapping[str, np.ndarray], index) -> dict[str, np.ndarray]:
         from jaxgen.data.derived import morpho  # pylint: disable=import-outside-toplevel
         from jaxgen.metrics.translation import measured  # pylint: disable=import-outside-toplevel
@@ -81,6 +86,14 @@ class GlyphJudge:
         return glyph_captions.held_out_mask(
             np.asarray(arrays['label']),
             {a: np.asarray(arrays[a]) for a in glyph_captions.ATTRIBUTES}, self.class_names)
+
+    @staticmethod
+    def pick(index: np.ndarray, num: int) -> np.ndarray:
+        """``num`` evenly spaced over ``index``: the glyphs' test split runs font by font, so
+        its first 1,000 examples would hold only DejaVu Sans and Sans Mono faces."""
+        if len(index) <= num:
+            return index
+        return index[np.linspace(0, len(index) - 1, num).round().astype(int)]
 
     def right(self, images, arrays: Mapping[str, np.ndarray], index) -> dict[str, np.ndarray]:
         font = _predicted(self.font_extractor, images)
@@ -115,14 +128,14 @@ def _as_unit(image: np.ndarray) -> np.ndarray:
 
 def consistency(model, variables, arrays, key, num_samples: int = 1000, judge=None,
                 real: bool = True) -> dict[str, float]:
-    """The agreement rates above, over at most ``num_samples`` test captions of each kind
-    (``judge`` default: :class:`MnistJudge` without a classifier)."""
+    """The agreement rates above, over at most ``num_samples`` test captions of each kind,
+    as the judge picks them (``judge`` default: :class:`MnistJudge` without a classifier)."""
     import jax  # pylint: disable=import-outside-toplevel
     judge = judge if judge is not None else MnistJudge()
     held = judge.held_out(arrays)
     results = {}
     for part, mask in (('heldin', ~held), ('heldout', held)):
-        index = np.flatnonzero(mask)[:num_samples]
+        index = judge.pick(np.flatnonzero(mask), num_samples)
         if not len(index):
             continue
         made = np.concatenate([
