@@ -303,3 +303,25 @@ def test_glyph_judge_picks_captions_evenly_across_the_font_ordered_split():
     assert set(fonts[index[:1000]]) == set(range(6))  # what the first 1,000 would hold
     np.testing.assert_array_equal(GlyphJudge.pick(index[:10], 1000), index[:10])
     np.testing.assert_array_equal(MnistJudge.pick(index, 1000), index[:1000])
+
+
+def test_glyph_zero_shot_pictures_caption_each_held_out_combination_on_an_existing_face():
+    """captioned_glyphs' zero-shot picture: one caption per HELD_OUT (character, attribute,
+    value), completed with a real font's other attributes."""
+    from jaxgen.data.derived import glyph_captions  # pylint: disable=import-outside-toplevel
+    from jaxgen.visualisation.pictures import text2image as pics  # pylint: disable=import-outside-toplevel
+    fonts = {'DejaVuSans': {'family': 'sans', 'weight': 'regular', 'style': 'upright'},
+             'DejaVuSans-Bold': {'family': 'sans', 'weight': 'bold', 'style': 'upright'},
+             'DejaVuSansMono': {'family': 'mono', 'weight': 'regular', 'style': 'upright'},
+             'DejaVuSerif-Italic': {'family': 'serif', 'weight': 'regular', 'style': 'italic'},
+             'DejaVuSans-Oblique': {'family': 'sans', 'weight': 'regular', 'style': 'oblique'}}
+
+    class Model:
+        data_info = {'name': 'captioned_glyphs', 'font_attributes': fonts,
+                     'char_vocabulary': list(captions.CHARS),
+                     'max_chars': glyph_captions.MAX_CHARS}
+    rows = pics.ZERO_SHOT['captioned_glyphs'](Model())
+    assert [pics.caption_text(Model(), r) for r in rows] == [
+        'the letter g in a bold upright sans font', 'the letter r in a regular upright mono font',
+        'the digit seven in a regular italic serif font',
+        'the letter a in a regular oblique sans font']

@@ -1,7 +1,8 @@
 """Text-to-image GAN pictures (Reed et al., 2016): captions → samples (one row per caption
 of the data, the same noise down each column), an interpolation between two captions'
 embeddings (the paper's Figure 5; the same noise along each row), the zero-shot captions
-(captioned_mnist's held-out attribute-class combinations, ``captions.HELD_OUT``) and, for
+(the held-out attribute-class combinations: captioned_mnist's ``captions.HELD_OUT``,
+captioned_glyphs' ``glyph_captions.HELD_OUT``) and, for
 a model with an inverse network, style transfer (the paper's Figure 6: z = S(x) of real
 images, then new captions)."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from jaxgen.data.derived import captions as captions_lib
+from jaxgen.data.derived import glyph_captions
 from jaxgen.visualisation.grid import labelled_grid
 
 COLUMNS = 8
@@ -37,6 +39,23 @@ def zero_shot_captions(model) -> np.ndarray:
         rows.append(captions_lib.encode_chars(captions_lib.caption(digit, t, s)))
     width = int(model.data_info.get('max_chars', captions_lib.MAX_CHARS))
     return np.stack(rows)[:, :width]
+
+
+def glyph_zero_shot_captions(model) -> np.ndarray:
+    """captioned_glyphs' held-out combinations, each completed with the other attributes
+    of the first font that has the held-out value (bold G: DejaVu Sans Bold's 'bold
+    upright sans'), so that every caption describes a face that exists."""
+    fonts = model.data_info['font_attributes']
+    rows = []
+    for character, attribute, value in glyph_captions.HELD_OUT:
+        face = next(f for f in fonts.values() if f[attribute] == value)
+        rows.append(glyph_captions.encode_chars(glyph_captions.caption(
+            character, face['family'], face['weight'], face['style'])))
+    width = int(model.data_info.get('max_chars', glyph_captions.MAX_CHARS))
+    return np.stack(rows)[:, :width]
+
+
+ZERO_SHOT = {'captioned_mnist': zero_shot_captions, 'captioned_glyphs': glyph_zero_shot_captions}
 
 
 def rows_of(model, variables, key, chars: np.ndarray, name: str, title: str):
@@ -88,7 +107,8 @@ def pictures(model, variables, key, examples=None) -> dict[str, np.ndarray]:
             out.update(interpolation(model, variables, key, chars))
         if model.inverse is not None:
             out.update(style_transfer(model, variables, examples, chars[:4]))
-    if model.data_info.get('name') == 'captioned_mnist':  # glyphs' held-out sets differ
-        out.update(rows_of(model, variables, key, zero_shot_captions(model), 'zero_shot',
+    zero_shot = ZERO_SHOT.get(model.data_info.get('name'))
+    if zero_shot is not None:
+        out.update(rows_of(model, variables, key, zero_shot(model), 'zero_shot',
                            'held-out attribute-class combinations (never in training)'))
     return out
