@@ -6,7 +6,17 @@
 #   bash benchmarks/gpu/run.sh infogan      # 3 seeds x 5,000 steps, eval every 100 steps:
 #                                           # accuracy and wall_s (time to 95%) per eval
 #   bash benchmarks/gpu/run.sh throughput   # jaxgen vs PyTorch eager and torch.compile,
-#                                           # InfoGAN and DCGAN, batch 64 and 256
+#                                           # MODELS (default InfoGAN and DCGAN, batch 64
+#                                           # and 256; also pix2pix cyclegan progan stylegan);
+#                                           # TORCH_COMPILE=0 leaves torch.compile out;
+#                                           # SPC=<n> fuses n jaxgen steps per call;
+#                                           # WIDTHS=paper: ProGAN/StyleGAN at 512
+#   bash benchmarks/gpu/run.sh seeds        # NUM_SEEDS (16) InfoGAN seeds at the paper's
+#                                           # settings in one program (num_seeds, vmap),
+#                                           # 5,000 steps: the success rate (final
+#                                           # categorical accuracy >= 95%); SEPARATE=1 also
+#                                           # times seed 0 alone for the wall-time ratio
+#                                           # (MANY=0: only that)
 #   bash benchmarks/gpu/run.sh probe        # steps/s of the VAE and IWAE (k = 50) alone
 #   bash benchmarks/gpu/run.sh vaeprobe     # steps/s of CONFIG (default the VAE at batch
 #                                           # 20, configs/vae.py:burda_b20) per VARIANTS
@@ -32,24 +42,29 @@
 # and time nothing while jobs run. The machine goes back 30 s after a call returns,
 # taking launched jobs with it: call `wait` at once.
 #
-# Everything lands in $OUT/<part>.tar.gz (the tool brings back at most 8 files)
-# plus $OUT/<part>.log.
+# Everything lands in $OUT/<RUN>.tar.gz (the tool brings back at most 8 files)
+# plus $OUT/<RUN>.log; RUN defaults to the part's name.
 set -uo pipefail
 part=${1:?usage: run.sh infogan|throughput|probe|launch JOBS|wait SECONDS}
 STEPS=${STEPS:-5000}    # the paper's 5,000 InfoGAN steps; fewer for a smoke test
 SEEDS=${SEEDS:-"0 1 2"}
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu_out}
-name=$part
+name=${RUN:-$part}                               # RUN names a part's folder and files
 case $part in launch|wait) name=jobs ;; esac   # launch and wait share one folder
 work=/tmp/gpu_work/$name
 mkdir -p "$OUT" "$work"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target /tmp/site .gpu/whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 JAXGEN_CACHE_DIR=$PWD/.gpu/cache
-exec > >(tee "$OUT/$part.log") 2>&1
+if [ -z "${LOCAL:-}" ]; then   # LOCAL=1: a dry run with this machine's own packages
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .gpu/whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONUNBUFFERED=1 JAXGEN_CACHE_DIR=$PWD/.gpu/cache
+exec > >(tee "$OUT/$name.log") 2>&1
 date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 python3 -c 'import jax, flax, optax, torch; print("jax", jax.__version__, jax.devices(), "flax", flax.__version__, "optax", optax.__version__, "torch", torch.__version__)'
+# every import of jaxgen's that a part needs, before any device time goes into one
+python3 -c 'import grain, ml_collections, dm_pix; from jaxgen.training import experiment, checkpoint, seeds' || exit 1
 case $part in
   infogan)
     for seed in $SEEDS; do
@@ -65,8 +80,51 @@ case $part in
     # --no-layout-optimization: with it on, torch.compile crashed on the InfoGAN step's
     # backward pass on an H100 (PyTorch 2.11; docs/RESULTS.md). The CPU speed-ups are for
     # XLA:CPU: off, as training has them by default.
+    compile=--torch-compile
+    [ "${TORCH_COMPILE:-1}" = 0 ] && compile=
     timeout ${LIMIT:-0} python3 benchmarks/throughput/run.py --out "$work" --seconds ${SECONDS_PER_ROUND:-5} \
-      --rounds 2 --torch-compile --no-layout-optimization --cpu-speedups ${CPU_SPEEDUPS:-off} ;;
+      --rounds ${ROUNDS:-2} $compile --no-layout-optimization --cpu-speedups ${CPU_SPEEDUPS:-off} \
+      --models ${MODELS:-infogan dcgan} --steps-per-call ${SPC:-1} --widths ${WIDTHS:-cpu} ;;
+  seeds)
+    # the paper's settings (configs/infogan.py), every seed in one vmapped program; each
+    # seed evaluates into its own seed_<i>/eval.jsonl
+    n=${NUM_SEEDS:-16}
+    if [ "${MANY:-1}" = 1 ]; then
+      start=$(date +%s.%N)
+      timeout ${LIMIT:-0} python3 train.py --config configs/infogan.py --workdir "$work/many" \
+        --config.num_seeds=$n --config.vmap_seeds=True --config.num_steps=$STEPS \
+        --config.eval_every=${EVAL_EVERY:-1000} --config.steps_per_call=50 \
+        --config.sample_every=$STEPS --config.checkpoint_every=$STEPS --config.pictures_at_start=False
+      python3 -c "print('$n seeds in one program: process wall', round($(date +%s.%N) - $start, 1), 's')"
+    fi
+    if [ "${SEPARATE:-0}" = 1 ]; then
+      start=$(date +%s.%N)
+      timeout ${LIMIT:-0} python3 train.py --config configs/infogan.py --workdir "$work/seed0" \
+        --config.num_steps=$STEPS --config.eval_every=${EVAL_EVERY:-1000} --config.steps_per_call=50 \
+        --config.sample_every=$STEPS --config.checkpoint_every=$STEPS --config.pictures_at_start=False
+      python3 -c "print('seed 0 alone: process wall', round($(date +%s.%N) - $start, 1), 's')"
+    fi
+    python3 - "$work" "$n" <<'PY'
+import json, os, sys
+work, n = sys.argv[1], int(sys.argv[2])
+final = {}
+for i in range(n):
+    path = os.path.join(work, 'many', f'seed_{i}', 'eval.jsonl')
+    if os.path.exists(path):
+        rows = [json.loads(l) for l in open(path)]
+        final[i] = rows[-1]
+for i, row in final.items():
+    print(f"seed {i}: step {row['step']} cat_accuracy {row['cat_accuracy']:.4f}")
+if final:
+    last = max(r['step'] for r in final.values())
+    done = [r for r in final.values() if r['step'] == last]
+    wins = sum(r['cat_accuracy'] >= 0.95 for r in done)
+    print(f'success (cat_accuracy >= 0.95 at step {last}): {wins} of {len(done)} seeds')
+alone = os.path.join(work, 'seed0', 'eval.jsonl')
+if os.path.exists(alone):
+    print('seed 0 alone:', open(alone).read().splitlines()[-1])
+PY
+    ;;
   probe)
     for model in vae iwae; do
       timeout ${LIMIT:-0} python3 train.py --config configs/$model.py --workdir "$work/$model" --config.num_steps=20000 \

@@ -9,7 +9,8 @@ For each model (InfoGAN and DCGAN on 28x28 MNIST, pix2pix on edges2fashion,
 CycleGAN on thin_thick, Progressive GAN and StyleGAN on fashion_mnist32, as in
 ``configs/``; ``CONFIG_ARGS`` gives a model's config argument and overrides: the
 progressive models at 32x32 only, ``grow=0``, and the CPU widths of
-``docs/results/progressive.md``, 128 feature maps, latents and w) and batch size (by
+``docs/results/progressive.md``, 128 feature maps, latents and w, or with
+``--widths paper`` their configs' 512) and batch size (by
 default 64 and 256 for the first two, the config's for the others), times jaxgen's
 compiled train step (exactly the one ``train.py`` runs: batch drawn on device,
 data-parallel over every visible device) and the PyTorch reference
@@ -68,10 +69,19 @@ DEFAULT_BATCH_SIZES = {'infogan': [64, 256], 'dcgan': [64, 256]}  # others: the 
 SPEEDUPS = {'off': (False,), 'on': (True,), 'both': (False, True)}
 
 
+# --widths paper: the progressive models at their configs' (the papers') widths, 512
+# feature maps, latents and w, instead of CPU_WIDTHS (what a GPU trains)
+PAPER_WIDTHS = {'value': False}
+
+
 def get_config(model: str):
-    """``model``'s config with its ``CONFIG_ARGS`` argument and overrides."""
+    """``model``'s config with its ``CONFIG_ARGS`` argument and overrides (without the
+    width overrides under ``--widths paper``)."""
     arg, overrides = CONFIG_ARGS.get(model, (None, {}))
     c = CONFIGS[model].get_config(arg)
+    if PAPER_WIDTHS['value']:
+        overrides = {k: v for k, v in overrides.items()
+                     if k not in CPU_WIDTHS and k != 'model.w_dim'}
     for key, value in overrides.items():
         *path, leaf = key.split('.')
         node = c
@@ -133,8 +143,11 @@ def torch_step(model: str, dataset, batch_size: int, device: str):
     return torch_reference.STEPS[model](nchw('image'), batch_size, device=device)
 
 
-def gflop(cost) -> float:
-    return round((cost[0] if isinstance(cost, list) else cost)['flops'] / 1e9, 2)
+def gflop(cost) -> float | None:
+    """GFLOP of XLA's cost analysis; None where the backend gives none (jax 0.11's GPU
+    lowering returned None on an H200)."""
+    cost = cost[0] if isinstance(cost, list) and cost else cost
+    return round(cost['flops'] / 1e9, 2) if cost and 'flops' in cost else None
 
 
 def input_shape(tstep, player: str, module) -> tuple[int, ...]:
@@ -216,9 +229,13 @@ def main() -> None:
                         help="PyTorch's intra-op threads (default: PyTorch's, one per core; "
                              'on a machine that other jobs load, its threads wait for each '
                              'other: 1 can be 2x faster on 2 busy cores)')
+    parser.add_argument('--widths', choices=['cpu', 'paper'], default='cpu',
+                        help="the progressive models' widths: 'cpu' (128, "
+                             "docs/results/progressive.md) or 'paper' (their configs', 512)")
     parser.add_argument('--torch-device', default=None,
                         help="the reference's device (default: 'cuda' when PyTorch sees a GPU)")
     args = parser.parse_args()
+    PAPER_WIDTHS['value'] = args.widths == 'paper'
 
     import torch  # pylint: disable=import-outside-toplevel
     import torch_reference  # pylint: disable=import-outside-toplevel
@@ -244,7 +261,7 @@ def main() -> None:
                'jax': jax.__version__, 'torch': torch.__version__,
                'torch_threads': torch.get_num_threads(), 'torch_device': torch_device,
                'torch_float32_matmul_precision': torch.get_float32_matmul_precision(),
-               'steps_per_call': args.steps_per_call,
+               'steps_per_call': args.steps_per_call, 'widths': args.widths,
                'cpu_speedups': args.cpu_speedups,
                'keep_freed_memory': KEPT_FREED_MEMORY, 'runs': []}
     for model in args.models:
