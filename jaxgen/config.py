@@ -40,7 +40,8 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.seed = 0
     c.num_seeds = 1           # >1: seeds seed .. seed+N-1 in one program (training/seeds.py)
-    c.vmap_seeds = False      # those seeds batched by jax.vmap (else lax.map: bit-exact)
+    c.seeds_program = 'loop'  # how: 'loop' (bit-exact), 'map' or 'vmap' (training/seeds.py)
+    c.vmap_seeds = False      # older spelling of seeds_program='vmap'
     c.num_steps = 1000
     c.batch_size = 64
     c.log_every = 100         # progress line and TensorBoard scalars

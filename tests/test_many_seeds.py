@@ -2,8 +2,11 @@
 bit for bit, the separate run with ``config.seed = seed + i``, its outputs in
 ``seed_<i>/``, and a killed many-seed run resumes to the same states."""
 
+import json
 import os
 import signal
+import subprocess
+import sys
 
 import chex
 import jax
@@ -124,6 +127,34 @@ def test_impossible_seed_settings_are_one_line(change, message):
                 config.data.path = v
             else:
                 config[k] = v
+    exp = seeds.experiment_lib.Experiment(config=config, data_info={}, model=None,
+                                          objective=None, rule=None)
+    with pytest.raises(JaxgenError, match=message):
+        seeds.many(exp)
+
+
+def test_the_seed_loop_equals_separate_runs_bit_for_bit_under_default_flags(tmp_path):
+    """``seeds_program='loop'`` runs each seed through the separate run's own compiled
+    program (its seed an argument), so it equals the separate runs bit for bit under
+    XLA's default flags too, where the tests' -O0 would hide a difference: 200 full-size
+    ring steps, in a fresh process without the tests' flags. (``'map'`` differed in the
+    last bits of seed 5 there on the 2-core CPU, docs/results/scale_and_speed.md.)"""
+    out = tmp_path / 'exact.json'
+    env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, os.path.join(root, 'tests', 'exact_seeds_worker.py'),
+                    str(out), 'loop'], env=env, cwd=root, check=True, timeout=600)
+    result = json.loads(out.read_text())
+    assert result['xla_flags'] == ''  # XLA's defaults
+    assert result['equal'] == [True] * 3
+
+
+@pytest.mark.parametrize('change, message', [
+    ({'seeds_program': 'pmap'}, 'config.seeds_program must be one of loop, map, vmap'),
+    ({'seeds_program': 'map', 'vmap_seeds': True}, 'contradicts config.seeds_program'),
+])
+def test_an_unknown_seeds_program_is_one_line(change, message):
+    config = ring_config(num_seeds=2, **change)
     exp = seeds.experiment_lib.Experiment(config=config, data_info={}, model=None,
                                           objective=None, rule=None)
     with pytest.raises(JaxgenError, match=message):

@@ -49,14 +49,18 @@ def digits_dcgan_config():
 
 
 def test_train_step_is_traced_once(tmp_path, monkeypatch):
+    """The step is built while its program traces (its seed is the program's argument),
+    so counting the builds counts the traces: one program (steps_per_call 1), once."""
     original = experiment.Experiment.train_step_fn
+    traces = []
 
-    def counted(self, draw, batch_size, mesh=None, transform=None):
-        return chex.assert_max_traces(original(self, draw, batch_size, mesh, transform), n=1)
+    def counted(self, *args, **kwargs):
+        traces.append(kwargs.get('seed'))
+        return original(self, *args, **kwargs)
     monkeypatch.setattr(experiment.Experiment, 'train_step_fn', counted)
-    chex.clear_trace_counter()
     result = train(ring_config(), str(tmp_path / 'run'))  # 6 steps, 3 checkpoints
     assert result.step == 6 and not result.preempted
+    assert len(traces) == 1 and isinstance(traces[0], jax.core.Tracer)  # a traced seed
 
 
 def test_killed_and_resumed_run_matches_uninterrupted_run(tmp_path):

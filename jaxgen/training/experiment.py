@@ -18,7 +18,7 @@ from jaxgen import models, objectives, rules
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers.conv import cpu_speedups
 from jaxgen.models.layers import join_variables, split_variables
-from jaxgen.training import health, parallel
+from jaxgen.training import health, parallel, seeded
 
 PRECISIONS = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
@@ -170,7 +170,9 @@ class Experiment:
                         steps: int = 1, unroll: int = 1,
                         transform: Callable | None = None) -> Callable:
         """The jitted ``(state, data) -> (state, metrics)`` running ``steps``
-        train steps in one call; the state is donated.
+        train steps in one call; the state is donated. The seed is an argument of the
+        program, bound here (:class:`jaxgen.training.seeded.Bound`), so every seed's run
+        compiles the same program.
 
         ``data`` is the device-resident ``arrays`` that ``draw`` draws from (the
         on-device path), or, with ``transform`` (the streaming path), the raw rows
@@ -185,16 +187,19 @@ class Experiment:
         loop: fewer loop trips, each of which XLA:GPU ends by reading the loop's
         predicate back on the host unless its command buffers (CUDA graphs) take it.
         """
-        step_fn = self.train_step_fn(draw, batch_size, mesh, transform)
         streamed = transform is not None
-        fn = step_fn if steps == 1 else fuse(step_fn, steps, unroll, streamed)
+
+        def fn(state, data, seed):  # the seed is the program's argument (training/seeded.py)
+            step_fn = self.train_step_fn(draw, batch_size, mesh, transform, seed=seed)
+            return (step_fn if steps == 1 else fuse(step_fn, steps, unroll, streamed))(state, data)
         if mesh is None:
-            return jax.jit(fn, donate_argnums=0)
+            return seeded.Bound(jax.jit(fn, donate_argnums=0), self.seed)
         everywhere = parallel.replicated(mesh)
         data_sharding = (parallel.batch_sharding(mesh, leading=1 if steps == 1 else 2)
                          if streamed else everywhere)
-        return jax.jit(fn, donate_argnums=0, in_shardings=(everywhere, data_sharding),
-                       out_shardings=(everywhere, everywhere))
+        return seeded.Bound(jax.jit(fn, donate_argnums=0,
+                                    in_shardings=(everywhere, data_sharding, everywhere),
+                                    out_shardings=(everywhere, everywhere)), self.seed)
 
     def train_step_fn(self, draw: Callable | None, batch_size: int, mesh=None,
                       transform: Callable | None = None, seed=None) -> Callable:

@@ -4,17 +4,23 @@
 Seed ``i`` is the run with ``config.seed = seed + i``: its keys are that run's
 ``root_keys``, traced instead of constant, so its initial parameters (``jax.vmap``
 of the initialisation), its data draws and every step's randomness are that run's.
-One compiled step runs all seeds: by default ``lax.map`` of that run's step, each
-seed in turn, which equals the separate runs to the last bits only (XLA:CPU compiles
-the step inside the loop differently from the step alone: one ulp in one of 16
-biases after 6 steps of the ring GAN, under XLA's default flags; bit for bit only at
-LLVM optimisation level 0, the old test flags; training then amplifies it); with
-``config.vmap_seeds`` it is ``jax.vmap`` of the step, all seeds as one batched
-program (what a small model needs to fill an accelerator), which on XLA:CPU sums
-gradients in another order (last-bit differences, ~1e-7 relative, which training
-then amplifies). Either way one process, one compilation and one dispatch per
-call serve N seeds. The state is checkpointed as one state with the leading
-axis, so a many-seed run resumes like any other.
+``config.seeds_program`` says how the seeds run:
+
+* ``'loop'`` (the default): the separate run's own compiled step, whose seed is an
+  argument of the program (:mod:`jaxgen.training.seeded`), called for each seed in
+  turn. Each seed equals its separate run bit for bit by construction, under any
+  compiler flags; one process and one compilation serve N seeds, with N dispatches
+  per call (fuse steps with ``config.steps_per_call`` to make them cheap).
+* ``'map'``: one program, ``lax.map`` of the step over the seeds. It equals the
+  separate runs to the last bits only (XLA:CPU compiles the step inside the loop
+  differently from the step alone: one ulp in one of 16 biases after 6 steps of the
+  ring GAN under XLA's default flags, which training amplifies).
+* ``'vmap'`` (or ``config.vmap_seeds=True``): one batched program, ``jax.vmap`` of
+  the step (what a small model may need to fill an accelerator), which on XLA:CPU sums
+  gradients in another order (~1e-7 relative, amplified by training).
+
+The state is checkpointed as one state with the leading axis, so a many-seed run
+resumes like any other.
 
 Each seed has its own outputs in ``<workdir>/seed_<i>/``: pictures, TensorBoard
 scalars, ``eval.jsonl``, exactly what its separate run writes to its workdir
@@ -40,6 +46,7 @@ from jaxgen.errors import JaxgenError
 from jaxgen.training import experiment as experiment_lib
 from jaxgen.training import parallel
 from jaxgen.training import periodic as periodic_lib
+from jaxgen.training import seeded
 from jaxgen.training import workdir as workdir_lib
 
 
@@ -64,6 +71,11 @@ class ManySeeds(experiment_lib.Experiment):
     def num_seeds(self) -> int:
         return int(self.config.num_seeds)
 
+    @property
+    def program(self) -> str:
+        """'loop', 'map' or 'vmap' (module docstring)."""
+        return program(self.config)
+
     def seeds(self) -> jax.Array:
         return self.seed + jnp.arange(self.num_seeds, dtype=jnp.int32)
 
@@ -76,8 +88,18 @@ class ManySeeds(experiment_lib.Experiment):
     def init_state(self) -> experiment_lib.TrainState:
         return jax.jit(jax.vmap(self._init_state))(self.seeds())
 
+    def make_train_step(self, draw: Callable | None, batch_size: int, mesh=None,
+                        steps: int = 1, unroll: int = 1,
+                        transform: Callable | None = None) -> Callable:
+        if self.program != 'loop':  # one program over the seed axis (train_step_fn)
+            return super().make_train_step(draw, batch_size, mesh, steps, unroll, transform)
+        one = self.seed_experiment(0).make_train_step(draw, batch_size, mesh, steps, unroll,
+                                                      transform)  # a separate run's program
+        return seeded.SeedLoop(one.fn, [self.seed + i for i in range(self.num_seeds)])
+
     def train_step_fn(self, draw: Callable | None, batch_size: int, mesh=None,
                       transform: Callable | None = None, seed=None) -> Callable:
+        """The step of all seeds as one program (``'map'`` or ``'vmap'``)."""
         del seed  # each seed of the axis is its own
         single = super().train_step_fn
         seeds = self.seeds()
@@ -85,10 +107,27 @@ class ManySeeds(experiment_lib.Experiment):
         def train_step(state, data):
             def one(s, seed):
                 return single(draw, batch_size, mesh, transform, seed=seed)(s, data)
-            if self.config.get('vmap_seeds', False):  # vectorised: XLA may reorder sums
+            if self.program == 'vmap':  # vectorised: XLA may reorder sums
                 return jax.vmap(one)(state, seeds)
             return jax.lax.map(lambda args: one(*args), (state, seeds))  # each seed in turn
         return train_step
+
+
+PROGRAMS = ('loop', 'map', 'vmap')
+
+
+def program(config) -> str:
+    """``config.seeds_program``, or ``'vmap'`` under the older ``config.vmap_seeds``."""
+    chosen = config.get('seeds_program', 'loop')
+    if config.get('vmap_seeds', False):
+        if chosen not in ('loop', 'vmap'):
+            raise JaxgenError(f'config.vmap_seeds=True contradicts config.seeds_program='
+                              f'{chosen!r}; set only config.seeds_program=vmap')
+        return 'vmap'
+    if chosen not in PROGRAMS:
+        raise JaxgenError(f'config.seeds_program must be one of {", ".join(PROGRAMS)}, '
+                          f'got {chosen!r}')
+    return chosen
 
 
 def many(exp: experiment_lib.Experiment) -> ManySeeds:
@@ -103,6 +142,7 @@ def many(exp: experiment_lib.Experiment) -> ManySeeds:
     if c.get('stages'):
         raise JaxgenError(f'config.num_seeds={n} cannot train a stage schedule '
                           '(config.stages); train the seeds separately')
+    program(c)  # a bad seeds_program is one line, before anything is built
     return ManySeeds(**{f.name: getattr(exp, f.name) for f in dataclasses.fields(exp)})
 
 
