@@ -3,9 +3,10 @@
     python benchmarks/many_seeds.py --seeds 8 --steps 2000 --out runs/many_seeds
 
 Runs ``python train.py --config configs/gan_ring.py`` once per seed (``--config.seed=i``,
-one after the other, each a fresh process as a user would run them) and twice with
-``--config.num_seeds=N`` (one process, one program: ``lax.map`` of the step, then
-``--config.vmap_seeds=True``, ``jax.vmap`` of it), the same steps and
+one after the other, each a fresh process as a user would run them) and three times
+with ``--config.num_seeds=N`` in one process, once per ``--config.seeds_program``:
+``loop`` (the separate run's compiled step, seed after seed), ``map`` (``lax.map`` of
+the step in one program) and ``vmap`` (``jax.vmap`` of it), the same steps and
 outputs (a log every 500 steps, pictures and a checkpoint at the end), and times
 each command's wall clock, process start and compilation included. Then it
 restores every final checkpoint and checks that each seed's samples (4096 points
@@ -31,7 +32,7 @@ import chex  # noqa: E402
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxgen.training import restore, seeds  # noqa: E402
+from jaxgen.training import restore  # noqa: E402
 
 
 def command(workdir: str, steps: int, *extra: str) -> list[str]:
@@ -55,10 +56,9 @@ def samples(exp, state) -> np.ndarray:
 
 def identical(many: str, separate: list[str]) -> dict:
     """Per seed: samples and whole final state equal to the separate run's, bit for bit."""
-    exp, state, _ = restore.load(many)
     same_samples, same_state = [], []
     for i, workdir in enumerate(separate):
-        one, mine = seeds.select(exp, state, i)
+        one, mine, _ = restore.load(many, seed_index=i)
         _, theirs, _ = restore.load(workdir)
         same_samples.append(bool(np.array_equal(samples(one, mine), samples(one, theirs))))
         try:
@@ -82,10 +82,10 @@ def main() -> None:
     results = {'seeds': args.seeds, 'steps': args.steps,
                'separate_s': [round(s, 2) for s in separate_s],
                'separate_total_s': round(sum(separate_s), 2)}
-    for mode in ('map', 'vmap'):  # lax.map of the step (default), jax.vmap of it
+    for mode in ('loop', 'map', 'vmap'):  # config.seeds_program (training/seeds.py)
         workdir = os.path.join(args.out, f'many_{mode}')
         many_s = timed(command(workdir, args.steps, f'--config.num_seeds={args.seeds}',
-                               f'--config.vmap_seeds={mode == "vmap"}'))
+                               f'--config.seeds_program={mode}'))
         results[mode] = {'many_s': round(many_s, 2),
                          'ratio': round(sum(separate_s) / many_s, 2),
                          **identical(workdir, separate)}
