@@ -136,6 +136,10 @@ def check(config: ml_collections.ConfigDict) -> None:
     if not isinstance(config.get('cpu_speedups', False), bool):
         raise JaxgenError(f'config.cpu_speedups must be True or False, got '
                           f'{config.cpu_speedups!r}')
+    seed = config.seed  # a 32-bit key seed: jax.random.key reads no more bits than that
+    if isinstance(seed, bool) or not isinstance(seed, int) or not -2**31 <= seed < 2**32:
+        raise JaxgenError(f'config.seed must be an integer from -2**31 to 2**32 - 1, '
+                          f'got {seed!r}')
     devices = config.get('num_devices', 0)
     if not isinstance(devices, int) or devices < 0:
         raise JaxgenError(f'config.num_devices must be 0 (all) or a positive integer, '

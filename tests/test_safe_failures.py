@@ -354,3 +354,24 @@ def test_config_cpu_speedups_must_be_a_bool(tmp_path):
     with pytest.raises(JaxgenError, match='config.cpu_speedups must be True or False, got 1'):
         train(config, str(tmp_path / 'run'))
     assert not (tmp_path / 'run').exists()
+
+
+@pytest.mark.parametrize('seed', [2**32, -2**31 - 1, 1.5])
+def test_a_seed_beyond_32_bits_is_one_line(tmp_path, seed):
+    """jax.random.key reads 32 bits of a seed (2**33 and 0 gave the same key)."""
+    config = ring_config(seed=seed) if isinstance(seed, int) else None
+    if config is None:
+        import ml_collections  # pylint: disable=import-outside-toplevel
+        config = ml_collections.ConfigDict({**ring_config().to_dict(), 'seed': seed})
+    with pytest.raises(JaxgenError, match='config.seed must be an integer from -2'):
+        train(config, str(tmp_path / 'run'))
+    assert not (tmp_path / 'run').exists()
+
+
+@pytest.mark.parametrize('seed', [0, 7, 2**31 + 3, 2**32 - 1, -1, -2**31])
+def test_the_step_s_seed_argument_gives_the_key_of_the_python_seed(seed):
+    """The compiled step takes its seed as an argument (training/seeded.py): the key it
+    derives is the one jax.random.key derives from the config's Python int."""
+    from jaxgen.training import seeded  # pylint: disable=import-outside-toplevel
+    derived = jax.jit(lambda s: jax.random.key_data(jax.random.key(s)))(seeded.seed_value(seed))
+    np.testing.assert_array_equal(derived, jax.random.key_data(jax.random.key(seed)))

@@ -19,7 +19,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-SEED = jax.ShapeDtypeStruct((), jnp.int32)  # the seed's abstract value, for lowering
+SEED = jax.ShapeDtypeStruct((), jnp.uint32)  # the seed's abstract value, for lowering
+
+
+def seed_value(seed: int) -> np.uint32:
+    """``seed`` as the program's argument: the 32 bits ``jax.random.key(seed)`` reads
+    from a Python int (-1 and 2**32 - 1 give the same key), so the keys are the same."""
+    return np.uint32(int(seed) % 2**32)
 
 
 class Bound:
@@ -27,7 +33,7 @@ class Bound:
     Other attributes (``cost_analysis``, ``as_text``) are ``fn``'s."""
 
     def __init__(self, fn, seed: int):
-        self.fn, self.seed = fn, np.int32(seed)
+        self.fn, self.seed = fn, seed_value(seed)
 
     def __call__(self, state, data):
         return self.fn(state, data, self.seed)
@@ -59,7 +65,7 @@ class SeedLoop:
     slice), and stacks the new states and metrics again."""
 
     def __init__(self, fn, seeds: Sequence[int]):
-        self.fn, self.seeds = fn, [np.int32(s) for s in seeds]
+        self.fn, self.seeds = fn, [seed_value(s) for s in seeds]
         n = len(self.seeds)
         self._unstack = jax.jit(lambda t: [jax.tree.map(lambda x, i=i: x[i], t)
                                            for i in range(n)])
