@@ -11,6 +11,11 @@
 #
 #   JAXGEN_DATA_DIR=<folder with mnist/> JAXGEN_CACHE_DIR=<a built cache> bash benchmarks/gpu/prepare.sh
 #
+# PROGRESSIVE=1 prepares for training on the whole of Fashion-MNIST instead
+# (benchmarks/gpu/issues_28_31.sh): the original Fashion-MNIST files go to .gpu/data/ (the
+# device derives fashion_mnist32 from them) with the fashion_mnist32 domain classifier, and
+# no subsets are written (a subset in the cache would stand in for the whole set).
+#
 # The derived sets must be in JAXGEN_CACHE_DIR already (any training run or
 # `python benchmarks/data_gallery.py` builds them). Then, with the device tool:
 # command `bash benchmarks/gpu/run.sh <part>`, carry ['.gpu']. See benchmarks/gpu/run.sh.
@@ -30,7 +35,14 @@ for split in ('train', 'test'):
 for path in glob.glob(f'{cache}/classifier/mnist_28x28x1_label_*'):
     shutil.copy(path, '.gpu/cache/classifier/')
 n = int(os.environ.get('SUBSET', 15000))
-for name in ('edges2fashion', 'morpho_mnist', 'fashion_mnist32'):
+progressive = os.environ.get('PROGRESSIVE') == '1'
+if progressive:
+    for path in glob.glob(f'{cache}/classifier/fashion_mnist32_32x32x1_label_*'):
+        shutil.copy(path, '.gpu/cache/classifier/')
+    source = os.path.join(os.environ['JAXGEN_DATA_DIR'], 'fashion_mnist')
+    shutil.copytree(source, '.gpu/data/fashion_mnist', dirs_exist_ok=True)
+    shutil.rmtree('.gpu/cache/derived', ignore_errors=True)
+for name in () if progressive else ('edges2fashion', 'morpho_mnist', 'fashion_mnist32'):
     stem = f'{cache}/derived/{name}-train-v1'
     with np.load(stem + '.npz') as f:
         arrays = {k: f[k][:n] for k in f.files}
