@@ -8,7 +8,7 @@
 # 2. issue 31: the Progressive GAN's growth against the final resolution alone at the
 #    configs' (the papers') widths, 512 feature maps: fashion_mnist32 grown 4 -> 32 and
 #    trained at 32x32 only (grow=0) for the same images, KIMG thousand images per phase
-#    (default 12: 84k images each), batch 32, seed 0, both runs at once, then each
+#    (default 15: 105k images each), batch 32, seed 0, both runs at once, then each
 #    evaluated at its end (training stops 60 s early to leave time for that) as the CPU tables are (--noema, 2,000 samples, 200 pairs, 200
 #    PPL paths);
 #
@@ -29,7 +29,7 @@ if [ -z "${LOCAL:-}" ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .gpu/whl/*.whl || exit 1
   export PYTHONPATH=/tmp/site
-  export JAXGEN_CACHE_DIR=$PWD/.gpu/cache JAXGEN_DATA_DIR=$PWD/.gpu/data
+  export JAXGEN_CACHE_DIR=$PWD/.gpu/cache   # the prepared caches; no data folder there
 fi
 export PYTHONUNBUFFERED=1
 limit=$(left 330)
@@ -38,11 +38,14 @@ if [ "$limit" -ge 60 ] && [ "${SEEDS_PART:-1}" = 1 ]; then
 else
   echo "== seeds: skipped, $limit s left"
 fi
-K=${KIMG:-12}
+K=${KIMG:-15}
 W=${W:-}   # width overrides for a dry run; empty: the config's 512
 {
   echo "== growth: KIMG=$K, up to $(left 300) s ($(date -u +%T))"
   [ "$(left 300)" -lt 120 ] && { echo "== growth: skipped"; exit 0; }
+  # two processes on one GPU: each takes under half its memory (XLA's default is 75%:
+  # the second's first allocation failed, 2026-12-04, and XLA fell back to growing)
+  export XLA_PYTHON_CLIENT_MEM_FRACTION=0.45
   common="--config.seed=0 --config.log_every=100 --config.pictures_at_start=False $W"
   pids=()
   for variant in grown:1 flat:0; do

@@ -12,8 +12,8 @@
 #   JAXGEN_DATA_DIR=<folder with mnist/> JAXGEN_CACHE_DIR=<a built cache> bash benchmarks/gpu/prepare.sh
 #
 # PROGRESSIVE=1 prepares for training on the whole of Fashion-MNIST instead
-# (benchmarks/gpu/issues_28_31.sh): the original Fashion-MNIST files go to .gpu/data/ (the
-# device derives fashion_mnist32 from them) with the fashion_mnist32 domain classifier, and
+# (benchmarks/gpu/issues_28_31.sh): the prepared Fashion-MNIST cache (the device derives
+# fashion_mnist32 from it) with the fashion_mnist32 domain classifier, and
 # no subsets are written (a subset in the cache would stand in for the whole set).
 #
 # The derived sets must be in JAXGEN_CACHE_DIR already (any training run or
@@ -39,8 +39,10 @@ progressive = os.environ.get('PROGRESSIVE') == '1'
 if progressive:
     for path in glob.glob(f'{cache}/classifier/fashion_mnist32_32x32x1_label_*'):
         shutil.copy(path, '.gpu/cache/classifier/')
-    source = os.path.join(os.environ['JAXGEN_DATA_DIR'], 'fashion_mnist')
-    shutil.copytree(source, '.gpu/data/fashion_mnist', dirs_exist_ok=True)
+    for split in ('train', 'test'):  # the device has no TFDS to read the .gz files with
+        arrays = data.load({'name': 'fashion_mnist', 'fallback': False}, split).arrays
+        np.savez_compressed(f'.gpu/cache/fashion_mnist-{split}.npz', image=arrays['image'],
+                            label=arrays['label'])
     shutil.rmtree('.gpu/cache/derived', ignore_errors=True)
 for name in () if progressive else ('edges2fashion', 'morpho_mnist', 'fashion_mnist32'):
     stem = f'{cache}/derived/{name}-train-v1'
