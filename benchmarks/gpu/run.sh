@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The GPU measurements of issues 3 and 6, one part per device call (each under
-# the tool's 10-minute limit). Prepare .gpu/ first (benchmarks/gpu/prepare.sh),
+# the tool's 10-minute limit). Later sessions batch parts into one call with a
+# driver: issues_28_30_31.sh, then issues_28_31.sh (the 16 InfoGAN seeds and the
+# Progressive GAN's growth at the papers' widths). Prepare .gpu/ first (benchmarks/gpu/prepare.sh),
 # then call the device tool with carry ['.gpu'] and one of:
 #
 #   bash benchmarks/gpu/run.sh infogan      # 3 seeds x 5,000 steps, eval every 100 steps:
