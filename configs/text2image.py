@@ -55,6 +55,9 @@ def get_config(arg: str | None = None):
     c.model.cls = cls
     c.model.interpolate = interpolate
     c.model.inverse = inverse            # S(x) -> z for style transfer (Figure 6)
+    # GAN-INT: 'joint' gives D's loss the logits of G's joint pass over the B + B/2 fakes
+    # (fGx's batch); 'separate' runs D on the B matching fakes alone for its loss (fDx's)
+    c.model.d_pass = 'joint'
     c.model.latent_dim = 100             # nz
     c.model.text_features = 128          # nt
     c.model.features = 64

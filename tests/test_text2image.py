@@ -103,6 +103,40 @@ def test_shapes_and_the_three_kinds_of_pairs_d_sees(run):
     assert 'd_loss_wrong/D(x,wrong text)' in metrics
 
 
+def test_a_separate_d_pass_gives_d_the_matching_fakes_alone_and_g_the_joint_pass(setup):
+    """model.d_pass=separate: D's loss reads D on the B matching fakes with their own
+    BatchNorm statistics (fDx), G's loss the joint B + B/2 pass (fGx)."""
+    model, objective, params, state, batch = setup
+    c = tiny_config()
+    c.model.d_pass = 'separate'
+    separate = text2image.build(c.model, INFO)
+    losses, _, out, by_hand = jax.jit(lambda *a: _run(separate, objectives.build(
+        c.objective, separate), *a))(params, state, batch, jax.random.key(1))
+    variables = {p: join_variables(params[p], state[p]) for p in params}
+    alone = separate.discriminator.apply(variables['discriminator'], out['fake'],
+                                         out['embedding'], train=True,
+                                         mutable=['batch_stats'])[0]
+    np.testing.assert_allclose(out['d_fake_logits'], alone, rtol=1e-5, atol=1e-6)
+    joint = np.asarray(by_hand['fake_and_interp'])
+    np.testing.assert_allclose(out['fake_logits'], joint[:B], rtol=1e-5, atol=1e-6)
+    assert np.max(np.abs(np.asarray(out['d_fake_logits']) - joint[:B])) > 1e-3
+    sp = lambda x: np.logaddexp(0.0, np.asarray(x, np.float64))  # noqa: E731
+    r, w, f, i = (out[k] for k in ('real_logits', 'wrong_logits', 'fake_logits',
+                                   'interp_logits'))
+    d_want = np.mean(sp(-r)) + 0.5 * np.mean(sp(w)) + 0.5 * np.mean(sp(out['d_fake_logits']))
+    np.testing.assert_allclose(losses['discriminator'], d_want, rtol=1e-5)
+    np.testing.assert_allclose(losses['generator'],
+                               (np.sum(sp(-f)) + np.sum(sp(-i))) / (B + B // 2), rtol=1e-5)
+    for bad, match in (('both', "must be 'joint' or 'separate'"),):
+        c.model.d_pass = bad
+        with pytest.raises(JaxgenError, match=match):
+            text2image.build(c.model, INFO)
+    c = tiny_config('gan_cls')
+    c.model.d_pass = 'separate'
+    with pytest.raises(JaxgenError, match='d_pass=separate has no effect without'):
+        text2image.build(c.model, INFO)
+
+
 def test_interpolated_embeddings_lie_halfway_between_their_endpoints(run):
     out = run[2]
     e, mid = np.asarray(out['embedding']), np.asarray(out['interp_embedding'])

@@ -58,7 +58,9 @@ def build(objective_config, model) -> Objective:
     if not 0.0 <= cls_weight < 1.0:
         raise JaxgenError(f'objective.cls_weight must be in [0, 1), got {cls_weight}')
     g_weight = 2.0 / 3.0 if model.interpolate else 1.0
-    objective = with_game(empty(model), Game(), loss='minimax', d_weight=1.0 - cls_weight,
+    # D's loss reads d_fake_logits when the model makes them (model.d_pass=separate)
+    game = Game(history_logits='d_fake_logits')
+    objective = with_game(empty(model), game, loss='minimax', d_weight=1.0 - cls_weight,
                           g_weight=g_weight)
     if model.cls:
         # The mismatched pairs are a second kind of negative, for D alone.

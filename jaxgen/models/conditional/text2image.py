@@ -19,7 +19,12 @@ and GAN-INT-CLS, after the official ``main_cls_int.lua`` (github.com/reedscot/ic
   first half of the batch's embeddings and e2 the second (``interp_type = 1``); those
   fakes go to G's loss only (``interp_logits``; ``fDx`` never sees them). As in
   ``fGx``, G and D run once on the B + B/2 fakes, so D's BatchNorm statistics in that
-  pass span both; ``fake_logits`` are the first B.
+  pass span both; ``fake_logits`` are the first B. ``d_pass``: ``'joint'`` (default)
+  gives D's loss those same logits, so D's statistics also span the interpolated fakes in
+  its own update, where ``fDx`` normalises the B matching fakes alone; ``'separate'``
+  runs D once more on the B matching fakes alone, as ``fDx`` does, and D's loss reads
+  that pass (``d_fake_logits``, the game's ``history_logits`` name), G's loss the joint
+  one.
 * ``inverse`` (optional, the paper's Figure 6): S(x) → z, trained on stop-gradient fakes
   with ``||z − S(G(z, φ(t)))||²`` (output ``inverse_z``).
 """
@@ -130,6 +135,7 @@ class Text2Image:
     cls: bool = True
     interpolate: bool = True
     inverse: nn.Module | None = None
+    d_pass: str = 'joint'            # 'separate': D's loss on a pass over the B fakes alone
     conditions = ('chars',)          # what python -m jaxgen.generate hands generate()
     pretrained = ('text_encoder',)   # players whose weights must come from init_from
     pretrained_by = {'text_encoder': 'python train.py --config configs/text_encoder.py'}
@@ -197,6 +203,9 @@ class Text2Image:
         if self.interpolate:
             outputs.update(interp_logits=fake_logits[b:], interp_embedding=g_in[b:],
                            interp_fake=fakes[b:])
+            if self.d_pass == 'separate':  # fDx: D's batch holds the B matching fakes only
+                outputs['d_fake_logits'], d_state = apply(
+                    self.discriminator, {**d_vars, **d_state}, fakes[:b], e, train=train)
         state = {'generator': g_state, 'discriminator': d_state, 'text_encoder': text}
         if self.inverse is not None:
             outputs['inverse_z'], state['inverse'] = apply(
@@ -240,6 +249,12 @@ def build(model_config, data_info) -> Text2Image:
     check_tanh_pixels('text2image', data_info)
     c = model_config
     features, latent = c.get('features', 64), c.get('latent_dim', 100)
+    d_pass, interpolate = c.get('d_pass', 'joint'), bool(c.get('interpolate', True))
+    if d_pass not in ('joint', 'separate'):
+        raise JaxgenError(f"model.d_pass must be 'joint' or 'separate', got {d_pass!r}")
+    if d_pass == 'separate' and not interpolate:
+        raise JaxgenError('model.d_pass=separate has no effect without model.interpolate '
+                          '(GAN-INT): D already sees the B matching fakes alone')
     text_features = c.get('text_features', 128)
     return Text2Image(
         generator=TextGenerator(shape, features, text_features),
@@ -248,5 +263,5 @@ def build(model_config, data_info) -> Text2Image:
                                 embed_dim=c.get('embed_dim', 256),
                                 features=c.get('encoder_features', 128)),
         data_info=data_info, latent_dim=latent, cls=bool(c.get('cls', True)),
-        interpolate=bool(c.get('interpolate', True)),
+        interpolate=interpolate, d_pass=d_pass,
         inverse=Inverse(latent, features) if c.get('inverse', False) else None)
