@@ -55,9 +55,9 @@ def get_config(arg: str | None = None):
     c.model.cls = cls
     c.model.interpolate = interpolate
     c.model.inverse = inverse            # S(x) -> z for style transfer (Figure 6)
-    # GAN-INT: 'joint' gives D's loss the logits of G's joint pass over the B + B/2 fakes
-    # (fGx's batch); 'separate' runs D on the B matching fakes alone for its loss (fDx's)
-    c.model.d_pass = 'joint'
+    if interpolate:  # GAN-INT: D's loss on a pass over the B matching fakes alone (fDx's
+        # batch); 'joint' reads the joint B + B/2 pass of G's loss (fGx's), as before 2026-12-04
+        c.model.d_pass = 'separate'
     c.model.latent_dim = 100             # nz
     c.model.text_features = 128          # nt
     c.model.features = 64

@@ -62,7 +62,8 @@ def _run(model, objective, params, state, batch, key):
     by_hand = {'real': d(batch['image'], e),
                'wrong': d(batch['image'], e[outputs['wrong_index']]),
                'fake_and_interp': d(jnp.concatenate([outputs['fake'], outputs['interp_fake']]),
-                                    jnp.concatenate([e, outputs['interp_embedding']]))}
+                                    jnp.concatenate([e, outputs['interp_embedding']])),
+               'fake_alone': d(outputs['fake'], e)}
     return losses, aux.metrics, outputs, by_hand
 
 
@@ -85,15 +86,19 @@ def test_shapes_and_the_three_kinds_of_pairs_d_sees(run):
     np.testing.assert_allclose(out['wrong_logits'], by_hand['wrong'], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(jnp.concatenate([out['fake_logits'], out['interp_logits']]),
                                by_hand['fake_and_interp'], rtol=1e-5, atol=1e-6)
+    # ... and, for D's own loss, on the B matching fakes alone (fDx's batch, d_pass=separate)
+    np.testing.assert_allclose(out['d_fake_logits'], by_hand['fake_alone'], rtol=1e-5, atol=1e-6)
     wrong = np.asarray(out['wrong_index'])
     assert (LABELS[wrong] != LABELS).all()  # another class's text whenever the batch has one
     assert (wrong != np.arange(B)).all()
-    # The objective against numpy on those logits: D real + 0.5 wrong + 0.5 fake; G the
-    # official BCE over B matching and B/2 interpolated fakes; S its squared error.
+    # The objective against numpy on those logits: D real + 0.5 wrong + 0.5 fake (its own
+    # pass); G the official BCE over B matching and B/2 interpolated fakes (the joint
+    # pass); S its squared error.
     sp = lambda x: np.logaddexp(0.0, np.asarray(x, np.float64))  # noqa: E731
     r, w, f, i = (out[k] for k in ('real_logits', 'wrong_logits', 'fake_logits',
                                    'interp_logits'))
-    d_want = np.mean(sp(-r)) + 0.5 * np.mean(sp(w)) + 0.5 * np.mean(sp(f))
+    assert np.max(np.abs(np.asarray(out['d_fake_logits']) - np.asarray(f))) > 1e-3
+    d_want = np.mean(sp(-r)) + 0.5 * np.mean(sp(w)) + 0.5 * np.mean(sp(out['d_fake_logits']))
     g_want = (np.sum(sp(-f)) + 1.0 * np.sum(sp(-i))) / (B + B // 2)
     s_want = np.mean(np.sum((np.asarray(out['z']) - np.asarray(out['inverse_z'])) ** 2, -1))
     np.testing.assert_allclose(losses['discriminator'], d_want, rtol=1e-5)
@@ -103,35 +108,30 @@ def test_shapes_and_the_three_kinds_of_pairs_d_sees(run):
     assert 'd_loss_wrong/D(x,wrong text)' in metrics
 
 
-def test_a_separate_d_pass_gives_d_the_matching_fakes_alone_and_g_the_joint_pass(setup):
-    """model.d_pass=separate: D's loss reads D on the B matching fakes with their own
-    BatchNorm statistics (fDx), G's loss the joint B + B/2 pass (fGx)."""
+def test_a_joint_d_pass_gives_d_the_logits_of_the_joint_pass_and_bad_passes_are_errors(setup):
+    """model.d_pass=joint (the behaviour before 2026-12-04): D's loss reads the joint
+    B + B/2 pass's logits on the matching fakes, as G's does; no separate pass is made."""
     model, objective, params, state, batch = setup
     c = tiny_config()
-    c.model.d_pass = 'separate'
-    separate = text2image.build(c.model, INFO)
-    losses, _, out, by_hand = jax.jit(lambda *a: _run(separate, objectives.build(
-        c.objective, separate), *a))(params, state, batch, jax.random.key(1))
-    variables = {p: join_variables(params[p], state[p]) for p in params}
-    alone = separate.discriminator.apply(variables['discriminator'], out['fake'],
-                                         out['embedding'], train=True,
-                                         mutable=['batch_stats'])[0]
-    np.testing.assert_allclose(out['d_fake_logits'], alone, rtol=1e-5, atol=1e-6)
+    c.model.d_pass = 'joint'
+    joint_model = text2image.build(c.model, INFO)
+    losses, _, out, by_hand = jax.jit(lambda *a: _run(joint_model, objectives.build(
+        c.objective, joint_model), *a))(params, state, batch, jax.random.key(1))
+    assert 'd_fake_logits' not in out
     joint = np.asarray(by_hand['fake_and_interp'])
     np.testing.assert_allclose(out['fake_logits'], joint[:B], rtol=1e-5, atol=1e-6)
-    assert np.max(np.abs(np.asarray(out['d_fake_logits']) - joint[:B])) > 1e-3
     sp = lambda x: np.logaddexp(0.0, np.asarray(x, np.float64))  # noqa: E731
     r, w, f, i = (out[k] for k in ('real_logits', 'wrong_logits', 'fake_logits',
                                    'interp_logits'))
-    d_want = np.mean(sp(-r)) + 0.5 * np.mean(sp(w)) + 0.5 * np.mean(sp(out['d_fake_logits']))
+    d_want = np.mean(sp(-r)) + 0.5 * np.mean(sp(w)) + 0.5 * np.mean(sp(f))
     np.testing.assert_allclose(losses['discriminator'], d_want, rtol=1e-5)
     np.testing.assert_allclose(losses['generator'],
                                (np.sum(sp(-f)) + np.sum(sp(-i))) / (B + B // 2), rtol=1e-5)
-    for bad, match in (('both', "must be 'joint' or 'separate'"),):
-        c.model.d_pass = bad
-        with pytest.raises(JaxgenError, match=match):
-            text2image.build(c.model, INFO)
+    c.model.d_pass = 'both'
+    with pytest.raises(JaxgenError, match="must be 'joint' or 'separate', got 'both'"):
+        text2image.build(c.model, INFO)
     c = tiny_config('gan_cls')
+    assert 'd_pass' not in c.model  # only the interpolating variants have the choice
     c.model.d_pass = 'separate'
     with pytest.raises(JaxgenError, match='d_pass=separate has no effect without'):
         text2image.build(c.model, INFO)

@@ -19,12 +19,13 @@ and GAN-INT-CLS, after the official ``main_cls_int.lua`` (github.com/reedscot/ic
   first half of the batch's embeddings and e2 the second (``interp_type = 1``); those
   fakes go to G's loss only (``interp_logits``; ``fDx`` never sees them). As in
   ``fGx``, G and D run once on the B + B/2 fakes, so D's BatchNorm statistics in that
-  pass span both; ``fake_logits`` are the first B. ``d_pass``: ``'joint'`` (default)
-  gives D's loss those same logits, so D's statistics also span the interpolated fakes in
-  its own update, where ``fDx`` normalises the B matching fakes alone; ``'separate'``
+  pass span both; ``fake_logits`` are the first B. ``d_pass``: ``'separate'`` (default)
   runs D once more on the B matching fakes alone, as ``fDx`` does, and D's loss reads
   that pass (``d_fake_logits``, the game's ``history_logits`` name), G's loss the joint
-  one.
+  one; ``'joint'`` (the only behaviour before 2026-12-04) gives D's loss the joint pass's
+  logits, so the interpolated fakes enter D's statistics in its own update too. With
+  ``'joint'`` D won and G collapsed in all three GAN-INT-CLS runs to 12,000 steps
+  (docs/results/text2image.md).
 * ``inverse`` (optional, the paper's Figure 6): S(x) → z, trained on stop-gradient fakes
   with ``||z − S(G(z, φ(t)))||²`` (output ``inverse_z``).
 """
@@ -135,7 +136,7 @@ class Text2Image:
     cls: bool = True
     interpolate: bool = True
     inverse: nn.Module | None = None
-    d_pass: str = 'joint'            # 'separate': D's loss on a pass over the B fakes alone
+    d_pass: str = 'separate'         # D's loss on a pass over the B matching fakes alone
     conditions = ('chars',)          # what python -m jaxgen.generate hands generate()
     pretrained = ('text_encoder',)   # players whose weights must come from init_from
     pretrained_by = {'text_encoder': 'python train.py --config configs/text_encoder.py'}
@@ -249,12 +250,13 @@ def build(model_config, data_info) -> Text2Image:
     check_tanh_pixels('text2image', data_info)
     c = model_config
     features, latent = c.get('features', 64), c.get('latent_dim', 100)
-    d_pass, interpolate = c.get('d_pass', 'joint'), bool(c.get('interpolate', True))
+    interpolate = bool(c.get('interpolate', True))
+    if not interpolate and c.get('d_pass') is not None:
+        raise JaxgenError(f'model.d_pass={c.get("d_pass")} has no effect without '
+                          'model.interpolate (GAN-INT): D already sees the B matching fakes alone')
+    d_pass = c.get('d_pass') or 'separate'
     if d_pass not in ('joint', 'separate'):
         raise JaxgenError(f"model.d_pass must be 'joint' or 'separate', got {d_pass!r}")
-    if d_pass == 'separate' and not interpolate:
-        raise JaxgenError('model.d_pass=separate has no effect without model.interpolate '
-                          '(GAN-INT): D already sees the B matching fakes alone')
     text_features = c.get('text_features', 128)
     return Text2Image(
         generator=TextGenerator(shape, features, text_features),
