@@ -20,7 +20,10 @@ exist) and ``frozen`` keeps them fixed.
 Settings of the official code, ``main_cls_int.lua`` and ``scripts/train_cub.sh``
 (github.com/reedscot/icml2016): Adam lr 2e-4, β1 0.5, batch 64, nz 100, text code nt 128
 (Linear + LeakyReLU 0.2 in G and D), cls_weight 0.5, interp_weight 1.0, interp_type 1
-(β = 0.5), z ~ N(0, I), one D step then one G step. Not taken: ngf 128 and 64-px images
+(β = 0.5), z ~ N(0, I), one D step then one G step; D's update sees the B matching fakes
+alone (``fDx``) while G's loss reads one pass over the B + B/2 fakes (``fGx``):
+``model.d_pass='separate'`` (GAN-INT variants; ``'joint'``, the behaviour before
+2026-12-04, collapsed GAN-INT-CLS in three of three runs). Not taken: ngf 128 and 64-px images
 (here 28/32 px and 64 features, DCGAN's MNIST setting), the residual 3×3 blocks inside
 G and D, the step decay of lr by 0.5 every 100 epochs, and numCaption = 4 averaged
 captions per image (one caption per image here).
