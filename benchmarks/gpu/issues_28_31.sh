@@ -9,13 +9,14 @@
 #    configs' (the papers') widths, 512 feature maps: fashion_mnist32 grown 4 -> 32 and
 #    trained at 32x32 only (grow=0) for the same images, KIMG thousand images per phase
 #    (default 15: 105k images each), batch 32, seed 0, both runs at once, then each
-#    evaluated at its end (training stops 60 s early to leave time for that) as the CPU tables are (--noema, 2,000 samples, 200 pairs, 200
-#    PPL paths);
+#    evaluated at its end as the CPU tables are (--noema, 2,000 samples, 200 pairs,
+#    200 PPL paths; training stops 60 s early to leave time for that);
 #
-# Prepare .gpu/ first (benchmarks/gpu/prepare.sh, then PROGRESSIVE=1 for part 1: the
-# Fashion-MNIST files and the fashion_mnist32 domain classifier), then call the device
-# tool with command `bash benchmarks/gpu/issues_28_31.sh` and carry ['.gpu'].
-# LOCAL=1 is a dry run with this machine's packages (add KIMG=1 and W=<width overrides>).
+# Prepare .gpu/ first (`PROGRESSIVE=1 bash benchmarks/gpu/prepare.sh`: the MNIST and
+# Fashion-MNIST caches, both domain classifiers, the wheels), then call the device tool
+# with command `bash benchmarks/gpu/issues_28_31.sh` and carry ['.gpu']. SEEDS_PART=0
+# skips part 1 (with BUDGET=330: part 2 alone). LOCAL=1 is a dry run with this machine's
+# packages (add KIMG=1 and W=<width overrides>).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 deadline=$(( $(date +%s) + ${BUDGET:-580} ))

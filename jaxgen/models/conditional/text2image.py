@@ -25,7 +25,9 @@ and GAN-INT-CLS, after the official ``main_cls_int.lua`` (github.com/reedscot/ic
   one; ``'joint'`` (the only behaviour before 2026-12-04) gives D's loss the joint pass's
   logits, so the interpolated fakes enter D's statistics in its own update too. With
   ``'joint'`` D won and G collapsed in all three GAN-INT-CLS runs to 12,000 steps
-  (docs/results/text2image.md).
+  (docs/results/text2image.md). The forward pass is the same in both phases, so each
+  phase also runs the other's D pass (forward only, for BatchNorm's running averages),
+  and G always draws the B + B/2 fakes in one batch, where ``fDx`` draws the B alone.
 * ``inverse`` (optional, the paper's Figure 6): S(x) → z, trained on stop-gradient fakes
   with ``||z − S(G(z, φ(t)))||²`` (output ``inverse_z``).
 """
