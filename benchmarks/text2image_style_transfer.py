@@ -64,11 +64,11 @@ def main():
     thick, slant = captions.bins(test['attributes'])
     index = np.flatnonzero(~captions.held_out_mask(label, thick, slant))[:args.num]
     x = np.asarray(test['image'][index], np.float32) / 127.5 - 1.0
-    own = np.asarray(test['chars'][index])
+    own = np.asarray(test[model.text.field][index])
     # Another test image's caption with another digit: the next index whose label differs.
     other = np.array([next(j for j in np.roll(index, -k) if label[j] != label[i])
                       for k, i in enumerate(index, start=1)])
-    new = np.asarray(test['chars'][other])
+    new = np.asarray(test[model.text.field][other])
     z = batched(lambda a: model.invert(variables, a), x)
     embed = lambda c: model.embed(variables, c)  # noqa: E731
     decode = lambda zz, c: model.decode(variables, zz, embed(c))  # noqa: E731

@@ -6,11 +6,14 @@
     python train.py --config configs/text2image.py:captioned_glyphs --workdir runs/t2i/glyphs
     python -m jaxgen.generate --workdir runs/t2i/gan_int_cls --text "a thick seven slanted to the left"
 
-The argument is ``<dataset>[,<variant>][,inverse]``: dataset ``captioned_mnist`` (default) or
-``captioned_glyphs``; variant ``gan``, ``gan_cls``, ``gan_int`` or ``gan_int_cls``
-(default), which set ``model.cls`` (the matching-aware D) and ``model.interpolate``
-(GAN-INT) and the objective's weight of each; ``inverse`` adds the style encoder
-S(x) → z of the paper's Figure 6 (``model.inverse``, its optimizer and loss weight).
+The argument is ``<dataset>[,<variant>][,inverse][,word]``: dataset ``captioned_mnist``
+(default) or ``captioned_glyphs``; variant ``gan``, ``gan_cls``, ``gan_int`` or
+``gan_int_cls`` (default), which set ``model.cls`` (the matching-aware D) and
+``model.interpolate`` (GAN-INT) and the objective's weight of each; ``inverse`` adds the
+style encoder S(x) → z of the paper's Figure 6 (``model.inverse``, its optimizer and loss
+weight); ``word`` reads the captions word by word (``model.text_level='word'``,
+``model.encoder_convs=0``: the text encoder of ``configs/text_encoder.py:<dataset>,word``,
+default workdir ``runs/t2i/text_encoder_word``).
 
 The text encoder is trained first by ``configs/text_encoder.py`` and frozen here: its
 weights come from ``init_from.text_encoder`` (default ``runs/t2i/text_encoder``, a
@@ -40,10 +43,11 @@ def get_config(arg: str | None = None):
     parts = [p for p in (arg or '').split(',') if p]
     dataset = next((p for p in parts if p in DATASETS), 'captioned_mnist')
     variant = next((p for p in parts if p in VARIANTS), 'gan_int_cls')
-    inverse = 'inverse' in parts
-    unknown = [p for p in parts if p not in (*DATASETS, *VARIANTS, 'inverse')]
+    inverse, word = 'inverse' in parts, 'word' in parts
+    unknown = [p for p in parts if p not in (*DATASETS, *VARIANTS, 'inverse', 'word')]
     if unknown:
-        raise ValueError(f'configs/text2image.py takes <dataset>[,<variant>][,inverse] with datasets '
+        raise ValueError(f'configs/text2image.py takes <dataset>[,<variant>][,inverse][,word] '
+                         f'with datasets '
                          f'{DATASETS} and variants {tuple(VARIANTS)}; got {unknown}')
     cls, interpolate = VARIANTS[variant]
     c = base_config()
@@ -67,6 +71,8 @@ def get_config(arg: str | None = None):
     c.model.d_features = 64              # ndf
     c.model.embed_dim = 256              # the text encoder's (configs/text_encoder.py)
     c.model.encoder_features = 128
+    c.model.text_level = 'word' if word else 'char'  # the text encoder's (data/text.py)
+    c.model.encoder_convs = 0 if word else 2
     if cls:
         c.objective.cls_weight = 0.5
     if interpolate:
@@ -80,5 +86,5 @@ def get_config(arg: str | None = None):
         c.objective.inverse_weight = 1.0
         c.optimizers.inverse = adam(2e-4, b1=0.5)
     c.frozen = ('text_encoder',)
-    c.init_from.text_encoder = 'runs/t2i/text_encoder'
+    c.init_from.text_encoder = 'runs/t2i/text_encoder_word' if word else 'runs/t2i/text_encoder'
     return c

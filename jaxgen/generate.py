@@ -8,7 +8,7 @@ GAN) or key patches (Puzzle-GAN).
     python -m jaxgen.generate --workdir runs/puzzlegan --image digit.png --boxes "2,3,8,8;14,10,8,8"
 
 A model says what it generates from in its bundle's ``conditions``: ``('chars',)`` for
-text, ``('patches',)`` for key patches (``{'patches': float32 [B, P, s, s, C] in [-1, 1],
+text read by character, ``('tokens',)`` by word (``data/text.py``), ``('patches',)`` for key patches (``{'patches': float32 [B, P, s, s, C] in [-1, 1],
 'boxes': int32 [B, P, 4]}``). ``--text`` (repeatable) draws ``--num`` images per caption,
 one row each; ``--patches SPLIT:INDEX`` takes the stored key patches of that example of
 the run's dataset, ``--image FILE --boxes "top,left,h,w;..."`` crops them from an image
@@ -16,7 +16,7 @@ the run's dataset, ``--image FILE --boxes "top,left,h,w;..."`` crops them from a
 Writes one PNG grid (``--out``, default ``<workdir>/generated.png``).
 
 Bad input is one line and writes nothing: characters outside the text encoder's
-vocabulary (named), an empty caption, a caption longer than the model reads, boxes
+vocabulary (named; for a word-level encoder, words outside it), an empty caption, a caption longer than the model reads, boxes
 outside the image or patches larger than it, a workdir whose model takes no text (or no
 patches). Words the captions never used are allowed and reported in one info line.
 """
@@ -30,6 +30,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from jaxgen import cli, visualisation
+from jaxgen.data import text as text_lib
 from jaxgen.errors import JaxgenError
 from jaxgen.training import workdir as workdir_lib
 from jaxgen.training.restore import load
@@ -37,7 +38,6 @@ from jaxgen.translate import read_image
 from jaxgen.visualisation.grid import labelled_grid
 
 PATCHES = re.compile(r'^(train|test):(\d+)$')
-SPECIAL = ('<pad>', '<unk>')
 
 
 def define_flags() -> None:
@@ -55,40 +55,26 @@ def define_flags() -> None:
     flags.mark_flags_as_required(['workdir'])
 
 
-def require(model, condition: str, workdir: str, name: str) -> None:
-    """One line unless ``model`` generates from ``condition`` (its ``conditions``)."""
+def require(model, condition: str, workdir: str, name: str) -> str:
+    """``condition`` (``'text'``: whichever of ``chars`` and ``tokens`` the model takes, or
+    ``'patches'``) as the model's ``conditions`` name it; one line if it takes none."""
     takes = tuple(getattr(model, 'conditions', ()))
-    if condition not in takes:
-        what = {'chars': 'text', 'patches': 'key patches'}[condition]
-        raise JaxgenError(f'{workdir} holds a {name} model, which does not generate from '
-                          f'{what}' + (f' (it takes {", ".join(takes)})' if takes else
-                                       '; use python -m jaxgen.sample'))
+    fields = text_lib.FIELDS if condition == 'text' else (condition,)
+    found = [c for c in takes if c in fields]
+    if found:
+        return found[0]
+    what = {'text': 'text', 'patches': 'key patches'}[condition]
+    raise JaxgenError(f'{workdir} holds a {name} model, which does not generate from '
+                      f'{what}' + (f' (it takes {", ".join(takes)})' if takes else
+                                   '; use python -m jaxgen.sample'))
 
 
-def encode_text(text: str, data_info) -> tuple[np.ndarray, list[str]]:
-    """``(char ids int32 [max_chars], words the captions never used)`` of a caption, in
-    the ids of ``data_info['char_vocabulary']``; one line for an empty caption, a
-    character outside the vocabulary (named) or a caption too long."""
-    vocabulary = list(data_info['char_vocabulary'])
-    if not any(c.isupper() for c in vocabulary if c not in SPECIAL):
-        text = text.lower()  # the captions are lower-case: so is what the model read
-    text = ' '.join(text.split())
-    if not text:
-        raise JaxgenError('the caption is empty; write e.g. --text "a thick seven slanted to '
-                          'the left"')
-    ids = {c: i for i, c in enumerate(vocabulary) if c not in SPECIAL}
-    outside = sorted({c for c in text if c not in ids})
-    if outside:
-        raise JaxgenError(f'the caption {text!r} has characters outside the text encoder\'s '
-                          f'vocabulary: {" ".join(repr(c) for c in outside)}; it reads '
-                          f'{"".join(sorted(ids))!r}')
-    limit = int(data_info.get('max_chars', len(text)))
-    if len(text) > limit:
-        raise JaxgenError(f'the caption {text!r} has {len(text)} characters; the model reads '
-                          f'at most {limit}')
-    known = set(data_info.get('word_vocabulary') or ())
-    unused = [w for w in dict.fromkeys(text.split()) if known and w not in known]
-    return np.array([ids[c] for c in text] + [0] * (limit - len(text)), np.int32), unused
+def encode_text(text: str, data_info, level: str = 'char') -> tuple[np.ndarray, list[str]]:
+    """``(ids int32 [length], words the captions never used)`` of a caption at ``level``
+    (``data/text.py``: characters of ``data_info['char_vocabulary']`` or words of its
+    ``word_vocabulary``); one line for an empty caption, a character (word) outside the
+    vocabulary, named, or a caption too long."""
+    return text_lib.spec(data_info, level, 'python -m jaxgen.generate --text').encode(text)
 
 
 def parse_boxes(spec: str) -> np.ndarray:
@@ -153,13 +139,14 @@ def generate(workdir: str, texts=(), patches: str | None = None, image: str | No
     exp, state, step = load(workdir, step)
     model, name = exp.model, exp.config.model.name
     if texts:
-        require(model, 'chars', workdir, name)
-        encoded = [encode_text(t, exp.data_info) for t in texts]
+        field = require(model, 'text', workdir, name)
+        level = next(k for k, (f, _, _) in text_lib.LEVELS.items() if f == field)
+        encoded = [encode_text(t, exp.data_info, level) for t in texts]
         unused = sorted({w for _, words in encoded for w in words})
         if unused:
             logging.info('words the training captions never used: %s', ', '.join(unused))
         rows = [' '.join(t.split()) for t in texts]
-        inputs = [{'chars': np.repeat(ids[None], num, 0)} for ids, _ in encoded]
+        inputs = [{field: np.repeat(ids[None], num, 0)} for ids, _ in encoded]
     else:
         require(model, 'patches', workdir, name)
         if patches:

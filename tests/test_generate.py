@@ -64,6 +64,18 @@ def test_boxes_crop_their_patches():
     np.testing.assert_array_equal(parts[1], image[8:12, 8:12])
 
 
+def test_a_word_level_model_reads_words_and_names_those_it_cannot():
+    class Words:  # a text-to-image model with model.text_level='word'
+        conditions = ('tokens',)
+    assert gen.require(Words(), 'text', 'runs/x', 'text2image') == 'tokens'
+    info = {**INFO, 'max_words': captions.MAX_WORDS}
+    ids, unused = gen.encode_text('A thick  SEVEN slanted to the left', info, 'word')
+    np.testing.assert_array_equal(ids, captions.encode('a thick seven slanted to the left'))
+    assert unused == []
+    with pytest.raises(JaxgenError, match="words outside the text encoder's vocabulary: 'bold'"):
+        gen.encode_text('a bold seven', info, 'word')
+
+
 def test_a_model_that_takes_no_text_or_no_patches_is_one_line():
     class Text:  # noqa: D401  (a bundle's declaration is all that is read)
         conditions = ('chars',)
@@ -71,7 +83,7 @@ def test_a_model_that_takes_no_text_or_no_patches_is_one_line():
         gen.require(Text(), 'patches', 'runs/x', 'text2image')
     with pytest.raises(JaxgenError, match='does not generate from text; use python -m '
                                           'jaxgen.sample'):
-        gen.require(object(), 'chars', 'runs/x', 'dcgan')
+        gen.require(object(), 'text', 'runs/x', 'dcgan')
 
 
 def tiny(**overrides):

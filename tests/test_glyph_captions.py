@@ -45,6 +45,13 @@ def test_captions_and_their_character_ids():
     assert glyph_captions.MAX_CHARS == len('the digit three in a regular oblique serif font')
     with pytest.raises(JaxgenError, match='at most 47'):
         glyph_captions.encode_chars(text + ' and more words here')
+    words = glyph_captions.encode_words(text)
+    chex.assert_shape(words, (glyph_captions.MAX_WORDS,))
+    assert words.dtype == np.int32 and glyph_captions.MAX_WORDS == 9
+    assert ' '.join(glyph_captions.WORDS[i] for i in words if i) == text
+    assert len(set(glyph_captions.WORDS)) == len(glyph_captions.WORDS)  # one id per word
+    with pytest.raises(JaxgenError, match='at most 9'):
+        glyph_captions.encode_words(text + ' and more')
 
 
 @pytest.fixture(scope='module')
@@ -63,11 +70,13 @@ def small(tmp_path_factory):
 def test_fields_shapes_and_captions_agree_with_the_fonts(small):
     for split, (arrays, info) in small.items():
         n = info['num_examples']
-        chex.assert_shape([arrays['image'], arrays['chars']],
-                          [(n, 28, 28, 1), (n, glyph_captions.MAX_CHARS)])
-        for field in ('label', 'domain', 'family', 'weight', 'style', 'chars'):
+        chex.assert_shape([arrays['image'], arrays['chars'], arrays['tokens']],
+                          [(n, 28, 28, 1), (n, glyph_captions.MAX_CHARS),
+                           (n, glyph_captions.MAX_WORDS)])
+        for field in ('label', 'domain', 'family', 'weight', 'style', 'chars', 'tokens'):
             assert arrays[field].dtype == np.int32, field
         assert info['char_vocabulary'] == list(captions.CHARS) and info['kind'] == 'images'
+        assert info['word_vocabulary'] == list(glyph_captions.WORDS)
         for i in range(0, n, 7):
             stem = info['domain_names'][arrays['domain'][i]]
             family, weight, style = glyph_captions.font_attributes(font(stem))
@@ -75,8 +84,10 @@ def test_fields_shapes_and_captions_agree_with_the_fonts(small):
                     glyph_captions.WEIGHTS[arrays['weight'][i]],
                     glyph_captions.STYLES[arrays['style'][i]]) == (family, weight, style)
             character = CHARACTERS[arrays['label'][i]]
-            assert captions.decode_chars(arrays['chars'][i]) == glyph_captions.caption(
-                character, family, weight, style), split
+            text = glyph_captions.caption(character, family, weight, style)
+            assert captions.decode_chars(arrays['chars'][i]) == text, split
+            assert ' '.join(info['word_vocabulary'][w] for w in arrays['tokens'][i] if w) == \
+                text, split
 
 
 def test_held_out_combinations_are_only_in_the_test_split(small):

@@ -14,6 +14,7 @@ import pytest
 
 from configs import text2image as t2i_config
 from jaxgen import objectives
+from jaxgen.data import text as text_lib
 from jaxgen.data.derived import captions
 from jaxgen.errors import JaxgenError
 from jaxgen.models.conditional import text2image
@@ -222,7 +223,8 @@ def test_data_without_captions_and_text_free_generation_are_one_line():
 
 @pytest.mark.skipif(not os.environ.get('JAXGEN_DATA_DIR'),
                     reason='JAXGEN_DATA_DIR not set: no real MNIST for captions')
-def test_consistency_against_the_stored_measurements(tmp_path):
+@pytest.mark.parametrize('level', ['char', 'word'])
+def test_consistency_against_the_stored_measurements(tmp_path, level):
     """A stand-in model that draws, for each caption, the image of the next test example
     (cyclically): its agreement rates are those of the stored bins and labels of the
     neighbours, computed here with numpy; the test images themselves agree fully. The
@@ -241,12 +243,16 @@ def test_consistency_against_the_stored_measurements(tmp_path):
                            for m, n in ((~held, 6), (held, 5))])
     arrays = {k: v[pick] for k, v in arrays.items()}
     images = arrays['image'].astype(np.float32) / 127.5 - 1.0
-    by_caption = {c.tobytes(): np.roll(images, -1, 0)[i] for i, c in enumerate(arrays['chars'])}
+    field = text_lib.LEVELS[level][0]  # the model reads chars or tokens: so must the metric
+    by_caption = {c.tobytes(): np.roll(images, -1, 0)[i] for i, c in enumerate(arrays[field])}
     by_image = {im.tobytes(): l for im, l in zip(images, arrays['label'])}
 
     class Model:
+        text = text_lib.TextSpec(level, field, (), 0)
+
         def generate(self, variables, inputs, key):
-            return np.stack([by_caption[c.tobytes()] for c in np.asarray(inputs['chars'])])
+            assert set(inputs) == {field}
+            return np.stack([by_caption[c.tobytes()] for c in np.asarray(inputs[field])])
 
     class Extractor:
         def logits(self, x):
@@ -296,6 +302,8 @@ def test_glyph_judge_reads_the_font_classifier_through_the_caption_attributes():
     who = {im.tobytes(): i for i, im in enumerate(arrays['image'])}
 
     class Model:
+        text = text_lib.TextSpec('char', 'chars', tuple(captions.CHARS), captions.MAX_CHARS)
+
         def generate(self, variables, inputs, key):
             return np.stack([draws[c.tobytes()] for c in np.asarray(inputs['chars'])])
 
@@ -339,9 +347,10 @@ def test_glyph_judge_picks_captions_evenly_across_the_font_ordered_split():
     np.testing.assert_array_equal(MnistJudge.pick(index, 1000), index[:1000])
 
 
-def test_glyph_zero_shot_pictures_caption_each_held_out_combination_on_an_existing_face():
+@pytest.mark.parametrize('level', ['char', 'word'])
+def test_glyph_zero_shot_pictures_caption_each_held_out_combination_on_an_existing_face(level):
     """captioned_glyphs' zero-shot picture: one caption per HELD_OUT (character, attribute,
-    value), completed with a real font's other attributes."""
+    value), completed with a real font's other attributes, in the ids the model reads."""
     from jaxgen.data.derived import glyph_captions  # pylint: disable=import-outside-toplevel
     from jaxgen.visualisation.pictures import text2image as pics  # pylint: disable=import-outside-toplevel
     fonts = {'DejaVuSans': {'family': 'sans', 'weight': 'regular', 'style': 'upright'},
@@ -353,9 +362,39 @@ def test_glyph_zero_shot_pictures_caption_each_held_out_combination_on_an_existi
     class Model:
         data_info = {'name': 'captioned_glyphs', 'font_attributes': fonts,
                      'char_vocabulary': list(captions.CHARS),
-                     'max_chars': glyph_captions.MAX_CHARS}
+                     'max_chars': glyph_captions.MAX_CHARS,
+                     'word_vocabulary': list(glyph_captions.WORDS),
+                     'max_words': glyph_captions.MAX_WORDS}
+        text = text_lib.spec(data_info, level)
     rows = pics.ZERO_SHOT['captioned_glyphs'](Model())
+    chex.assert_shape(rows, (4, Model.text.length))
     assert [pics.caption_text(Model(), r) for r in rows] == [
         'the letter g in a bold upright sans font', 'the letter r in a regular upright mono font',
         'the digit seven in a regular italic serif font',
         'the letter a in a regular oblique sans font']
+
+
+def test_the_word_level_reads_the_captions_words_everywhere():
+    """``configs/text2image.py:<dataset>,word``: the model embeds, mismatches and generates
+    from ``tokens`` (a batch without ``chars`` trains), and says so in ``conditions``."""
+    c = tiny_config('gan_int_cls,word')
+    assert (c.model.text_level, c.model.encoder_convs, c.init_from.text_encoder) == (
+        'word', 0, 'runs/t2i/text_encoder_word')
+    model = text2image.build(c.model, {**INFO, 'max_words': captions.MAX_WORDS})
+    assert model.conditions == ('tokens',) and model.text.length == captions.MAX_WORDS
+    params, state = init_players(model)
+    variables = {p: join_variables(params[p], state[p]) for p in params}
+    tokens = np.stack([captions.encode(captions.caption(l, i % 3, i // 3))
+                       for i, l in enumerate(LABELS)])
+    rng = np.random.default_rng(0)
+    batch = {'image': jnp.asarray(rng.uniform(-1, 1, (B, 16, 16, 1)), jnp.float32),
+             'label': jnp.asarray(LABELS), 'tokens': jnp.asarray(tokens)}
+    outputs, _ = jax.jit(lambda b: model.forward(variables, b, jax.random.key(1)))(batch)
+    np.testing.assert_allclose(outputs['embedding'], model.embed(variables, tokens), atol=1e-6)
+    wrong = np.asarray(outputs['wrong_index'])
+    np.testing.assert_array_equal(wrong, text2image.mismatched(batch, 'tokens'))
+    assert (LABELS[wrong] != LABELS).all()  # every batch here has another class for each
+    images = model.generate(variables, {'tokens': tokens[:2]}, jax.random.key(0))
+    chex.assert_shape(images, (2, 16, 16, 1))
+    with pytest.raises(JaxgenError, match=r"generates from text: pass \{'tokens': int32"):
+        model.generate(variables, {'z': np.zeros((2, 4))}, jax.random.key(0))

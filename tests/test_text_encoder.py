@@ -88,7 +88,7 @@ def test_the_loss_and_retrieval_equal_a_loop_reference(classes, reduce, symmetri
     cls = label if classes == 'label' else [tuple(c) for c in chars]
     term = joint_embedding.sje_term(classes, 0.8, symmetric, reduce)
     value, metrics = term({'image_embedding': jnp.asarray(image), 'text_embedding':
-                           jnp.asarray(text), 'label': label, 'chars': chars})
+                           jnp.asarray(text), 'label': label, 'text_ids': chars})
     np.testing.assert_allclose(value, reference(image, text, cls, 0.8, reduce, symmetric),
                                rtol=1e-5)
     best = np.argmax(image @ text.T, axis=0)
@@ -155,15 +155,47 @@ def test_bad_input_is_one_line():
         text_encoder_config.get_config('mnist')
 
 
-def test_the_config_trains_and_evaluates_retrieval(tmp_path, monkeypatch):
+def test_the_word_level_reads_the_captions_words_and_nothing_else():
+    """``text_level='word'``: the encoder embeds ``tokens`` (the caption's word ids) and
+    passes them on as the objective's ``text_ids``; the characters are not read."""
+    info = {**INFO, 'word_vocabulary': list(captions.WORDS), 'max_words': captions.MAX_WORDS}
+    config = ml_collections.ConfigDict({'name': 'text_encoder', 'embed_dim': 8, 'features': 8,
+                                        'image_features': 4, 'text_level': 'word', 'convs': 0})
+    model = text_encoder.build(config, info)
+    assert (model.text.field, model.text.length) == ('tokens', captions.MAX_WORDS)
+    texts = ['a thick seven slanted to the left', 'a thin zero standing upright']
+    rng = np.random.default_rng(0)
+    batch = {'image': rng.uniform(-1, 1, (2, 16, 16, 1)).astype(np.float32),
+             'label': np.array([7, 0], np.int32),
+             'tokens': np.stack([captions.encode(t) for t in texts]),
+             'chars': rng.integers(1, VOCAB, (2, 12)).astype(np.int32)}
+    variables = model.init(jax.random.key(0))
+    forward = jax.jit(lambda b: model.forward(variables, b, None)[0])
+    out = forward(batch)
+    chex.assert_shape(out['text_embedding'], (2, 8))
+    np.testing.assert_array_equal(out['text_ids'], batch['tokens'])
+    other_chars = forward({**batch, 'chars': batch['chars'][::-1]})
+    np.testing.assert_array_equal(other_chars['text_embedding'], out['text_embedding'])
+    other_words = forward({**batch, 'tokens': batch['tokens'][::-1]})
+    np.testing.assert_allclose(other_words['text_embedding'], out['text_embedding'][::-1],
+                               atol=1e-6)
+    assert np.abs(out['text_embedding'][0] - out['text_embedding'][1]).max() > 1e-4
+    c = text_encoder_config.get_config('captioned_glyphs,word')
+    assert (c.data.name, c.model.text_level, c.model.convs) == ('captioned_glyphs', 'word', 0)
+    assert text_encoder_config.get_config(None).model.text_level == 'char'
+
+
+@pytest.mark.parametrize('arg', ['captioned_glyphs', 'captioned_glyphs,word'])
+def test_the_config_trains_and_evaluates_retrieval(tmp_path, monkeypatch, arg):
     render = glyphs.render
     monkeypatch.setattr(glyphs, 'render', lambda split: render(
         split, paths=[p for p in glyphs.font_paths() if 'DejaVu' in p][:4], characters='AB01'))
-    c = text_encoder_config.get_config('captioned_glyphs')
+    c = text_encoder_config.get_config(arg)
     c.data.cache_dir = str(tmp_path / 'cache')
     c.num_steps, c.batch_size = 4, 8
     c.log_every = c.checkpoint_every = c.eval_every = 4
-    c.model.embed_dim, c.model.features, c.model.image_features, c.model.convs = 8, 8, 4, 1
+    c.model.embed_dim, c.model.features, c.model.image_features = 8, 8, 4
+    c.model.convs = 0 if 'word' in arg else 1
     result = train(c, str(tmp_path / 'run'))
     assert result.step == 4
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(result.state.params))

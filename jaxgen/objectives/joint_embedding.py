@@ -18,7 +18,7 @@ code's sum of hinges over the negatives, divided by the batch size.
 Options (``config.objective``):
 
 * ``classes``: what a class is. ``'label'`` (the paper: bird species, here the digit or
-  the character) or ``'caption'`` (two examples are of one class when their ``chars``
+  the character) or ``'caption'`` (two examples are of one class when their text ids
   are equal: captions here are templated from discrete attributes, so the caption is a
   finer class; with ``'label'`` nothing asks the text embedding to encode the attributes
   the GAN must draw);
@@ -84,13 +84,13 @@ def retrieval(image_embedding, text_embedding, label, chars) -> jax.Array:
 
 def sje_term(classes: str, margin: float, symmetric: bool, reduce: str):
     def term(outputs):
-        same = same_class(outputs['label'], outputs['chars'], classes)
+        same = same_class(outputs['label'], outputs['text_ids'], classes)
         image, text = sje_losses(image_embedding=outputs['image_embedding'],
                                  text_embedding=outputs['text_embedding'], same=same,
                                  margin=margin, reduce=reduce)
         value = jnp.mean(image) + (jnp.mean(text) if symmetric else 0.0)
         hits = retrieval(outputs['image_embedding'], outputs['text_embedding'],
-                         outputs['label'], outputs['chars'])
+                         outputs['label'], outputs['text_ids'])
         return value, {'image_loss': jnp.mean(image), 'text_loss': jnp.mean(text),
                        'retrieval_label': hits[0], 'retrieval_caption': hits[1]}
     return term

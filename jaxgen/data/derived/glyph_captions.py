@@ -15,7 +15,8 @@ Fields: ``image`` and ``label`` (the character, indexing ``info['class_names']``
 ``domain`` (the font) as in glyphs; ``chars`` int32 ``[N, MAX_CHARS]`` in the character
 vocabulary of captioned_mnist (:data:`captions.CHARS`: padding 0, unknown 1, space, a-z;
 capitals are written lower-case and digits as words), so that one text encoder reads both
-sets; ``family``, ``weight`` and ``style`` int32 ``[N]`` indexing :data:`FAMILIES`,
+sets; ``tokens`` int32 ``[N, MAX_WORDS]``, the same captions' word ids in :data:`WORDS`
+(for a word-level text encoder, ``data/text.py``); ``family``, ``weight`` and ``style`` int32 ``[N]`` indexing :data:`FAMILIES`,
 :data:`WEIGHTS`, :data:`STYLES`, for measuring text-image consistency. The
 (character, attribute) combinations of :data:`HELD_OUT` are left out of the train split and
 kept in the test split, for zero-shot tests.
@@ -58,6 +59,24 @@ def caption(character: str, family: str, weight: str, style: str) -> str:
 
 MAX_CHARS = max(len(caption(c, f, w, s)) for c in glyphs.CHARACTERS for f in FAMILIES
                 for w in WEIGHTS for s in STYLES)
+
+
+WORDS = (captions.PAD, captions.UNK) + tuple(dict.fromkeys(
+    w for c in glyphs.CHARACTERS for f in FAMILIES for wt in WEIGHTS for s in STYLES
+    for w in caption(c, f, wt, s).split()))
+MAX_WORDS = max(len(caption(c, f, w, s).split()) for c in glyphs.CHARACTERS for f in FAMILIES
+                for w in WEIGHTS for s in STYLES)
+_WORD_ID = {w: i for i, w in enumerate(WORDS)}
+
+
+def encode_words(text: str) -> np.ndarray:
+    """int32 [MAX_WORDS] ids of a caption's words in :data:`WORDS`, padded with 0."""
+    words = text.lower().split()
+    if len(words) > MAX_WORDS:
+        raise JaxgenError(f'the caption {text!r} has {len(words)} words; write at most '
+                          f'{MAX_WORDS}')
+    return np.array([_WORD_ID.get(w, 1) for w in words] + [0] * (MAX_WORDS - len(words)),
+                    np.int32)
 
 
 def encode_chars(text: str) -> np.ndarray:
@@ -123,13 +142,17 @@ def captioned_glyphs(config: Any, split: str, base: Callable) -> tuple[dict, dic
                           f'combination; render more characters or fonts')
     table = np.stack([np.stack([encode_chars(caption(c, *f)) for c in info['class_names']])
                       for f in fonts])  # [font, character, MAX_CHARS]
+    words = np.stack([np.stack([encode_words(caption(c, *f)) for c in info['class_names']])
+                      for f in fonts])  # [font, character, MAX_WORDS]
     out = {'image': arrays['image'][keep], 'label': label[keep], 'domain': domain[keep],
            'chars': table[domain[keep], label[keep]],
+           'tokens': words[domain[keep], label[keep]],
            **{a: v[keep] for a, v in attributes.items()}}
     return out, {
         **{k: v for k, v in info.items() if k not in ('build_seconds', 'cache_path')},
         'name': 'captioned_glyphs', 'built_from': 'glyphs', 'num_examples': int(keep.sum()),
         'template': TEMPLATE, 'char_vocabulary': list(captions.CHARS), 'max_chars': MAX_CHARS,
+        'word_vocabulary': list(WORDS), 'max_words': MAX_WORDS,
         'attribute_values': {a: list(v) for a, v in ATTRIBUTES.items()},
         'font_attributes': {stem: dict(zip(ATTRIBUTES, f))
                             for stem, f in zip(info['domain_names'], fonts)},

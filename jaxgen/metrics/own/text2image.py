@@ -133,13 +133,14 @@ def consistency(model, variables, arrays, key, num_samples: int = 1000, judge=No
     import jax  # pylint: disable=import-outside-toplevel
     judge = judge if judge is not None else MnistJudge()
     held = judge.held_out(arrays)
+    field = model.text.field  # the captions as the model reads them: chars or tokens
     results = {}
     for part, mask in (('heldin', ~held), ('heldout', held)):
         index = judge.pick(np.flatnonzero(mask), num_samples)
         if not len(index):
             continue
         made = np.concatenate([
-            np.asarray(model.generate(variables, {'chars': arrays['chars'][index[i:i + BATCH]]},
+            np.asarray(model.generate(variables, {field: arrays[field][index[i:i + BATCH]]},
                                       jax.random.fold_in(key, i)))
             for i in range(0, len(index), BATCH)])
         sources = {'': made}

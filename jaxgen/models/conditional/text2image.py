@@ -1,8 +1,9 @@
 """The text-to-image GAN (Reed et al., 2016, arXiv 1605.05396): GAN, GAN-CLS, GAN-INT
 and GAN-INT-CLS, after the official ``main_cls_int.lua`` (github.com/reedscot/icml2016).
 
-* The text encoder φ (``text_encoder``, a character-level CNN-RNN) is pretrained and
-  fixed: its embeddings are constants of this model's objective (``stop_gradient``, as
+* The text encoder φ (``text_encoder``, a character-level CNN-RNN, or with
+  ``model.text_level='word'`` the same network over word ids, ``text_encoder.py``) is
+  pretrained and fixed: its embeddings are constants of this model's objective (``stop_gradient``, as
   the official code reads precomputed features), its weights come from
   ``config.init_from`` and ``config.frozen`` keeps them (``pretrained`` below).
 * G(z, φ(t)): φ(t) → Dense(128) + LeakyReLU(0.2), concatenated with z (100), then the
@@ -41,6 +42,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgen.data import text as text_lib
 from jaxgen.errors import JaxgenError
 from jaxgen.models.bundle import check_inputs
 from jaxgen.models.gan.dcgan import INIT, DCGANGenerator, check_tanh_pixels
@@ -106,11 +108,11 @@ class Inverse(nn.Module):
         return nn.Dense(self.latent_dim, kernel_init=INIT)(h.reshape(x.shape[0], -1))
 
 
-def mismatched(batch: Mapping[str, jax.Array]) -> jax.Array:
-    """For each example, the index of another in the batch whose text is wrong for it: the
-    nearest after it (cyclically) of another class and caption, else of another class,
-    else of another caption, else the next one."""
-    chars = jnp.asarray(batch['chars'])
+def mismatched(batch: Mapping[str, jax.Array], field: str = 'chars') -> jax.Array:
+    """For each example, the index of another in the batch whose text (``batch[field]``)
+    is wrong for it: the nearest after it (cyclically) of another class and caption, else
+    of another class, else of another caption, else the next one."""
+    chars = jnp.asarray(batch[field])
     b = chars.shape[0]
     partner = (jnp.arange(b)[:, None] + jnp.arange(1, b)[None, :]) % b  # [B, B-1]
     differs = jnp.any(chars[partner] != chars[:, None], axis=-1)
@@ -134,12 +136,12 @@ class Text2Image:
     discriminator: nn.Module
     text_encoder: nn.Module
     data_info: Mapping[str, Any]
+    text: text_lib.TextSpec              # the captions' field, vocabulary and length
     latent_dim: int = 100
     cls: bool = True
     interpolate: bool = True
     inverse: nn.Module | None = None
     d_pass: str = 'separate'         # D's loss on a pass over the B matching fakes alone
-    conditions = ('chars',)          # what python -m jaxgen.generate hands generate()
     pretrained = ('text_encoder',)   # players whose weights must come from init_from
     pretrained_by = {'text_encoder': 'python train.py --config configs/text_encoder.py'}
 
@@ -150,12 +152,13 @@ class Text2Image:
         return {**players, 'inverse': self.inverse} if self.inverse is not None else players
 
     @property
-    def data_shape(self):
-        return tuple(self.data_info['shape'])
+    def conditions(self) -> tuple[str, ...]:
+        """What python -m jaxgen.generate hands generate(): the text's ids."""
+        return (self.text.field,)
 
     @property
-    def max_chars(self) -> int:
-        return int(self.data_info.get('max_chars', 32))
+    def data_shape(self):
+        return tuple(self.data_info['shape'])
 
     def sample_latent(self, key, num: int):
         return jax.random.normal(key, (num, self.latent_dim), jnp.float32)
@@ -163,7 +166,7 @@ class Text2Image:
     @compiled()
     def init(self, key):
         kg, kd, kt, ks = jax.random.split(key, 4)
-        chars = jnp.ones((2, self.max_chars), jnp.int32)
+        chars = jnp.ones((2, self.text.length), jnp.int32)
         text = self.text_encoder.init(kt, chars)
         e = jnp.zeros(jax.eval_shape(self.text_encoder.apply, text, chars).shape, jnp.float32)
         x = jnp.zeros((2, *self.data_shape), jnp.float32)
@@ -180,7 +183,7 @@ class Text2Image:
             self.text_encoder.apply(dict(variables['text_encoder']), jnp.asarray(chars)))
 
     def forward(self, variables, batch, key, train: bool = True):
-        real, e = batch['image'], self.embed(variables, batch['chars'])
+        real, e = batch['image'], self.embed(variables, batch[self.text.field])
         b = real.shape[0]
         text = {k: v for k, v in variables['text_encoder'].items() if k != 'params'}
         if b < 2 and (self.interpolate or self.cls):
@@ -196,7 +199,7 @@ class Text2Image:
         outputs = {'real_logits': real_logits, 'embedding': e, 'z': z[:b], 'fake': fakes[:b],
                    'real': real}
         if self.cls:
-            wrong = mismatched(batch)
+            wrong = mismatched(batch, self.text.field)
             outputs['wrong_logits'], d_state = apply(
                 self.discriminator, {**d_vars, **d_state}, real, e[wrong], train=train)
             outputs['wrong_index'] = wrong
@@ -230,27 +233,31 @@ class Text2Image:
         return self.inverse.apply(dict(variables['inverse']), images, train=False)
 
     def generate(self, variables, inputs, key):
-        """``{'chars': int32 [B, L]}`` (or ``{'embedding': [B, E]}``, a given text
-        embedding), optionally ``'z'`` ``[B, latent_dim]``: one image per caption."""
-        num = check_inputs(inputs, ('chars', 'embedding', 'z'), 'text2image')
-        if 'chars' in inputs and 'embedding' in inputs:
-            raise JaxgenError("text2image generates from 'chars' or from 'embedding', not both")
-        if 'chars' not in inputs and 'embedding' not in inputs:
-            raise JaxgenError("text2image generates from text: pass {'chars': int32 [B, L]} "
-                              "(python -m jaxgen.generate --text ...) or {'embedding': ...}")
+        """``{'chars': int32 [B, L]}`` (``'tokens'`` at the word level; or
+        ``{'embedding': [B, E]}``, a given text embedding), optionally ``'z'``
+        ``[B, latent_dim]``: one image per caption."""
+        field = self.text.field
+        num = check_inputs(inputs, (field, 'embedding', 'z'), 'text2image')
+        if field in inputs and 'embedding' in inputs:
+            raise JaxgenError(f"text2image generates from {field!r} or from 'embedding', "
+                              "not both")
+        if field not in inputs and 'embedding' not in inputs:
+            raise JaxgenError(f"text2image generates from text: pass {{{field!r}: int32 "
+                              "[B, L]} (python -m jaxgen.generate --text ...) or "
+                              "{'embedding': ...}")
         e = (jnp.asarray(inputs['embedding'], jnp.float32) if 'embedding' in inputs
-             else self.embed(variables, jnp.asarray(inputs['chars'], jnp.int32)))
+             else self.embed(variables, jnp.asarray(inputs[field], jnp.int32)))
         z = inputs['z'] if 'z' in inputs else self.sample_latent(key, num)
         return self.decode(variables, jnp.asarray(z, jnp.float32), e)
 
 
 def build(model_config, data_info) -> Text2Image:
     from jaxgen.models.conditional.text_encoder import (  # pylint: disable=import-outside-toplevel
-        CharCNNRNN, char_vocabulary)
+        CharCNNRNN)
     shape = tuple(data_info['shape'])
-    vocabulary = char_vocabulary(data_info, 'text2image')
-    check_tanh_pixels('text2image', data_info)
     c = model_config
+    text = text_lib.spec(data_info, c.get('text_level', 'char'), 'text2image')
+    check_tanh_pixels('text2image', data_info)
     features, latent = c.get('features', 64), c.get('latent_dim', 100)
     interpolate = bool(c.get('interpolate', True))
     if not interpolate and c.get('d_pass') is not None:
@@ -263,9 +270,10 @@ def build(model_config, data_info) -> Text2Image:
     return Text2Image(
         generator=TextGenerator(shape, features, text_features),
         discriminator=TextDiscriminator(c.get('d_features', features), text_features),
-        text_encoder=CharCNNRNN(vocab_size=len(vocabulary),
+        text_encoder=CharCNNRNN(vocab_size=len(text.vocabulary),
                                 embed_dim=c.get('embed_dim', 256),
-                                features=c.get('encoder_features', 128)),
-        data_info=data_info, latent_dim=latent, cls=bool(c.get('cls', True)),
+                                features=c.get('encoder_features', 128),
+                                convs=c.get('encoder_convs', 2)),
+        data_info=data_info, text=text, latent_dim=latent, cls=bool(c.get('cls', True)),
         interpolate=interpolate, d_pass=d_pass,
         inverse=Inverse(latent, features) if c.get('inverse', False) else None)

@@ -7,12 +7,19 @@ fine-grained visual descriptions"), trained against an image encoder.
   over 201 characters; captions here have under 50), a GRU over the pooled sequence, the
   mean of its hidden states over the non-padded steps, and a Dense to ``embed_dim`` (the
   paper: 1024; here 256 by default). Padded positions are zeroed before every pooling and
-  left out of the mean, so appending padding never changes an embedding.
+  left out of the mean, so appending padding never changes an embedding. With
+  ``model.text_level='word'`` the same network reads the captions' word ids (``tokens``,
+  ``data/text.py``), and ``convs=0`` makes it the paper's word-level GRU: the word-level
+  encoders of Reed et al. (2016a) (word-CNN-RNN, word-LSTM). Its embedding of an unseen
+  attribute-class combination is close to the sum of its parts, e(thick seven) ≈
+  e(medium seven) + e(thick) − e(medium), where the character encoder's is not
+  (docs/results/text2image.md).
 * :class:`ImageEncoder`: a DCGAN-discriminator-style conv net to ``embed_dim`` (the paper
   used GoogLeNet features, which cannot be downloaded here).
 * :class:`TextEncoder`, the bundle: players ``text_encoder`` and ``image_encoder``;
-  ``forward`` embeds the batch's ``chars`` and ``image`` (outputs ``text_embedding``,
-  ``image_embedding``, with ``label`` and ``chars`` passed on for the joint-embedding
+  ``forward`` embeds the batch's text (``chars``, or ``tokens`` at the word level) and
+  ``image`` (outputs ``text_embedding``, ``image_embedding``, with ``label`` and the
+  text's ids as ``text_ids`` passed on for the joint-embedding
   loss, ``objectives/joint_embedding.py``). It generates nothing. ``embed_text`` and
   ``embed_image`` serve other models (the text-to-image GAN reads ``embed_text``).
 """
@@ -27,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgen.data import kinds
+from jaxgen.data import text as text_lib
 from jaxgen.data.pixels import scale_images
 from jaxgen.errors import JaxgenError
 from jaxgen.models.layers import apply, compiled
@@ -82,7 +89,7 @@ class TextEncoder:
     text_encoder: CharCNNRNN
     image_encoder: ImageEncoder
     data_info: Mapping[str, Any]
-    max_chars: int
+    text: text_lib.TextSpec
 
     @property
     def players(self):
@@ -91,23 +98,23 @@ class TextEncoder:
     @compiled()
     def init(self, key):
         kt, ki = jax.random.split(key)
-        chars = jnp.ones((2, self.max_chars), jnp.int32)
+        chars = jnp.ones((2, self.text.length), jnp.int32)
         x = jnp.zeros((2, *self.data_info['shape']), jnp.float32)
         return {'text_encoder': self.text_encoder.init(kt, chars),
                 'image_encoder': self.image_encoder.init(ki, x)}
 
     def forward(self, variables, batch, key, train: bool = True):
         del key
-        text, t_state = apply(self.text_encoder, variables['text_encoder'], batch['chars'],
-                              train=train)
+        ids = batch[self.text.field]
+        text, t_state = apply(self.text_encoder, variables['text_encoder'], ids, train=train)
         image, i_state = apply(self.image_encoder, variables['image_encoder'],
                                batch['image'], train=train)
-        outputs = {'text_embedding': text, 'image_embedding': image, 'chars': batch['chars'],
+        outputs = {'text_embedding': text, 'image_embedding': image, 'text_ids': ids,
                    'label': batch['label']}
         return outputs, {'text_encoder': t_state, 'image_encoder': i_state}
 
     def embed_text(self, variables, chars):
-        """float32 ``[B, embed_dim]`` of ``chars`` int32 ``[B, L]`` (eval mode)."""
+        """float32 ``[B, embed_dim]`` of text ids int32 ``[B, L]`` (eval mode)."""
         return self.text_encoder.apply(dict(variables['text_encoder']), chars)
 
     def embed_image(self, variables, images):
@@ -152,31 +159,22 @@ class TextEncoder:
         for s in range(0, n, batch_size):
             rows = order[s:s + batch_size]
             hits[rows] = np.asarray(batch_hits(variables, test_arrays['image'][rows],
-                                               test_arrays['chars'][rows],
+                                               test_arrays[self.text.field][rows],
                                                test_arrays['label'][rows]))
             done[rows] = True
         return hits, done
 
-def char_vocabulary(data_info, model: str) -> list[str]:
-    """The captions' character vocabulary, or one line for data without captions."""
-    vocabulary = data_info.get('char_vocabulary')
-    if kinds.kind(data_info) != 'images' or not vocabulary:
-        raise JaxgenError(f'{model} needs captioned images (fields image and chars); the '
-                          f'dataset {data_info.get("name")!r} has no chars: use '
-                          f'captioned_mnist or captioned_glyphs')
-    return list(vocabulary)
-
 
 def build(model_config, data_info) -> TextEncoder:
     shape = tuple(data_info['shape'])
-    vocabulary = char_vocabulary(data_info, 'text_encoder')
+    text = text_lib.spec(data_info, model_config.get('text_level', 'char'), 'text_encoder')
     if len(shape) != 3 or shape[0] < 8:
         raise JaxgenError(f'text_encoder needs images of at least 8x8; got shape {shape}')
     embed_dim = model_config.get('embed_dim', 256)
     return TextEncoder(
-        text_encoder=CharCNNRNN(vocab_size=len(vocabulary), embed_dim=embed_dim,
+        text_encoder=CharCNNRNN(vocab_size=len(text.vocabulary), embed_dim=embed_dim,
                                 features=model_config.get('features', 128),
                                 convs=model_config.get('convs', 2)),
         image_encoder=ImageEncoder(embed_dim=embed_dim,
                                    features=model_config.get('image_features', 32)),
-        data_info=data_info, max_chars=int(data_info.get('max_chars', 8)))
+        data_info=data_info, text=text)

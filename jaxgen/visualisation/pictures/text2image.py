@@ -19,13 +19,18 @@ ROWS = 8
 
 
 def caption_text(model, chars) -> str:
-    vocabulary = model.data_info['char_vocabulary']
-    return ''.join(vocabulary[int(c)] for c in chars if int(c) > 1)
+    """The text of one row of the model's text ids (characters or words)."""
+    return model.text.decode(chars)
 
 
-def distinct_captions(examples, num: int) -> np.ndarray:
+def encoded(model, sentence: str) -> np.ndarray:
+    """A caption of the data's template as the model reads it (characters or words)."""
+    return model.text.encode(sentence)[0]
+
+
+def distinct_captions(examples, num: int, field: str = 'chars') -> np.ndarray:
     """Up to ``num`` distinct caption rows ``[n, L]`` of the examples, in order."""
-    chars = np.asarray(examples['chars'])
+    chars = np.asarray(examples[field])
     _, first = np.unique(chars, axis=0, return_index=True)
     return chars[np.sort(first)[:num]]
 
@@ -36,9 +41,8 @@ def zero_shot_captions(model) -> np.ndarray:
     for attribute, word, digit in captions_lib.HELD_OUT:
         t = captions_lib.THICKNESS.index(word) if attribute == 'thickness' else 1
         s = captions_lib.SLANT.index(word) if attribute == 'slant' else 1
-        rows.append(captions_lib.encode_chars(captions_lib.caption(digit, t, s)))
-    width = int(model.data_info.get('max_chars', captions_lib.MAX_CHARS))
-    return np.stack(rows)[:, :width]
+        rows.append(encoded(model, captions_lib.caption(digit, t, s)))
+    return np.stack(rows)
 
 
 def glyph_zero_shot_captions(model) -> np.ndarray:
@@ -49,10 +53,9 @@ def glyph_zero_shot_captions(model) -> np.ndarray:
     rows = []
     for character, attribute, value in glyph_captions.HELD_OUT:
         face = next(f for f in fonts.values() if f[attribute] == value)
-        rows.append(glyph_captions.encode_chars(glyph_captions.caption(
+        rows.append(encoded(model, glyph_captions.caption(
             character, face['family'], face['weight'], face['style'])))
-    width = int(model.data_info.get('max_chars', glyph_captions.MAX_CHARS))
-    return np.stack(rows)[:, :width]
+    return np.stack(rows)
 
 
 ZERO_SHOT = {'captioned_mnist': zero_shot_captions, 'captioned_glyphs': glyph_zero_shot_captions}
@@ -99,8 +102,8 @@ def style_transfer(model, variables, examples, chars: np.ndarray):
 
 def pictures(model, variables, key, examples=None) -> dict[str, np.ndarray]:
     out = {}
-    if examples is not None and 'chars' in examples:
-        chars = distinct_captions(examples, ROWS)
+    if examples is not None and model.text.field in examples:
+        chars = distinct_captions(examples, ROWS, model.text.field)
         out.update(rows_of(model, variables, key, chars, 'samples',
                            'rows: captions of the data; columns: noise z'))
         if len(chars) >= 2:
