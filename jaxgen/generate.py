@@ -8,17 +8,19 @@ GAN) or key patches (Puzzle-GAN).
     python -m jaxgen.generate --workdir runs/puzzlegan --image digit.png --boxes "2,3,8,8;14,10,8,8"
 
 A model says what it generates from in its bundle's ``conditions``: ``('chars',)`` for
-text read by character, ``('tokens',)`` by word (``data/text.py``), ``('patches',)`` for key patches (``{'patches': float32 [B, P, s, s, C] in [-1, 1],
-'boxes': int32 [B, P, 4]}``). ``--text`` (repeatable) draws ``--num`` images per caption,
-one row each; ``--patches SPLIT:INDEX`` takes the stored key patches of that example of
-the run's dataset, ``--image FILE --boxes "top,left,h,w;..."`` crops them from an image
+text read by character, ``('tokens',)`` by word (``data/text.py``), ``('patches',)`` for
+key patches (``{'patches': float32 [B, P, s, s, C] in [-1, 1], 'boxes': int32 [B, P,
+4]}``). ``--text`` (repeatable) draws ``--num`` images per caption, one row each;
+``--patches SPLIT:INDEX`` takes the stored key patches of that example of the run's
+dataset, ``--image FILE --boxes "top,left,h,w;..."`` crops them from an image
 (``--resize``/``--channels`` as in ``jaxgen.translate``); ``--num`` completions each.
 Writes one PNG grid (``--out``, default ``<workdir>/generated.png``).
 
 Bad input is one line and writes nothing: characters outside the text encoder's
-vocabulary (named; for a word-level encoder, words outside it), an empty caption, a caption longer than the model reads, boxes
-outside the image or patches larger than it, a workdir whose model takes no text (or no
-patches). Words the captions never used are allowed and reported in one info line.
+vocabulary (named; for a word-level encoder, words outside it), an empty caption, a
+caption longer than the model reads, boxes outside the image or patches larger than it, a
+workdir whose model takes no text (or no patches). Words the captions never used are
+allowed and reported in one info line (by a character-level encoder, which can read them).
 """
 
 from __future__ import annotations
