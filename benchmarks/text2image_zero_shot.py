@@ -112,7 +112,7 @@ def measure(workdir, step, num, seed):
                      'class': float(np.mean(drawn == c)), 'drawn': ', '.join(top),
                      'cos': cosine(embedding[held].mean(0), embedding[reference].mean(0) + delta),
                      'cos_seen_mean': float(np.mean(seen)), 'cos_seen_min': float(np.min(seen)),
-                     'composed': float(np.mean(composed == c)), 'composed_captions': len(reference)})
+                     'composed': float(np.mean(composed == c))})
     return rows
 
 

@@ -142,8 +142,7 @@ def generate(workdir: str, texts=(), patches: str | None = None, image: str | No
     model, name = exp.model, exp.config.model.name
     if texts:
         field = require(model, 'text', workdir, name)
-        level = next(k for k, (f, _, _) in text_lib.LEVELS.items() if f == field)
-        encoded = [encode_text(t, exp.data_info, level) for t in texts]
+        encoded = [encode_text(t, exp.data_info, text_lib.LEVEL_OF[field]) for t in texts]
         unused = sorted({w for _, words in encoded for w in words})
         if unused:
             logging.info('words the training captions never used: %s', ', '.join(unused))

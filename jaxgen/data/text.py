@@ -26,7 +26,8 @@ from jaxgen.errors import JaxgenError
 # level: (batch field, info key of the vocabulary, info key of the padded length)
 LEVELS = {'char': ('chars', 'char_vocabulary', 'max_chars'),
           'word': ('tokens', 'word_vocabulary', 'max_words')}
-FIELDS = tuple(field for field, _, _ in LEVELS.values())
+LEVEL_OF = {field: level for level, (field, _, _) in LEVELS.items()}  # chars -> char
+FIELDS = tuple(LEVEL_OF)
 SPECIAL = ('<pad>', '<unk>')
 EXAMPLE = 'a thick seven slanted to the left'
 
@@ -46,6 +47,10 @@ class TextSpec:
     def separator(self) -> str:
         return '' if self.level == 'char' else ' '
 
+    @property
+    def units(self) -> str:
+        return 'characters' if self.level == 'char' else 'words'
+
     def encode(self, text: str) -> tuple[np.ndarray, list[str]]:
         """``(ids int32 [length], words the captions never used)``; one line for an empty
         caption, a character (word) outside the vocabulary, named, or a caption too long."""
@@ -58,16 +63,14 @@ class TextSpec:
         units = list(text) if self.level == 'char' else text.split()
         outside = sorted({u for u in units if u not in ids})
         if outside:
-            what = 'characters' if self.level == 'char' else 'words'
             reads = (repr(''.join(sorted(ids))) if self.level == 'char'
                      else ' '.join(sorted(ids)))
-            raise JaxgenError(f'the caption {text!r} has {what} outside the text encoder\'s '
-                              f'vocabulary: {" ".join(repr(u) for u in outside)}; it reads '
-                              f'{reads}')
+            raise JaxgenError(f'the caption {text!r} has {self.units} outside the text '
+                              f'encoder\'s vocabulary: {" ".join(repr(u) for u in outside)}; '
+                              f'it reads {reads}')
         if len(units) > self.length:
-            unit = 'characters' if self.level == 'char' else 'words'
-            raise JaxgenError(f'the caption {text!r} has {len(units)} {unit}; the model reads '
-                              f'at most {self.length}')
+            raise JaxgenError(f'the caption {text!r} has {len(units)} {self.units}; the model '
+                              f'reads at most {self.length}')
         known = set(self.words)
         unused = [w for w in dict.fromkeys(text.split()) if known and w not in known]
         return np.array([ids[u] for u in units] + [0] * (self.length - len(units)),

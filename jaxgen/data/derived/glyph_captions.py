@@ -16,8 +16,9 @@ Fields: ``image`` and ``label`` (the character, indexing ``info['class_names']``
 vocabulary of captioned_mnist (:data:`captions.CHARS`: padding 0, unknown 1, space, a-z;
 capitals are written lower-case and digits as words), so that one text encoder reads both
 sets; ``tokens`` int32 ``[N, MAX_WORDS]``, the same captions' word ids in :data:`WORDS`
-(for a word-level text encoder, ``data/text.py``); ``family``, ``weight`` and ``style`` int32 ``[N]`` indexing :data:`FAMILIES`,
-:data:`WEIGHTS`, :data:`STYLES`, for measuring text-image consistency. The
+(for a word-level text encoder, ``data/text.py``); ``family``, ``weight`` and ``style``
+int32 ``[N]`` indexing :data:`FAMILIES`, :data:`WEIGHTS`, :data:`STYLES`, for measuring
+text-image consistency. The
 (character, attribute) combinations of :data:`HELD_OUT` are left out of the train split and
 kept in the test split, for zero-shot tests.
 """

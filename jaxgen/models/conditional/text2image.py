@@ -3,9 +3,9 @@ and GAN-INT-CLS, after the official ``main_cls_int.lua`` (github.com/reedscot/ic
 
 * The text encoder φ (``text_encoder``, a character-level CNN-RNN, or with
   ``model.text_level='word'`` the same network over word ids, ``text_encoder.py``) is
-  pretrained and fixed: its embeddings are constants of this model's objective (``stop_gradient``, as
-  the official code reads precomputed features), its weights come from
-  ``config.init_from`` and ``config.frozen`` keeps them (``pretrained`` below).
+  pretrained and fixed: its embeddings are constants of this model's objective
+  (``stop_gradient``, as the official code reads precomputed features), its weights come
+  from ``config.init_from`` and ``config.frozen`` keeps them (``pretrained`` below).
 * G(z, φ(t)): φ(t) → Dense(128) + LeakyReLU(0.2), concatenated with z (100), then the
   DCGAN generator (``gan/dcgan.py``) up to 28 or 32 px.
 * D(x, φ(t)): DCGAN convolutions (stride 2, LeakyReLU 0.2, BatchNorm after the first)
