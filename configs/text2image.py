@@ -6,14 +6,16 @@
     python train.py --config configs/text2image.py:captioned_glyphs --workdir runs/t2i/glyphs
     python -m jaxgen.generate --workdir runs/t2i/gan_int_cls --text "a thick seven slanted to the left"
 
-The argument is ``<dataset>[,<variant>][,inverse][,word]``: dataset ``captioned_mnist``
+The argument is ``<dataset>[,<variant>][,inverse][,word][,decay]``: dataset ``captioned_mnist``
 (default) or ``captioned_glyphs``; variant ``gan``, ``gan_cls``, ``gan_int`` or
 ``gan_int_cls`` (default), which set ``model.cls`` (the matching-aware D) and
 ``model.interpolate`` (GAN-INT) and the objective's weight of each; ``inverse`` adds the
 style encoder S(x) → z of the paper's Figure 6 (``model.inverse``, its optimizer and loss
 weight); ``word`` reads the captions word by word (``model.text_level='word'``,
 ``model.encoder_convs=0``: the text encoder of ``configs/text_encoder.py:<dataset>,word``,
-default workdir ``runs/t2i/text_encoder_word``).
+default workdir ``runs/t2i/text_encoder_word``); ``decay`` holds every optimizer's
+learning rate for the first half of ``num_steps`` and then takes it linearly to 0 (the
+pix2pix/CycleGAN schedule, ``config.adam_linear_decay``; not the paper's, see below).
 
 The text encoder is trained first by ``configs/text_encoder.py`` and frozen here: its
 weights come from ``init_from.text_encoder`` (default ``runs/t2i/text_encoder``, a
@@ -28,11 +30,12 @@ alone (``fDx``) while G's loss reads one pass over the B + B/2 fakes (``fGx``):
 ``model.d_pass='separate'`` (GAN-INT variants; ``'joint'``, the behaviour before
 2026-12-04, collapsed GAN-INT-CLS in three of three runs). Not taken: ngf 128 and 64-px images
 (here 28/32 px and 64 features, DCGAN's MNIST setting), the residual 3×3 blocks inside
-G and D, the step decay of lr by 0.5 every 100 epochs, and numCaption = 4 averaged
+G and D, the step decay of lr by 0.5 every 100 epochs (on captioned_glyphs, 15,360 captions,
+100 epochs are 24,000 steps of 64: past every run here; ``decay`` is the stand-in), and numCaption = 4 averaged
 captions per image (one caption per image here).
 """
 
-from jaxgen.config import adam, base_config
+from jaxgen.config import adam, adam_linear_decay, base_config
 
 VARIANTS = {'gan': (False, False), 'gan_cls': (True, False), 'gan_int': (False, True),
             'gan_int_cls': (True, True)}
@@ -43,10 +46,11 @@ def get_config(arg: str | None = None):
     parts = [p for p in (arg or '').split(',') if p]
     dataset = next((p for p in parts if p in DATASETS), 'captioned_mnist')
     variant = next((p for p in parts if p in VARIANTS), 'gan_int_cls')
-    inverse, word = 'inverse' in parts, 'word' in parts
-    unknown = [p for p in parts if p not in (*DATASETS, *VARIANTS, 'inverse', 'word')]
+    inverse, word, decay = 'inverse' in parts, 'word' in parts, 'decay' in parts
+    unknown = [p for p in parts if p not in (*DATASETS, *VARIANTS, 'inverse', 'word', 'decay')]
     if unknown:
-        raise ValueError(f'configs/text2image.py takes <dataset>[,<variant>][,inverse][,word] '
+        raise ValueError(f'configs/text2image.py takes '
+                         f'<dataset>[,<variant>][,inverse][,word][,decay] '
                          f'with datasets '
                          f'{DATASETS} and variants {tuple(VARIANTS)}; got {unknown}')
     cls, interpolate = VARIANTS[variant]
@@ -80,11 +84,13 @@ def get_config(arg: str | None = None):
     c.objective.name = 'text2image'
     c.rule.name = 'alternating'
     c.rule.d_steps = 1
-    c.optimizers.generator = adam(2e-4, b1=0.5)
-    c.optimizers.discriminator = adam(2e-4, b1=0.5)
+    optimizer = (lambda: adam_linear_decay(c, 2e-4, b1=0.5)) if decay else (
+        lambda: adam(2e-4, b1=0.5))
+    c.optimizers.generator = optimizer()
+    c.optimizers.discriminator = optimizer()
     if inverse:
         c.objective.inverse_weight = 1.0
-        c.optimizers.inverse = adam(2e-4, b1=0.5)
+        c.optimizers.inverse = optimizer()
     c.frozen = ('text_encoder',)
     c.init_from.text_encoder = 'runs/t2i/text_encoder_word' if word else 'runs/t2i/text_encoder'
     return c

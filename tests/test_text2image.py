@@ -210,6 +210,26 @@ def test_an_option_the_variant_ignores_is_an_error(variant, option, value):
         objectives.build(c.objective, text2image.build(c.model, INFO))
 
 
+def test_decay_holds_each_players_rate_for_half_the_run_then_takes_it_to_zero():
+    """``,decay``: every player's Adam (the inverse network's too) keeps 2e-4 for the
+    first half of ``num_steps`` and falls linearly to 0 at its end; an overridden
+    ``num_steps`` moves the schedule; without ``decay`` the rate is the constant 2e-4."""
+    from jaxgen.training.experiment import build_optimizer, build_schedule
+    c = t2i_config.get_config('captioned_glyphs,gan_cls,inverse,word,decay')
+    c.num_steps = 12000  # as the command line's --config.num_steps does
+    assert set(c.optimizers) == {'generator', 'discriminator', 'inverse'}
+    for player, opt in c.optimizers.items():
+        rate = build_schedule(player, opt.learning_rate)
+        got = [float(rate(n)) for n in (0, 5999, 6000, 9000, 10500, 12000, 13000)]
+        np.testing.assert_allclose(got, [2e-4, 2e-4, 2e-4, 1e-4, 5e-5, 0.0, 0.0], atol=1e-12)
+        build_optimizer(player, opt)  # and optax takes it
+    plain = t2i_config.get_config('captioned_glyphs,gan_cls,inverse,word')
+    assert {p: o.learning_rate for p, o in plain.optimizers.items()} == {
+        'generator': 2e-4, 'discriminator': 2e-4, 'inverse': 2e-4}
+    with pytest.raises(ValueError, match=r"\[,decay\].*got \['decays'\]"):
+        t2i_config.get_config('captioned_glyphs,decays')
+
+
 def test_data_without_captions_and_text_free_generation_are_one_line():
     c = tiny_config('gan')
     with pytest.raises(JaxgenError, match='needs captioned images'):
