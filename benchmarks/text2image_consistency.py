@@ -9,7 +9,8 @@ For each workdir (latest checkpoint), ``metrics/own/text2image.consistency`` on 
 as the captioned set says (``text2image.judge_for``): on captioned_mnist the class by MNIST's
 domain classifier, thickness and slant bins by Morpho-MNIST; on captioned_glyphs the
 character by a glyph classifier, family, weight and style by a font classifier. One image
-per caption, the noise from ``--seed``. Writes the JSON and prints a markdown table.
+per caption, the noise from ``--seed``; G's averaged weights where the run keeps them
+(``config.ema``), its trained ones with ``--noema``. Writes the JSON and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def main():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--step', type=int, default=None, help='checkpoint (default latest)')
     parser.add_argument('--out', default=None)
+    parser.add_argument('--noema', dest='ema', action='store_false',
+                        help="G's trained weights even where the run keeps averaged ones "
+                             '(config.ema; by default the averaged weights are measured)')
     args = parser.parse_args()
     results, test, judge = {}, None, None
     for workdir in args.workdirs.split(','):
@@ -44,10 +48,11 @@ def main():
         if test is None:
             split = data.load(exp.config.data, 'test')
             test, judge = split.arrays, judge_for(exp.config.data, split.info)
-        r = consistency(exp.model, exp.variables(state), test, jax.random.key(args.seed),
-                        args.num, judge, real=not results)
-        r.update(step=step, seconds=round(time.time() - began, 1))
-        results[os.path.basename(workdir.rstrip('/'))] = r
+        r = consistency(exp.model, exp.variables(state, args.ema), test,
+                        jax.random.key(args.seed), args.num, judge, real=not results)
+        r.update(step=step, ema=bool(exp.ema[1]) and args.ema,
+                 seconds=round(time.time() - began, 1))
+        results[workdir.rstrip('/')] = r  # the path: runs of one variant share basenames
         print(workdir, json.dumps(r), flush=True)
     if args.out:
         with open(args.out, 'w') as f:
