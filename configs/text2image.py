@@ -30,9 +30,10 @@ alone (``fDx``) while G's loss reads one pass over the B + B/2 fakes (``fGx``):
 ``model.d_pass='separate'`` (GAN-INT variants; ``'joint'``, the behaviour before
 2026-12-04, collapsed GAN-INT-CLS in three of three runs). Not taken: ngf 128 and 64-px images
 (here 28/32 px and 64 features, DCGAN's MNIST setting), the residual 3×3 blocks inside
-G and D, the step decay of lr by 0.5 every 100 epochs (on captioned_glyphs, 15,360 captions,
-100 epochs are 24,000 steps of 64: past every run here; ``decay`` is the stand-in), and numCaption = 4 averaged
-captions per image (one caption per image here).
+G and D, the step decay of lr by 0.5 every 100 epochs (on captioned_glyphs' 15,360 train
+captions 100 epochs are 24,000 steps of 64, past every run here; ``decay`` is the stand-in,
+and it lowered glyph GAN-CLS's class agreement: docs/results/text2image.md), and
+numCaption = 4 averaged captions per image (one caption per image here).
 """
 
 from jaxgen.config import adam, adam_linear_decay, base_config
@@ -84,8 +85,10 @@ def get_config(arg: str | None = None):
     c.objective.name = 'text2image'
     c.rule.name = 'alternating'
     c.rule.d_steps = 1
-    optimizer = (lambda: adam_linear_decay(c, 2e-4, b1=0.5)) if decay else (
-        lambda: adam(2e-4, b1=0.5))
+
+    def optimizer():  # a fresh entry per player
+        return adam_linear_decay(c, 2e-4, b1=0.5) if decay else adam(2e-4, b1=0.5)
+
     c.optimizers.generator = optimizer()
     c.optimizers.discriminator = optimizer()
     if inverse:
