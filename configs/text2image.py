@@ -6,7 +6,7 @@
     python train.py --config configs/text2image.py:captioned_glyphs --workdir runs/t2i/glyphs
     python -m jaxgen.generate --workdir runs/t2i/gan_int_cls --text "a thick seven slanted to the left"
 
-The argument is ``<dataset>[,<variant>][,inverse][,word][,decay]``: dataset ``captioned_mnist``
+The argument is ``<dataset>[,<variant>][,inverse][,word][,decay][,residual]``: dataset ``captioned_mnist``
 (default) or ``captioned_glyphs``; variant ``gan``, ``gan_cls``, ``gan_int`` or
 ``gan_int_cls`` (default), which set ``model.cls`` (the matching-aware D) and
 ``model.interpolate`` (GAN-INT) and the objective's weight of each; ``inverse`` adds the
@@ -15,7 +15,9 @@ weight); ``word`` reads the captions word by word (``model.text_level='word'``,
 ``model.encoder_convs=0``: the text encoder of ``configs/text_encoder.py:<dataset>,word``,
 default workdir ``runs/t2i/text_encoder_word``); ``decay`` holds every optimizer's
 learning rate for the first half of ``num_steps`` and then takes it linearly to 0 (the
-pix2pix/CycleGAN schedule, ``config.adam_linear_decay``; not the paper's, see below).
+pix2pix/CycleGAN schedule, ``config.adam_linear_decay``; not the paper's, see below);
+``residual`` gives G the official code's two bottleneck residual blocks, after its 4×4
+and 8×8 BatchNorms (``model.residual_stages=2``; ``dcgan.Bottleneck``).
 
 The text encoder is trained first by ``configs/text_encoder.py`` and frozen here: its
 weights come from ``init_from.text_encoder`` (default ``runs/t2i/text_encoder``, a
@@ -29,11 +31,15 @@ Settings of the official code, ``main_cls_int.lua`` and ``scripts/train_cub.sh``
 alone (``fDx``) while G's loss reads one pass over the B + B/2 fakes (``fGx``):
 ``model.d_pass='separate'`` (GAN-INT variants; ``'joint'``, the behaviour before
 2026-12-04, collapsed GAN-INT-CLS in three of three runs). Not taken: ngf 128 and 64-px images
-(here 28/32 px and 64 features, DCGAN's MNIST setting), the residual 3×3 blocks inside
-G and D, the step decay of lr by 0.5 every 100 epochs (on captioned_glyphs' 15,360 train
+(here 28/32 px and 64 features, DCGAN's MNIST setting), G's two bottleneck residual
+blocks by default (``residual`` adds them), the BatchNorm in D's text code (fcD: Linear,
+BatchNorm, LeakyReLU), the step decay of lr by 0.5 every 100 epochs (on captioned_glyphs' 15,360 train
 captions 100 epochs are 24,000 steps of 64, past every run here; ``decay`` is the stand-in,
 and it lowered glyph GAN-CLS's class agreement: docs/results/text2image.md), and
-numCaption = 4 averaged captions per image (one caption per image here).
+numCaption = 4 averaged captions per image (one caption per image here). D's residual
+block is not taken either, as in the official code: ``main_cls_int.lua`` builds its branch
+but adds ``skipD``, a name it never defines, to the block's ConcatTable, so the branch is
+never part of its D.
 """
 
 from jaxgen.config import adam, adam_linear_decay, base_config
@@ -48,10 +54,12 @@ def get_config(arg: str | None = None):
     dataset = next((p for p in parts if p in DATASETS), 'captioned_mnist')
     variant = next((p for p in parts if p in VARIANTS), 'gan_int_cls')
     inverse, word, decay = 'inverse' in parts, 'word' in parts, 'decay' in parts
-    unknown = [p for p in parts if p not in (*DATASETS, *VARIANTS, 'inverse', 'word', 'decay')]
+    residual = 'residual' in parts
+    unknown = [p for p in parts if p not in (*DATASETS, *VARIANTS, 'inverse', 'word', 'decay',
+                                        'residual')]
     if unknown:
         raise ValueError(f'configs/text2image.py takes '
-                         f'<dataset>[,<variant>][,inverse][,word][,decay] '
+                         f'<dataset>[,<variant>][,inverse][,word][,decay][,residual] '
                          f'with datasets '
                          f'{DATASETS} and variants {tuple(VARIANTS)}; got {unknown}')
     cls, interpolate = VARIANTS[variant]
@@ -74,6 +82,7 @@ def get_config(arg: str | None = None):
     c.model.text_features = 128          # nt
     c.model.features = 64
     c.model.d_features = 64              # ndf
+    c.model.residual_stages = 2 if residual else 0  # the official G: 2 (4x4, 8x8)
     c.model.embed_dim = 256              # the text encoder's (configs/text_encoder.py)
     c.model.encoder_features = 128
     c.model.text_level = 'word' if word else 'char'  # the text encoder's (data/text.py)

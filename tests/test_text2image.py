@@ -230,6 +230,30 @@ def test_decay_holds_each_players_rate_for_half_the_run_then_takes_it_to_zero():
         t2i_config.get_config('captioned_glyphs,decays')
 
 
+def test_residual_gives_g_the_official_blocks_and_g_loss_reaches_every_one(setup):
+    """``,residual``: G gets the official code's bottleneck blocks at its two coarsest
+    resolutions (``model.residual_stages=2``, 0 without it), and G's loss has a finite,
+    non-zero gradient on every one of their weights."""
+    assert t2i_config.get_config('captioned_glyphs,gan_cls,word').model.residual_stages == 0
+    c = tiny_config('gan_cls,residual')
+    assert c.model.residual_stages == 2
+    model = text2image.build(c.model, INFO)
+    objective = objectives.build(c.objective, model)
+    params, state = init_players(model)
+    g = params['generator']['DCGANGenerator_0']
+    assert sorted(k for k in g if k.startswith('Bottleneck')) == ['Bottleneck_0', 'Bottleneck_1']
+    chex.assert_shape([g['Bottleneck_0']['Conv_0']['kernel'], g['Bottleneck_1']['Conv_0']['kernel']],
+                      [(1, 1, 8, 2), (1, 1, 4, 1)])  # features 4: 8 at 4x4, 4 at 8x8
+    batch = setup[-1]
+    grads = jax.jit(jax.grad(lambda p: objective(p, state, batch, jax.random.key(5))[0][
+        'generator']))(params)['generator']['DCGANGenerator_0']
+    for name in ('Bottleneck_0', 'Bottleneck_1'):
+        for leaf in jax.tree.leaves(grads[name]):
+            assert bool(jnp.all(jnp.isfinite(leaf))) and float(jnp.abs(leaf).sum()) > 0
+    with pytest.raises(ValueError, match=r"\[,residual\].*got \['residuals'\]"):
+        t2i_config.get_config('captioned_glyphs,residuals')
+
+
 def test_data_without_captions_and_text_free_generation_are_one_line():
     c = tiny_config('gan')
     with pytest.raises(JaxgenError, match='needs captioned images'):

@@ -7,7 +7,8 @@ and GAN-INT-CLS, after the official ``main_cls_int.lua`` (github.com/reedscot/ic
   (``stop_gradient``, as the official code reads precomputed features), its weights come
   from ``config.init_from`` and ``config.frozen`` keeps them (``pretrained`` below).
 * G(z, φ(t)): φ(t) → Dense(128) + LeakyReLU(0.2), concatenated with z (100), then the
-  DCGAN generator (``gan/dcgan.py``) up to 28 or 32 px.
+  DCGAN generator (``gan/dcgan.py``) up to 28 or 32 px; ``model.residual_stages`` (0 by
+  default; the official G has 2, at 4×4 and 8×8) adds its bottleneck residual blocks.
 * D(x, φ(t)): DCGAN convolutions (stride 2, LeakyReLU 0.2, BatchNorm after the first)
   down to 4×4; φ(t) → Dense(128) + LeakyReLU(0.2) tiled to 4×4 and concatenated; a 1×1
   convolution (BatchNorm, LeakyReLU), then a 4×4 valid one → one logit.
@@ -62,11 +63,13 @@ class TextGenerator(nn.Module):
     output_shape: tuple[int, int, int] = (28, 28, 1)
     features: int = 64
     text_features: int = 128
+    residual_stages: int = 0   # the official G's residual blocks (dcgan.Bottleneck): 2
 
     @nn.compact
     def __call__(self, z, embedding, train: bool = False):
         h = jnp.concatenate([z, compress(embedding, self.text_features)], axis=-1)
-        return DCGANGenerator(self.output_shape, self.features)(h, train=train)
+        return DCGANGenerator(self.output_shape, self.features,
+                              self.residual_stages)(h, train=train)
 
 
 def _trunk(x, features: int, train: bool, side: int = 4):
@@ -268,7 +271,8 @@ def build(model_config, data_info) -> Text2Image:
         raise JaxgenError(f"model.d_pass must be 'joint' or 'separate', got {d_pass!r}")
     text_features = c.get('text_features', 128)
     return Text2Image(
-        generator=TextGenerator(shape, features, text_features),
+        generator=TextGenerator(shape, features, text_features,
+                                int(c.get('residual_stages', 0))),
         discriminator=TextDiscriminator(c.get('d_features', features), text_features),
         text_encoder=CharCNNRNN(vocab_size=len(text.vocabulary),
                                 embed_dim=c.get('embed_dim', 256),

@@ -6,6 +6,12 @@ halving the channels each time; BatchNorm and ReLU everywhere but the tanh
 output. The discriminator mirrors it with stride-2 convolutions, leaky ReLU
 (0.2) and BatchNorm on every layer but the first. Weights start from
 N(0, 0.02) as in the paper.
+
+``residual_stages`` (default 0, plain DCGAN) adds a bottleneck residual block after the
+BatchNorm of the generator's first that many resolutions, before their ReLU, as the
+text-to-image GAN's official generator does at 4x4 and 8x8 (reedscot/icml2016,
+``main_cls_int.lua``): 1x1 conv to a quarter of the channels, BN, ReLU, 3x3 conv, BN,
+ReLU, 3x3 conv back to the channels, BN, added to its input.
 """
 
 from __future__ import annotations
@@ -37,28 +43,53 @@ def num_upsamplings(size: int) -> int:
     return n
 
 
+class Bottleneck(nn.Module):
+    """``h -> h + BN(conv3(relu(BN(conv3(relu(BN(conv1(h))))))))`` with the inner
+    convolutions at a quarter of h's channels (the residual block of reedscot/icml2016's
+    generator; its convolution biases are zeroed every step there, absent here)."""
+
+    @nn.compact
+    def __call__(self, h: jax.Array, train: bool = False) -> jax.Array:
+        f = h.shape[-1]
+        r = h
+        for width, kernel in ((max(f // 4, 1), 1), (max(f // 4, 1), 3), (f, 3)):
+            if r is not h:
+                r = nn.relu(r)
+            r = Conv(width, (kernel, kernel), padding='SAME', use_bias=False,
+                     kernel_init=INIT)(r)
+            r = BatchNorm(use_running_average=not train)(r)
+        return h + r
+
+
 class DCGANGenerator(nn.Module):
     """z ``[B, latent]`` -> images ``[B, H, W, C]`` in [-1, 1]."""
     output_shape: tuple[int, int, int] = (28, 28, 1)
     features: int = 64
+    residual_stages: int = 0   # a Bottleneck at each of the first this many resolutions
 
     @nn.compact
     def __call__(self, z: jax.Array, train: bool = False) -> jax.Array:
         height, width, channels = self.output_shape
         n = num_upsamplings(height)
+        if not 0 <= self.residual_stages <= n:
+            raise JaxgenError(f'residual_stages must be in [0, {n}] for {height}-px images '
+                              f'({n} resolutions below the output), got {self.residual_stages}')
         start_h, start_w = height // 2 ** n, width // 2 ** n
         f = self.features * 2 ** (n - 1)
         h = nn.Dense(start_h * start_w * f, kernel_init=INIT)(z)
-        h = nn.relu(BatchNorm(use_running_average=not train)(h))
+        h = BatchNorm(use_running_average=not train)(h)
         h = h.reshape(z.shape[0], start_h, start_w, f)
         for i in range(n):
+            if i < self.residual_stages:
+                h = Bottleneck()(h, train=train)
+            h = nn.relu(h)
             last = i == n - 1
             out = channels if last else self.features * 2 ** (n - 2 - i)
             h = ConvTranspose(out, (4, 4), strides=(2, 2), padding='SAME',
-                                 kernel_init=INIT)(h)
+                              kernel_init=INIT)(h)
             if last:
                 return jnp.tanh(h)
-            h = nn.relu(BatchNorm(use_running_average=not train)(h))
+            h = BatchNorm(use_running_average=not train)(h)
         raise AssertionError('unreachable')
 
 
