@@ -16,8 +16,9 @@ weight); ``word`` reads the captions word by word (``model.text_level='word'``,
 default workdir ``runs/t2i/text_encoder_word``); ``decay`` holds every optimizer's
 learning rate for the first half of ``num_steps`` and then takes it linearly to 0 (the
 pix2pix/CycleGAN schedule, ``config.adam_linear_decay``; not the paper's, see below);
-``residual`` gives G the official code's two bottleneck residual blocks, after its 4×4
-and 8×8 BatchNorms (``model.residual_stages=2``; ``dcgan.Bottleneck``): with them glyph
+``residual`` gives G the official code's two bottleneck residual blocks, after the
+BatchNorms of its two coarsest resolutions (4×4 and 8×8 there; 7×7 and 14×14 for the 28-px
+sets here, all of G's hidden ones; ``model.residual_stages=2``, ``dcgan.Bottleneck``): with them glyph
 GAN-CLS meets the 90% class goal on four seeds of four; on captioned_mnist (one seed) they
 kept the class but lost the thickness attribute, so they are not the default
 (docs/results/text2image.md).
@@ -85,7 +86,7 @@ def get_config(arg: str | None = None):
     c.model.text_features = 128          # nt
     c.model.features = 64
     c.model.d_features = 64              # ndf
-    c.model.residual_stages = 2 if residual else 0  # the official G: 2 (4x4, 8x8)
+    c.model.residual_stages = 2 if residual else 0  # the official G: 2 (its coarsest two)
     c.model.embed_dim = 256              # the text encoder's (configs/text_encoder.py)
     c.model.encoder_features = 128
     c.model.text_level = 'word' if word else 'char'  # the text encoder's (data/text.py)

@@ -8,7 +8,8 @@ and GAN-INT-CLS, after the official ``main_cls_int.lua`` (github.com/reedscot/ic
   from ``config.init_from`` and ``config.frozen`` keeps them (``pretrained`` below).
 * G(z, φ(t)): φ(t) → Dense(128) + LeakyReLU(0.2), concatenated with z (100), then the
   DCGAN generator (``gan/dcgan.py``) up to 28 or 32 px; ``model.residual_stages`` (0 by
-  default; the official G has 2, at 4×4 and 8×8) adds its bottleneck residual blocks.
+  default; the official G has 2, at its coarsest two: 4×4 and 8×8 of 64 px, here 7×7 and
+  14×14 of 28 px) adds its bottleneck residual blocks.
 * D(x, φ(t)): DCGAN convolutions (stride 2, LeakyReLU 0.2, BatchNorm after the first)
   down to 4×4; φ(t) → Dense(128) + LeakyReLU(0.2) tiled to 4×4 and concatenated; a 1×1
   convolution (BatchNorm, LeakyReLU), then a 4×4 valid one → one logit.

@@ -9,7 +9,7 @@ N(0, 0.02) as in the paper.
 
 ``residual_stages`` (default 0, plain DCGAN) adds a bottleneck residual block after the
 BatchNorm of the generator's first that many resolutions, before their ReLU, as the
-text-to-image GAN's official generator does at 4x4 and 8x8 (reedscot/icml2016,
+text-to-image GAN's official generator does at its two coarsest, 4x4 and 8x8 (reedscot/icml2016,
 ``main_cls_int.lua``): 1x1 conv to a quarter of the channels, BN, ReLU, 3x3 conv, BN,
 ReLU, 3x3 conv back to the channels, BN, added to its input.
 """
@@ -51,9 +51,10 @@ class Bottleneck(nn.Module):
     @nn.compact
     def __call__(self, h: jax.Array, train: bool = False) -> jax.Array:
         f = h.shape[-1]
+        inner = max(f // 4, 1)
         r = h
-        for width, kernel in ((max(f // 4, 1), 1), (max(f // 4, 1), 3), (f, 3)):
-            if r is not h:
+        for i, (width, kernel) in enumerate(((inner, 1), (inner, 3), (f, 3))):
+            if i > 0:
                 r = nn.relu(r)
             r = Conv(width, (kernel, kernel), padding='SAME', use_bias=False,
                      kernel_init=INIT)(r)
