@@ -69,7 +69,9 @@ def cpu_speedups(enabled: bool) -> Iterator[None]:
     """Within this context (at trace time), :class:`Conv` and
     :class:`~jaxgen.models.layers.deconv.ConvTranspose` use the XLA:CPU speed-ups (or not,
     with ``enabled=False``): gradients in the layouts XLA:CPU runs fast inside
-    loops, and :func:`auto_chunk` batch chunks. Forward values are the same either
+    loops, and :func:`auto_chunk` batch chunks; on a CPU backend,
+    :class:`~jaxgen.models.layers.equalized.EqualConv`'s 3x3 layers take Winograd kernel
+    gradients (:mod:`jaxgen.models.layers.winograd`). Forward values are the same either
     way, and every kind of differentiation works in both. Off by default."""
     _CPU_SPEEDUPS.append(bool(enabled))
     try:

@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.errors import JaxgenError
+from jaxgen.models.layers import winograd
+from jaxgen.models.layers.conv import cpu_speedups_enabled
 
 SQRT2 = math.sqrt(2.0)
 
@@ -55,7 +57,10 @@ class EqualDense(nn.Module):
 
 
 class EqualConv(nn.Module):
-    """A square stride-1 'SAME' convolution (NHWC) with the run-time He scale."""
+    """A square stride-1 'SAME' convolution (NHWC) with the run-time He scale. Inside
+    ``cpu_speedups(True)`` on a CPU backend a 3x3 float32 layer is
+    :func:`jaxgen.models.layers.winograd.conv3x3`: the same values, and a Winograd
+    kernel gradient."""
     features: int
     kernel_size: int = 3
     gain: float = SQRT2
@@ -68,9 +73,13 @@ class EqualConv(nn.Module):
         kernel = self.param('kernel', nn.initializers.normal(1.0),
                             (k, k, x.shape[-1], self.features))
         x, kernel = nn.dtypes.promote_dtype(x, kernel * he_scale(fan_in, self.gain))
-        y = jax.lax.conv_general_dilated(
-            x, kernel, (1, 1), 'SAME',
-            dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+        if (cpu_speedups_enabled() and jax.default_backend() == 'cpu'
+                and winograd.applies(x, kernel)):
+            y = winograd.conv3x3(x, kernel)  # same values; Winograd kernel gradient
+        else:
+            y = jax.lax.conv_general_dilated(
+                x, kernel, (1, 1), 'SAME',
+                dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
         if self.use_bias:
             y = y + self.param('bias', nn.initializers.zeros, (self.features,))
         return y
