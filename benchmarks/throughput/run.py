@@ -23,6 +23,8 @@ the machine hits both. Compilation is timed separately and excluded from the
 steady-state figures. ``--cpu-speedups`` times jaxgen's step with
 ``config.cpu_speedups`` off (the default of training), on (XLA:CPU gradient layouts
 and batch chunks, ``jaxgen/models/layers/conv.py``) or both, alternating with the rest.
+A round covers whole cycles of a model's lazy phases (``lazy_cycle``: StyleGAN's R1
+every 16 steps), so that a lazy step costs what it does in training.
 ``--torch-threads`` sets PyTorch's intra-op threads (on a machine that other jobs load,
 its default of one per core waits on descheduled threads).
 Writes ``results.json`` and ``table.md`` into ``--out``.
@@ -193,8 +195,18 @@ def equivalence(jstep: JaxStep, tstep, batch_size: int) -> dict:
     return out
 
 
-def time_steps(step, steps_per_call: int, seconds: float) -> tuple[float, int]:
-    """Steps per second over at least ``seconds`` (after 2 warm-up calls)."""
+def lazy_cycle(model: str) -> int:
+    """The longest period of the config's lazy phases (``rule.every``; 1 without): a
+    timed round covers whole cycles of it, so that a phase run every k steps (StyleGAN's
+    R1 every 16) counts once per k steps, as in training, in both frameworks."""
+    every = get_config(model).rule.get('every') or (1,)
+    return max(int(k) for k in every)
+
+
+def time_steps(step, steps_per_call: int, seconds: float, cycle: int = 1
+               ) -> tuple[float, int]:
+    """Steps per second over at least ``seconds`` and a whole number of ``cycle``-step
+    cycles (after 2 warm-up calls)."""
     for _ in range(2):
         step()
     calls, start = 0, time.perf_counter()
@@ -202,7 +214,7 @@ def time_steps(step, steps_per_call: int, seconds: float) -> tuple[float, int]:
         step()
         calls += 1
         elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
+        if elapsed >= seconds and calls * steps_per_call % cycle == 0:
             return calls * steps_per_call / elapsed, calls * steps_per_call
 
 
@@ -292,7 +304,7 @@ def main() -> None:
             rates = {name: [] for name in contenders}
             for _ in range(args.rounds):
                 for name, (step, n) in contenders.items():
-                    rate, _ = time_steps(step, n, args.seconds)
+                    rate, _ = time_steps(step, n, args.seconds, lazy_cycle(model))
                     rates[name].append(rate * batch)
             run = {'model': model, 'data': dataset.name, 'batch_size': batch, **checks,
                    **{f'{name}_compile_s': round(step.compile_seconds, 2)
