@@ -26,8 +26,8 @@ stabilise and 600k to fade in per resolution (``lod_training_kimg``,
 ``minibatch_repeats`` 4 (the official code reuses each batch four times).
 
 On a CPU ``--config.cpu_speedups=True`` (Winograd gradients, the same forward values)
-trains 1.3x as many images per second at 32x32 (docs/results/progressive.md). Off by default, as for every
-config: the runs recorded so far were made without it.
+trains 1.3x as many images per second at 32x32 (docs/results/progressive.md). Off by
+default, as for every config: the runs recorded so far were made without it.
 """
 
 import ml_collections

@@ -26,8 +26,9 @@ downsampling, StyleGAN2's Adam adjustment for lazy steps and path-length regular
 
 On a CPU add ``--config.cpu_speedups=True`` (Winograd gradients, the same forward
 values): XLA:CPU runs the lazy R1 step's convolutions, inside a ``lax.cond``, on a
-generic loop, 73 s against 3.6 s with them; 4.1x as many images per second (docs/results/progressive.md). Off by
-default, as for every config: the runs recorded so far were made without them.
+generic loop, 73 s against 3.6 s with them; 4.1x as many images per second
+(docs/results/progressive.md). Off by default, as for every config: the runs recorded so
+far were made without them.
 """
 
 from configs import progan

@@ -17,11 +17,11 @@ default workdir ``runs/t2i/text_encoder_word``); ``decay`` holds every optimizer
 learning rate for the first half of ``num_steps`` and then takes it linearly to 0 (the
 pix2pix/CycleGAN schedule, ``config.adam_linear_decay``; not the paper's, see below);
 ``residual`` gives G the official code's two bottleneck residual blocks, after the
-BatchNorms of its two coarsest resolutions (4×4 and 8×8 there; 7×7 and 14×14 for the 28-px
-sets here, all of G's hidden ones; ``model.residual_stages=2``, ``dcgan.Bottleneck``): with them glyph
-GAN-CLS meets the 90% class goal on four seeds of four; on captioned_mnist (one seed) they
-kept the class but lost the thickness attribute, so they are not the default
-(docs/results/text2image.md).
+BatchNorms of its two coarsest resolutions (4×4 and 8×8 there; 7×7 and 14×14 for the
+28-px sets here, all of G's hidden ones; ``model.residual_stages=2``,
+``dcgan.Bottleneck``): with them glyph GAN-CLS meets the 90% class goal on four seeds of
+four; on captioned_mnist (one seed) they kept the class but lost the thickness
+attribute, so they are not the default (docs/results/text2image.md).
 
 The text encoder is trained first by ``configs/text_encoder.py`` and frozen here: its
 weights come from ``init_from.text_encoder`` (default ``runs/t2i/text_encoder``, a

@@ -4,6 +4,8 @@ in float64, the convolution's values and gradients (first and second order, forw
 mode too) against ``lax``'s, and ``EqualConv`` taking it inside ``cpu_speedups(True)``
 only, with no kernel gradient left to XLA's convolution."""
 
+import importlib
+
 import jax
 import jax.extend
 import jax.numpy as jnp
@@ -11,9 +13,10 @@ import numpy as np
 import pytest
 from jax import lax
 
-from jaxgen.models.layers import winograd
+from jaxgen.models.layers import split_variables, winograd
 from jaxgen.models.layers.conv import cpu_speedups
 from jaxgen.models.layers.equalized import EqualConv
+from jaxgen.training import experiment
 
 SHAPES = [(2, 7, 5, 3, 6), (3, 8, 8, 4, 2), (1, 1, 2, 2, 3), (2, 13, 9, 5, 4)]
 
@@ -166,10 +169,6 @@ def test_a_models_gradients_agree_with_and_without_the_speedups(name):
     """Every term's gradient (Progressive GAN's gradient penalty, StyleGAN's R1: second
     order) in every player, 16x16 images (Winograd's input gradient too), equal with
     and without ``cpu_speedups`` to float32 rounding, forward values exactly."""
-    import importlib
-
-    from jaxgen.models.layers import split_variables
-    from jaxgen.training import experiment
     c = importlib.import_module(f'configs.{name}').get_config('mnist32,resolution=16,batch=4')
     c.model.fmap_base, c.model.fmap_max, c.model.latent_dim = 64, 8, 8
     if name == 'stylegan':

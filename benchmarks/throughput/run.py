@@ -302,9 +302,10 @@ def main() -> None:
                 except Exception as e:  # pylint: disable=broad-except
                     errors['torch.compile_error'] = f'{type(e).__name__}: {str(e).splitlines()[0]}'
             rates = {name: [] for name in contenders}
+            cycle = lazy_cycle(model)
             for _ in range(args.rounds):
                 for name, (step, n) in contenders.items():
-                    rate, _ = time_steps(step, n, args.seconds, lazy_cycle(model))
+                    rate, _ = time_steps(step, n, args.seconds, cycle)
                     rates[name].append(rate * batch)
             run = {'model': model, 'data': dataset.name, 'batch_size': batch, **checks,
                    **{f'{name}_compile_s': round(step.compile_seconds, 2)

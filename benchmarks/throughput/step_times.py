@@ -9,7 +9,8 @@ and batch; ``--cpu-speedups`` sets ``config.cpu_speedups``), calls it ``--steps`
 after the compiling call, and prints every step's seconds, the median, the mean and
 the steps slower than twice the median (StyleGAN's R1 runs on steps 16, 32, ...: the
 ``rule.every`` phases sit in a ``lax.cond``). ``--profile DIR`` writes a
-``jax.profiler`` trace (Perfetto) of the first step of the longest lazy cycle.
+``jax.profiler`` trace (Perfetto) of step ``--profile-step`` (default: the first step
+that runs every lazy phase, 16 for StyleGAN; step 2 for a model without one).
 """
 
 from __future__ import annotations
@@ -36,15 +37,17 @@ def main() -> None:
     parser.add_argument('--batch-size', type=int, default=None)
     parser.add_argument('--cpu-speedups', action='store_true')
     parser.add_argument('--profile', default=None)
+    parser.add_argument('--profile-step', type=int, default=None)
     args = parser.parse_args()
     config = run.get_config(args.model)
     dataset = data.load(config.data, 'train')
     step = run.JaxStep(args.model, args.batch_size or config.batch_size, dataset,
                        cpu_speedups=args.cpu_speedups)  # compiles, runs step 1
     cycle = run.lazy_cycle(args.model)
+    profiled = args.profile_step or max(cycle, 2)
     times = []
     for i in range(2, args.steps + 2):  # step i of training (1-based)
-        profile = args.profile and i == cycle
+        profile = args.profile and i == profiled
         if profile:
             jax.profiler.start_trace(args.profile, create_perfetto_trace=True)
         start = time.perf_counter()

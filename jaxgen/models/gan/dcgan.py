@@ -9,9 +9,9 @@ N(0, 0.02) as in the paper.
 
 ``residual_stages`` (default 0, plain DCGAN) adds a bottleneck residual block after the
 BatchNorm of the generator's first that many resolutions, before their ReLU, as the
-text-to-image GAN's official generator does at its two coarsest, 4x4 and 8x8 (reedscot/icml2016,
-``main_cls_int.lua``): 1x1 conv to a quarter of the channels, BN, ReLU, 3x3 conv, BN,
-ReLU, 3x3 conv back to the channels, BN, added to its input.
+text-to-image GAN's official generator does at its two coarsest, 4x4 and 8x8
+(reedscot/icml2016, ``main_cls_int.lua``): 1x1 conv to a quarter of the channels, BN,
+ReLU, 3x3 conv, BN, ReLU, 3x3 conv back to the channels, BN, added to its input.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def cpu_speedups(enabled: bool) -> Iterator[None]:
     :class:`~jaxgen.models.layers.deconv.ConvTranspose` use the XLA:CPU speed-ups (or not,
     with ``enabled=False``): gradients in the layouts XLA:CPU runs fast inside
     loops, and :func:`auto_chunk` batch chunks; on a CPU backend,
-    :class:`~jaxgen.models.layers.equalized.EqualConv`'s 3x3 layers take Winograd kernel
+    :class:`~jaxgen.models.layers.equalized.EqualConv`'s 3x3 layers take Winograd
     gradients (:mod:`jaxgen.models.layers.winograd`). Forward values are the same either
     way, and every kind of differentiation works in both. Off by default."""
     _CPU_SPEEDUPS.append(bool(enabled))
@@ -119,6 +119,11 @@ def input_gradient_pads(kernel_size: Sequence[int], output_hw: Sequence[int],
     return tuple(new_pads)
 
 
+def flipped(w: jax.Array) -> jax.Array:
+    """The kernel of an input gradient: ``w`` (HWIO) flipped in space, in/out swapped."""
+    return jnp.transpose(jnp.flip(w, (0, 1)), (0, 1, 3, 2))
+
+
 def input_gradient(g: jax.Array, w: jax.Array, input_hw: Sequence[int],
                    strides: Sequence[int], pads: Pads, lhs_dilation: Sequence[int] = (1, 1)
                    ) -> jax.Array | None:
@@ -136,8 +141,7 @@ def input_gradient(g: jax.Array, w: jax.Array, input_hw: Sequence[int],
                                    lhs_dilation)
     if new_pads is None:
         return None
-    flipped = jnp.transpose(jnp.flip(w, (0, 1)), (0, 1, 3, 2))
-    return lax.conv_general_dilated(g, flipped, tuple(lhs_dilation), new_pads,
+    return lax.conv_general_dilated(g, flipped(w), tuple(lhs_dilation), new_pads,
                                     lhs_dilation=tuple(strides),
                                     dimension_numbers=DIMENSIONS)
 

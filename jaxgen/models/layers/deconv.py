@@ -48,8 +48,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxgen.models.layers.conv import (DIMENSIONS, Convolution, input_gradient, input_gradient_pads,
-                                kernel_gradient as conv_kernel_gradient, transposed_tangent)
+from jaxgen.models.layers.conv import (DIMENSIONS, Convolution, flipped, input_gradient,
+                                input_gradient_pads, kernel_gradient as conv_kernel_gradient,
+                                transposed_tangent)
 
 
 def transpose_padding(kernel: int, stride: int, padding: str) -> tuple[int, int]:
@@ -182,7 +183,7 @@ def kernel_gradient(x: jax.Array, g: jax.Array, kernel_size: Sequence[int],
     if pads is None:
         return None
     dk = conv_kernel_gradient(g, x, kernel_size, strides, pads)
-    return jnp.flip(dk, (0, 1)).transpose(0, 1, 3, 2)
+    return flipped(dk)
 
 
 def conv_transpose(x: jax.Array, w: jax.Array, strides: Sequence[int] = (2, 2),

@@ -59,8 +59,8 @@ class EqualDense(nn.Module):
 class EqualConv(nn.Module):
     """A square stride-1 'SAME' convolution (NHWC) with the run-time He scale. Inside
     ``cpu_speedups(True)`` on a CPU backend a 3x3 float32 layer is
-    :func:`jaxgen.models.layers.winograd.conv3x3`: the same values, and a Winograd
-    kernel gradient."""
+    :func:`jaxgen.models.layers.winograd.conv3x3`: the same values, and Winograd
+    gradients."""
     features: int
     kernel_size: int = 3
     gain: float = SQRT2

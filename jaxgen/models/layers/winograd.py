@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxgen.models.layers.conv import DIMENSIONS, transposed_tangent
+from jaxgen.models.layers.conv import DIMENSIONS, flipped, transposed_tangent
 
 TILE = 4  # output pixels per tile side: F(4x4, 3x3) ...
 PATCH = TILE + 2  # ... from 6x6 input patches
@@ -76,42 +76,37 @@ def combine(matrix: np.ndarray, terms: list[jax.Array]) -> list[jax.Array]:
     return rows
 
 
-def kernel_gradient(x: jax.Array, g: jax.Array) -> jax.Array:
-    """d/dw of ``<g, conv(x, w)>`` for a 3x3 stride-1 'SAME' ``conv`` (NHWC, HWIO):
-    ``dw[a, b, i, o] = sum_{n,p,q} xpad[n, p + a, q + b, i] g[n, p, q, o]``, by F(4x4, 3x3).
-    Any height and width (the last tiles are padded with zeros)."""
-    n, h, w, c = x.shape
-    tiles_h, tiles_w = -(-h // TILE), -(-w // TILE)
-    # the 'SAME' pad of 1, and zeros up to whole tiles
-    xp = jnp.pad(x, ((0, 0), (1, tiles_h * TILE + 1 - h), (1, tiles_w * TILE + 1 - w), (0, 0)))
-    cols = jnp.stack(combine(B_T, [xp[:, :, v:v + TILE * tiles_w:TILE]
-                                   for v in range(PATCH)]))        # [beta, N, Hp, Tw, C]
-    v_t = jnp.stack(combine(B_T, [cols[:, :, u:u + TILE * tiles_h:TILE]
-                                  for u in range(PATCH)]))         # [alpha, beta, N, Th, Tw, C]
-    gp = jnp.pad(g, ((0, 0), (0, tiles_h * TILE - h), (0, tiles_w * TILE - w), (0, 0)))
-    gp = gp.reshape(n, tiles_h, TILE, tiles_w, TILE, g.shape[-1])
-    rows = jnp.stack(combine(A_T.T, [gp[:, :, r] for r in range(TILE)]))   # [alpha, N, Th, Tw, 4, K]
-    m_t = jnp.stack(combine(A_T.T, [rows[..., s, :] for s in range(TILE)]), 1)  # [alpha, beta, ...]
-    tiles = n * tiles_h * tiles_w
-    du = lax.dot_general(v_t.reshape(PATCH * PATCH, tiles, c),
-                         m_t.reshape(PATCH * PATCH, tiles, g.shape[-1]),
-                         (((1,), (1,)), ((0,), (0,))))              # [36, C, K]
-    du = du.reshape(PATCH, PATCH, c, g.shape[-1])
-    gm = jnp.asarray(G, du.dtype)
-    return jnp.einsum('au,abck,bv->uvck', gm, du, gm)
-
-
 def input_transform(x: jax.Array) -> tuple[jax.Array, int, int]:
     """``B^T d B`` of every 6x6 patch of the 'SAME'-padded ``x``: ``[36, tiles, C]``,
     with the numbers of tiles down and across."""
     n, h, w, c = x.shape
     tiles_h, tiles_w = -(-h // TILE), -(-w // TILE)
+    # the 'SAME' pad of 1, and zeros up to whole tiles
     xp = jnp.pad(x, ((0, 0), (1, tiles_h * TILE + 1 - h), (1, tiles_w * TILE + 1 - w), (0, 0)))
     cols = jnp.stack(combine(B_T, [xp[:, :, v:v + TILE * tiles_w:TILE]
                                    for v in range(PATCH)]))
     v_t = jnp.stack(combine(B_T, [cols[:, :, u:u + TILE * tiles_h:TILE]
                                   for u in range(PATCH)]))
     return v_t.reshape(PATCH * PATCH, n * tiles_h * tiles_w, c), tiles_h, tiles_w
+
+
+def kernel_gradient(x: jax.Array, g: jax.Array) -> jax.Array:
+    """d/dw of ``<g, conv(x, w)>`` for a 3x3 stride-1 'SAME' ``conv`` (NHWC, HWIO):
+    ``dw[a, b, i, o] = sum_{n,p,q} xpad[n, p + a, q + b, i] g[n, p, q, o]``, by F(4x4, 3x3).
+    Any height and width (the last tiles are padded with zeros)."""
+    n, h, w, c = x.shape
+    k = g.shape[-1]
+    v_t, tiles_h, tiles_w = input_transform(x)                     # [36, tiles, C]
+    gp = jnp.pad(g, ((0, 0), (0, tiles_h * TILE - h), (0, tiles_w * TILE - w), (0, 0)))
+    gp = gp.reshape(n, tiles_h, TILE, tiles_w, TILE, k)
+    # A g A^T of each 4x4 cotangent tile: [alpha, beta, N, Th, Tw, K]
+    rows = jnp.stack(combine(A_T.T, [gp[:, :, r] for r in range(TILE)]))
+    m_t = jnp.stack(combine(A_T.T, [rows[..., s, :] for s in range(TILE)]), 1)
+    du = lax.dot_general(v_t, m_t.reshape(PATCH * PATCH, -1, k),
+                         (((1,), (1,)), ((0,), (0,))))              # [36, C, K]
+    du = du.reshape(PATCH, PATCH, c, k)
+    gm = jnp.asarray(G, du.dtype)
+    return jnp.einsum('au,abck,bv->uvck', gm, du, gm)
 
 
 def winograd_conv(x: jax.Array, w: jax.Array) -> jax.Array:
@@ -126,11 +121,6 @@ def winograd_conv(x: jax.Array, w: jax.Array) -> jax.Array:
     y = [combine(A_T, [r[b] for b in range(PATCH)]) for r in rows]
     y = jnp.stack([jnp.stack(r, 3) for r in y], 2)  # [N, Th, 4, Tw, 4, K]
     return y.reshape(n, tiles_h * TILE, tiles_w * TILE, -1)[:, :h, :wd]
-
-
-def flipped(w: jax.Array) -> jax.Array:
-    """The kernel of the input gradient: flipped in space, in/out channels swapped."""
-    return jnp.transpose(jnp.flip(w, (0, 1)), (0, 1, 3, 2))
 
 
 def input_gradient(g: jax.Array, w: jax.Array) -> jax.Array:
@@ -155,7 +145,8 @@ def applies(x: jax.Array, w: jax.Array) -> bool:
 @jax.custom_jvp
 def conv3x3(x: jax.Array, w: jax.Array) -> jax.Array:
     """``lax.conv_general_dilated(x, w, (1, 1), 'SAME')`` (NHWC, 3x3 HWIO), values
-    identical; reverse mode runs :func:`kernel_gradient` for ``w``."""
+    identical; reverse mode runs :func:`kernel_gradient` for ``w`` and
+    :func:`input_gradient` for ``x``."""
     return _forward(x, w)
 
 
