@@ -62,6 +62,10 @@ def base_config() -> ml_collections.ConfigDict:
     # its fast kernels run, also inside fused steps, and large batches in chunks.
     # Opt-in; forward-mode autodiff works either way.
     c.cpu_speedups = False
+    # Phases run every k steps (config.rule.every) chosen inside the step by lax.cond
+    # ('cond') or by the host, one program each way ('host'); 'auto': 'host' on a CPU,
+    # where convolutions inside a conditional run slowly (training/lazy.py).
+    c.lazy_phases = 'auto'
     c.data = ml_collections.ConfigDict({
         'name': 'mnist',
         # Folder with the original .gz files (or with <name>/ subfolders); when
@@ -136,6 +140,9 @@ def check(config: ml_collections.ConfigDict) -> None:
     if not isinstance(config.get('cpu_speedups', False), bool):
         raise JaxgenError(f'config.cpu_speedups must be True or False, got '
                           f'{config.cpu_speedups!r}')
+    if config.get('lazy_phases', 'auto') not in ('auto', 'host', 'cond'):
+        raise JaxgenError(f"config.lazy_phases={config.lazy_phases!r}; use 'auto', 'host' "
+                          "or 'cond' ('auto': 'host' on a CPU, 'cond' elsewhere)")
     seed = config.seed  # a 32-bit key seed: jax.random.key reads no more bits than that
     if isinstance(seed, bool) or not isinstance(seed, int) or not -2**31 <= seed < 2**32:
         raise JaxgenError(f'config.seed must be an integer from -2**31 to 2**32 - 1, '

@@ -186,3 +186,18 @@ def kill_at(at: int):
         if step == at:
             os.kill(os.getpid(), signal.SIGTERM)
     return hook
+
+
+def count_step_builds(monkeypatch) -> list[dict]:
+    """The keyword arguments of every build of a train step from now on. The step is
+    built while its program traces (its seed is the program's argument), so one build
+    is one trace."""
+    from jaxgen.training import experiment  # pylint: disable=import-outside-toplevel
+    original = experiment.Experiment.train_step_fn
+    builds = []
+
+    def counted(self, *args, **kwargs):
+        builds.append(kwargs)
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(experiment.Experiment, 'train_step_fn', counted)
+    return builds

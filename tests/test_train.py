@@ -17,6 +17,7 @@ from jaxgen import sample as sample_lib
 from jaxgen.errors import JaxgenError
 from jaxgen.logging import read_scalars
 from jaxgen.training import Checkpoints, experiment, train
+from tests.helpers import count_step_builds
 
 
 def ring_config(**overrides):
@@ -49,18 +50,11 @@ def digits_dcgan_config():
 
 
 def test_train_step_is_traced_once(tmp_path, monkeypatch):
-    """The step is built while its program traces (its seed is the program's argument),
-    so counting the builds counts the traces: one program (steps_per_call 1), once."""
-    original = experiment.Experiment.train_step_fn
-    traces = []
-
-    def counted(self, *args, **kwargs):
-        traces.append(kwargs.get('seed'))
-        return original(self, *args, **kwargs)
-    monkeypatch.setattr(experiment.Experiment, 'train_step_fn', counted)
+    """One program (steps_per_call 1), built once, while it traced: its seed a tracer."""
+    builds = count_step_builds(monkeypatch)
     result = train(ring_config(), str(tmp_path / 'run'))  # 6 steps, 3 checkpoints
     assert result.step == 6 and not result.preempted
-    assert len(traces) == 1 and isinstance(traces[0], jax.core.Tracer)  # a traced seed
+    assert len(builds) == 1 and isinstance(builds[0]['seed'], jax.core.Tracer)  # traced
 
 
 def test_killed_and_resumed_run_matches_uninterrupted_run(tmp_path):

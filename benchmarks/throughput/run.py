@@ -58,7 +58,7 @@ import numpy as np  # noqa: E402
 from benchmarks import report  # noqa: E402
 from configs import cyclegan, dcgan, infogan, pix2pix, progan, stylegan  # noqa: E402
 from jaxgen import data  # noqa: E402
-from jaxgen.training import experiment, parallel  # noqa: E402
+from jaxgen.training import experiment, lazy, parallel  # noqa: E402
 
 CONFIGS = {'infogan': infogan, 'dcgan': dcgan, 'pix2pix': pix2pix, 'cyclegan': cyclegan,
            'progan': progan, 'stylegan': stylegan}
@@ -100,25 +100,37 @@ def contender(speedups: bool) -> str:
 
 class JaxStep:
     """jaxgen's train step for ``model`` at ``batch_size``, ``steps`` fused per call,
-    with ``config.cpu_speedups`` set to ``cpu_speedups``."""
+    with ``config.cpu_speedups`` set to ``cpu_speedups``; single steps choose lazy
+    phases as the trainer does (``config.lazy_phases``, ``lazy_phases`` here: on a CPU
+    by default the host, one program per schedule, all compiled here)."""
 
     def __init__(self, model: str, batch_size: int, dataset, steps: int = 1, seed: int = 0,
-                 cpu_speedups: bool = False):
+                 cpu_speedups: bool = False, lazy_phases: str = 'auto'):
         c = get_config(model)
         c.batch_size, c.seed, c.steps_per_call = batch_size, seed, steps
-        c.cpu_speedups = cpu_speedups
-        self.steps = steps
+        c.cpu_speedups, c.lazy_phases = cpu_speedups, lazy_phases
+        self.steps, self.step = steps, 0
         self.exp = experiment.build(c, dataset.info)
         mesh = parallel.make_mesh(0)
         self.arrays = parallel.put_replicated(dataset.arrays, mesh)
         self.state = parallel.put_replicated(self.exp.init_state(), mesh)
-        self.fn = self.exp.make_train_step(dataset.draw, batch_size, mesh, steps=steps)
         start = time.perf_counter()
+        if steps == 1:
+            self.programs = lazy.SingleSteps.build(
+                lambda schedule: self.exp.make_train_step(
+                    dataset.draw, batch_size, mesh, schedule=schedule).lower(
+                        self.state, self.arrays),
+                self.exp.rule.every, lazy.mode(c) == 'host')
+            self.programs.compile_all()
+        else:
+            self.fn = self.exp.make_train_step(dataset.draw, batch_size, mesh, steps=steps)
         self._call()
         self.compile_seconds = time.perf_counter() - start
 
     def _call(self):
-        self.state, metrics = self.fn(self.state, self.arrays)
+        fn = self.programs(self.step) if self.steps == 1 else self.fn
+        self.state, metrics = fn(self.state, self.arrays)
+        self.step += self.steps
         jax.block_until_ready(metrics)
 
     def __call__(self):
@@ -246,6 +258,8 @@ def main() -> None:
                              "docs/results/progressive.md) or 'paper' (their configs', 512)")
     parser.add_argument('--torch-device', default=None,
                         help="the reference's device (default: 'cuda' when PyTorch sees a GPU)")
+    parser.add_argument('--lazy-phases', choices=['auto', 'host', 'cond'], default='auto',
+                        help="config.lazy_phases of jaxgen's single steps (training/lazy.py)")
     args = parser.parse_args()
     PAPER_WIDTHS['value'] = args.widths == 'paper'
 
@@ -274,7 +288,7 @@ def main() -> None:
                'torch_threads': torch.get_num_threads(), 'torch_device': torch_device,
                'torch_float32_matmul_precision': torch.get_float32_matmul_precision(),
                'steps_per_call': args.steps_per_call, 'widths': args.widths,
-               'cpu_speedups': args.cpu_speedups,
+               'cpu_speedups': args.cpu_speedups, 'lazy_phases': args.lazy_phases,
                'keep_freed_memory': KEPT_FREED_MEMORY, 'runs': []}
     for model in args.models:
         data_config = get_config(model).data
@@ -285,7 +299,7 @@ def main() -> None:
             model, [get_config(model).batch_size])
         for batch in batch_sizes:
             jsteps = {contender(on): JaxStep(model, batch, dataset, args.steps_per_call,
-                                             cpu_speedups=on)
+                                             cpu_speedups=on, lazy_phases=args.lazy_phases)
                       for on in SPEEDUPS[args.cpu_speedups]}
             tstep = torch_step(model, dataset, batch, torch_device)
             checks = (equivalence(next(iter(jsteps.values())), tstep, batch)

@@ -5,10 +5,12 @@
         --profile runs/profile_r1
 
 Builds the step exactly as ``benchmarks/throughput/run.py`` does (same config, widths
-and batch; ``--cpu-speedups`` sets ``config.cpu_speedups``), calls it ``--steps`` times
-after the compiling call, and prints every step's seconds, the median, the mean and
-the steps slower than twice the median (StyleGAN's R1 runs on steps 16, 32, ...: the
-``rule.every`` phases sit in a ``lax.cond``). ``--profile DIR`` writes a
+and batch; ``--cpu-speedups`` sets ``config.cpu_speedups``, ``--lazy-phases``
+``config.lazy_phases``), calls it ``--steps`` times after the compiling call, and
+prints every step's seconds, the median, the mean and the steps slower than twice the
+median (StyleGAN's R1 runs on steps 16, 32, ...: the ``rule.every`` phases sit in a
+``lax.cond`` under ``--lazy-phases cond``, in programs of their own under ``host``, the
+default on a CPU). ``--profile DIR`` writes a
 ``jax.profiler`` trace (Perfetto) of step ``--profile-step`` (default: the first step
 that runs every lazy phase, 16 for StyleGAN; step 2 for a model without one).
 """
@@ -36,13 +38,16 @@ def main() -> None:
     parser.add_argument('--steps', type=int, default=33)
     parser.add_argument('--batch-size', type=int, default=None)
     parser.add_argument('--cpu-speedups', action='store_true')
+    parser.add_argument('--lazy-phases', choices=['auto', 'host', 'cond'], default='auto',
+                        help='config.lazy_phases (training/lazy.py)')
     parser.add_argument('--profile', default=None)
     parser.add_argument('--profile-step', type=int, default=None)
     args = parser.parse_args()
     config = run.get_config(args.model)
     dataset = data.load(config.data, 'train')
     step = run.JaxStep(args.model, args.batch_size or config.batch_size, dataset,
-                       cpu_speedups=args.cpu_speedups)  # compiles, runs step 1
+                       cpu_speedups=args.cpu_speedups,
+                       lazy_phases=args.lazy_phases)  # compiles, runs step 1
     cycle = run.lazy_cycle(args.model)
     profiled = args.profile_step or max(cycle, 2)
     times = []
@@ -58,7 +63,7 @@ def main() -> None:
     seconds = np.array([t for _, t in times])
     median = float(np.median(seconds))
     print(f'{args.model}, batch {step.exp.config.batch_size}, cpu_speedups='
-          f'{args.cpu_speedups}, compile {step.compile_seconds:.1f} s, lazy cycle {cycle}')
+          f'{args.cpu_speedups}, lazy_phases={args.lazy_phases}, compile {step.compile_seconds:.1f} s, lazy cycle {cycle}')
     print('seconds per step:', ' '.join(f'{i}:{t:.2f}' for i, t in times))
     print(f'median {median:.3f} s, mean {seconds.mean():.3f} s; slower than twice the '
           f'median: {[i for i, t in times if t > 2 * median]}')

@@ -11,8 +11,11 @@ player's parameters alone. Every rule here is a sequence of *phases*:
   produced;
 * a phase may repeat (``k`` discriminator steps), each repeat on its own batch;
 * a phase may run only every ``k`` train steps (``every``: lazy regularisation),
-  on the last step of each block of ``k`` (``(step + 1) % k == 0``), chosen inside the compiled step by
-  ``lax.cond`` (one trace for every step); it reads ``batches['step']``.
+  on the last step of each block of ``k`` (``(step + 1) % k == 0``), chosen inside the
+  compiled step by ``lax.cond`` (one trace for every step; it reads ``batches['step']``),
+  or by the host: ``update(..., schedule=...)`` traces a program that runs the phases
+  ``schedule`` marks and skips the others (:func:`lazy_schedule` gives a step's;
+  the trainer's ``config.lazy_phases`` picks the way).
 
 Players with no optimizer (``config.frozen``) are in no phase: no gradient is
 taken for them, their parameters and model state never change, and they have
@@ -20,14 +23,16 @@ no optimizer state, while the forward pass still reads them.
 
 Alternating and simultaneous play are two schedules of this one mechanism.
 
-``update(objective, params, model_state, state, batches, key)`` returns
+``update(objective, params, model_state, state, batches, key, schedule=None)`` returns
 ``(params, model_state, state, metrics)``. ``batches`` has a leading axis of
-``rule.num_batches``; ``key`` is the step's key.
+``rule.num_batches``; ``key`` is the step's key. ``rule.every`` holds each phase's
+period (1: every step).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import jax
@@ -44,6 +49,23 @@ class UpdateRule(NamedTuple):
     init: Callable[[Params], dict]
     update: Callable[..., tuple[dict, dict, dict, dict]]
     num_batches: int
+    every: tuple[int, ...] = ()  # each phase's period in steps (1: every step)
+
+
+Schedule = tuple[bool, ...]  # which phases run on a step, one flag per phase
+
+
+def lazy_schedule(every: Sequence[int], step: int) -> Schedule:
+    """The phases that run on (0-based) ``step``: those with period 1, and those whose
+    block of ``k`` steps ends there, ``(step + 1) % k == 0`` (:func:`every_k`)."""
+    return tuple(k == 1 or (step + 1) % k == 0 for k in every)
+
+
+def schedules(every: Sequence[int]) -> list[Schedule]:
+    """Every schedule a run meets, one cycle of all periods long, the one that runs
+    every phase first."""
+    cycle = math.lcm(*every) if every else 1
+    return sorted({lazy_schedule(every, s) for s in range(cycle)}, reverse=True)
 
 
 def player_grads(objective, phase: Phase, params: Params, model_state, batch,
@@ -105,26 +127,31 @@ def apply_phase(objective, optimizers: Mapping[str, optax.GradientTransformation
     return params, model_state, opt_state, metrics
 
 
-def every_k(run: Callable, k: int) -> Callable:
+def every_k(run: Callable, k: int, runs: bool | None = None) -> Callable:
     """``run(params, model_state, opt_state, batch, key)`` on the last step of each
     block of ``k`` steps, ``(batch['step'] + 1) % k == 0`` (StarGAN's ``(i + 1) %
     n_critic == 0``): a run logging every multiple of ``k`` steps logs a step on
     which the phase ran. On other steps nothing moves and the phase's metrics read
-    0. Both branches are compiled once, so no step retraces."""
+    0. ``runs=None``: chosen by ``lax.cond``, both branches compiled once, so no step
+    retraces; ``True``/``False``: the host has chosen, and only that branch is traced."""
     if k == 1:
         return run
 
     def lazy(params, model_state, opt_state, batch, key):
-        if 'step' not in batch:
+        operands = (params, model_state, opt_state, batch, key)
+        if runs:
+            return run(*operands)
+        if runs is None and 'step' not in batch:
             raise JaxgenError(f"a phase runs every {k} steps, but the batch has no 'step': "
                               "pass batch['step'] (the trainer does)")
-        operands = (params, model_state, opt_state, batch, key)
         shapes = jax.eval_shape(run, *operands)[3]
 
         def skip(params, model_state, opt_state, batch, key):
             del batch, key
             return (dict(params), dict(model_state), dict(opt_state),
                     jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes))
+        if runs is False:
+            return skip(*operands)
         return jax.lax.cond((batch['step'] + 1) % k == 0, run, skip, *operands)
     return lazy
 
@@ -212,7 +239,11 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
     def init(params: Params) -> dict:
         return {k: optimizers[k].init(params[k.partition(':')[0]]) for k in moving}
 
-    def update(objective, params, model_state, state, batches, key):
+    def update(objective, params, model_state, state, batches, key,
+               schedule: Schedule | None = None):
+        if schedule is not None and len(schedule) != len(phases):
+            raise JaxgenError(f'a schedule needs one flag per phase ({len(phases)}), got '
+                              f'{schedule!r}')
         owner = metric_owners(objective, phases)
         metrics = {}
         for i, (phase, k, grads_fn, n) in enumerate(zip(phases, repeats, grads_fns, every)):
@@ -221,7 +252,8 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
             phase_objective = (phase_terms(objective, phases, i, owner)
                                if grads_fn is default_grads else objective)
             run = every_k(functools.partial(apply_phase, phase_objective, optimizers, phase,
-                                            grads_fn=grads_fn), n)
+                                            grads_fn=grads_fn), n,
+                          None if schedule is None else bool(schedule[i]))
             for j in range(k):
                 index = j if k > 1 else num_batches - 1
                 batch = jax.tree.map(lambda x, index=index: x[index], batches)
@@ -233,4 +265,4 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
                     metrics[name] = value
         return params, model_state, state, metrics
 
-    return UpdateRule(init, update, num_batches)
+    return UpdateRule(init, update, num_batches, every)

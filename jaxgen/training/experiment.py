@@ -168,7 +168,7 @@ class Experiment:
 
     def make_train_step(self, draw: Callable | None, batch_size: int, mesh=None,
                         steps: int = 1, unroll: int = 1,
-                        transform: Callable | None = None) -> Callable:
+                        transform: Callable | None = None, schedule=None) -> Callable:
         """The jitted ``(state, data) -> (state, metrics)`` running ``steps``
         train steps in one call; the state is donated. The seed is an argument of the
         program, bound here (:class:`jaxgen.training.seeded.Bound`), so every seed's run
@@ -186,11 +186,17 @@ class Experiment:
         call, not once per step. ``unroll`` steps make one iteration of the scan's
         loop: fewer loop trips, each of which XLA:GPU ends by reading the loop's
         predicate back on the host unless its command buffers (CUDA graphs) take it.
+        ``schedule`` (single steps only): the phases this program runs, chosen by the
+        host (:func:`jaxgen.rules.base.lazy_schedule`); None: ``lax.cond`` chooses.
         """
         streamed = transform is not None
+        if schedule is not None and steps != 1:
+            raise ValueError('a host-chosen schedule is for single steps; fused steps '
+                             'choose lazy phases with lax.cond')
 
         def fn(state, data, seed):  # the seed is the program's argument (training/seeded.py)
-            step_fn = self.train_step_fn(draw, batch_size, mesh, transform, seed=seed)
+            step_fn = self.train_step_fn(draw, batch_size, mesh, transform, seed=seed,
+                                         schedule=schedule)
             return (step_fn if steps == 1 else fuse(step_fn, steps, unroll, streamed))(state, data)
         if mesh is None:
             return seeded.Bound(jax.jit(fn, donate_argnums=0), self.seed)
@@ -202,12 +208,15 @@ class Experiment:
                                     out_shardings=(everywhere, everywhere)), self.seed)
 
     def train_step_fn(self, draw: Callable | None, batch_size: int, mesh=None,
-                      transform: Callable | None = None, seed=None) -> Callable:
+                      transform: Callable | None = None, seed=None,
+                      schedule=None) -> Callable:
         """The pure step ``(state, data) -> (state, metrics)``, not yet jitted.
 
         Batches are drawn inside the step from the device-resident arrays, or made
         by ``transform`` from the host's raw rows (:meth:`make_train_step`); either
         way they are sharded over ``mesh`` when given, and each carries the step.
+        ``schedule``: the rule's phases this step runs (None: all, the lazy ones
+        chosen inside the step).
         """
         objective, rule = self.objective, self.rule
         seed = self.seed if seed is None else seed  # traced by training/seeds.py
@@ -235,7 +244,7 @@ class Experiment:
             with cpu_speedups(speedups):  # read while the step traces
                 params, model_state, rule_state, metrics = rule.update(
                     objective, state.params, state.model_state, state.rule_state,
-                    batches, key)
+                    batches, key, schedule=schedule)
             # Exponential moving average of the averaged players' weights.
             ema = {p: optax.incremental_update(params[p], e, step_size=1.0 - decay)
                    for p, e in state.ema.items()}

@@ -41,7 +41,7 @@ from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import own as own_metrics
 from jaxgen.training import experiment as experiment_lib
-from jaxgen.training import health, parallel
+from jaxgen.training import health, lazy, parallel
 from jaxgen.training import periodic as periodic_lib
 from jaxgen.training import pretrained as pretrained_lib
 from jaxgen.training import workdir as workdir_lib
@@ -71,7 +71,7 @@ class Prepared:
     template: Any
     latest: int | None
     mesh: Any
-    steps: dict  # steps per call -> the compiled train step
+    steps: dict  # steps per call -> the compiled train step (1: lazy.SingleSteps)
     stream: Any = None  # the streaming data path's grain pipeline; None: on device
     pretrained: dict = dataclasses.field(default_factory=dict)  # config.init_from, loaded
 
@@ -88,17 +88,26 @@ def _data_shapes(dataset, stream, mesh, steps: int) -> Any:
 
 
 def _compile_steps(exp, dataset, config, template, mesh, stream=None) -> dict:
-    """The train step, traced and compiled ahead of time (single and fused): a
-    mistake that only shows while tracing (a term reading an output the model does
-    not have) becomes one line here, before the workdir exists."""
+    """The train step, traced ahead of time (single and fused): a mistake that only
+    shows while tracing (a term reading an output the model does not have) becomes
+    one line here, before the workdir exists, and compiled, except the programs of
+    lazy phases chosen by the host (:class:`jaxgen.training.lazy.SingleSteps`, one
+    per schedule under ``config.lazy_phases='host'``), compiled when first run."""
     fused = config.get('steps_per_call', 1)
+    host = lazy.mode(config) == 'host'
     steps = {}
     for n in sorted({1, fused}):
-        fn = exp.make_train_step(None if stream else dataset.draw, config.batch_size, mesh,
-                                 steps=n, unroll=config.get('scan_unroll', 1),
-                                 transform=dataset.transform if stream else None)
+        def lower(schedule, n=n):
+            fn = exp.make_train_step(None if stream else dataset.draw, config.batch_size, mesh,
+                                     steps=n, unroll=config.get('scan_unroll', 1),
+                                     transform=dataset.transform if stream else None,
+                                     schedule=schedule)
+            return fn.lower(template, _data_shapes(dataset, stream, mesh, n))
         try:
-            steps[n] = fn.lower(template, _data_shapes(dataset, stream, mesh, n)).compile()
+            if n == 1:
+                steps[n] = lazy.SingleSteps.build(lower, exp.rule.every, host)
+            else:
+                steps[n] = lower(None).compile()
         except JaxgenError:
             raise
         except Exception as e:  # pylint: disable=broad-except
@@ -160,7 +169,7 @@ def prepare(config, workdir: str, check: bool = True) -> Prepared:
             share=stream_lib.process_share(config.batch_size))
     started = time.perf_counter()
     steps = _compile_steps(exp, dataset, config, template, mesh, stream)
-    logging.info('compiled the train step in %.1fs', time.perf_counter() - started)
+    logging.info('built the train step in %.1fs', time.perf_counter() - started)
     return Prepared(dataset, test, exp, checkpoints, template, latest, mesh, steps, stream,
                     loaded)
 
@@ -258,7 +267,7 @@ def _train(config, workdir, hooks, p: Prepared, began: float, stage: Stage) -> R
                     state, step_metrics = fused(state, feed(fused_steps))
                     step += fused_steps
                 else:
-                    state, step_metrics = single(state, feed(1))
+                    state, step_metrics = single(step)(state, feed(1))
                     step += 1
                 periodic.after_step(step, state, step_metrics, started)
                 for hook in hooks:

@@ -90,15 +90,18 @@ class ManySeeds(experiment_lib.Experiment):
 
     def make_train_step(self, draw: Callable | None, batch_size: int, mesh=None,
                         steps: int = 1, unroll: int = 1,
-                        transform: Callable | None = None) -> Callable:
+                        transform: Callable | None = None, schedule=None) -> Callable:
         if self.program != 'loop':  # one program over the seed axis (train_step_fn)
-            return super().make_train_step(draw, batch_size, mesh, steps, unroll, transform)
+            return super().make_train_step(draw, batch_size, mesh, steps, unroll, transform,
+                                           schedule)
+        # a separate run's program
         one = self.seed_experiment(0).make_train_step(draw, batch_size, mesh, steps, unroll,
-                                                      transform)  # a separate run's program
+                                                      transform, schedule)
         return seeded.SeedLoop(one.fn, [self.seed + i for i in range(self.num_seeds)])
 
     def train_step_fn(self, draw: Callable | None, batch_size: int, mesh=None,
-                      transform: Callable | None = None, seed=None) -> Callable:
+                      transform: Callable | None = None, seed=None,
+                      schedule=None) -> Callable:
         """The step of all seeds as one program (``'map'`` or ``'vmap'``)."""
         del seed  # each seed of the axis is its own
         single = super().train_step_fn
@@ -106,7 +109,8 @@ class ManySeeds(experiment_lib.Experiment):
 
         def train_step(state, data):
             def one(s, seed):
-                return single(draw, batch_size, mesh, transform, seed=seed)(s, data)
+                return single(draw, batch_size, mesh, transform, seed=seed,
+                              schedule=schedule)(s, data)
             if self.program == 'vmap':  # vectorised: XLA may reorder sums
                 return jax.vmap(one)(state, seeds)
             return jax.lax.map(lambda args: one(*args), (state, seeds))  # each seed in turn

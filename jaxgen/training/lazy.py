@@ -1,0 +1,83 @@
+"""Lazy phases chosen inside the step or by the host: ``config.lazy_phases``.
+
+A phase of the rule that runs every k steps (``config.rule.every``: StyleGAN's lazy
+R1 every 16 steps, StarGAN's generator every 5th, Puzzle-GAN's every 2nd) can be
+chosen in two ways, with the same steps run in the same order:
+
+* ``'cond'``: inside the compiled step, by ``lax.cond`` on the step number. One
+  program, compiled once, whatever the step; fused calls (``config.steps_per_call``)
+  need it, since their steps are one program.
+* ``'host'``: one single-step program per *schedule*, the set of phases that run on a
+  step (:func:`jaxgen.rules.base.schedules`: two for StyleGAN, with and without R1),
+  and the host calls the one for the step (:func:`jaxgen.rules.base.lazy_schedule`).
+  All are traced before training starts, so a mistake in any of them is one line
+  before the workdir is touched; each is compiled when first needed (a run that
+  ends before StyleGAN's 16th step never compiles R1's).
+* ``'auto'`` (the default): ``'host'`` on a CPU backend, ``'cond'`` elsewhere.
+
+Why the host on a CPU: inside a conditional XLA:CPU does not re-lay out the
+convolutions that autodiff writes for second derivatives into the form its fast
+kernels run, and runs them on a generic loop. StyleGAN's R1 step took 73 s there
+against 3.4 s as a program of its own, at 1.9 s for the other steps
+(docs/results/progressive.md). GPUs and TPUs run a conditional's branches as fast
+as a program's, and one program compiles once.
+
+Either way every random draw derives from the step, so a resumed run is bit-exact;
+the two ways may differ from each other in the last bits (XLA fuses them apart).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import jax
+
+from jaxgen.rules.base import lazy_schedule, schedules
+
+def mode(config) -> str:
+    """``config.lazy_phases`` (checked by :func:`jaxgen.config.check`) as ``'host'`` or
+    ``'cond'`` on this backend."""
+    value = config.get('lazy_phases', 'auto')
+    if value == 'auto':
+        return 'host' if jax.default_backend() == 'cpu' else 'cond'
+    return value
+
+
+class SingleSteps:
+    """A run's single-step programs, by schedule: ``steps(step)`` is the compiled
+    program that runs ``step`` (0-based), compiled when first asked for.
+
+    ``lowered`` maps each schedule (``None`` for the one program of ``'cond'`` or of
+    a rule without lazy phases) to its lowered program; ``every`` is the rule's
+    periods, empty when the program chooses for itself."""
+
+    def __init__(self, lowered: dict, every: Sequence[int] = ()):
+        self.every = tuple(every)
+        self.lowered = dict(lowered)
+        self.compiled: dict = {}
+
+    @classmethod
+    def build(cls, make: Callable[[Any], Any], every: Sequence[int], host: bool
+              ) -> 'SingleSteps':
+        """``make(schedule)`` lowers the program of a schedule (None: ``lax.cond``)."""
+        if host and any(k > 1 for k in every):
+            return cls({s: make(s) for s in schedules(every)}, every)
+        steps = cls({None: make(None)})
+        steps.compile_all()  # the one program, compiled ahead as every other program
+        return steps
+
+    def schedule(self, step: int):
+        return lazy_schedule(self.every, step) if self.every else None
+
+    def _compiled(self, key):
+        if key not in self.compiled:
+            self.compiled[key] = self.lowered[key].compile()
+        return self.compiled[key]
+
+    def __call__(self, step: int):
+        return self._compiled(self.schedule(step))
+
+    def compile_all(self) -> None:
+        """Compiles every program now (a benchmark times none of them later)."""
+        for key in self.lowered:
+            self._compiled(key)
