@@ -25,10 +25,11 @@ min(8192 / 2^stage, 512). R1 is lazy, every 16 steps with its weight times 16 (S
 downsampling, StyleGAN2's Adam adjustment for lazy steps and path-length regularisation.
 
 On a CPU add ``--config.cpu_speedups=True`` (Winograd gradients, the same forward
-values): XLA:CPU runs the lazy R1 step's convolutions, inside a ``lax.cond``, on a
-generic loop, 73 s against 3.6 s with them; 4.1x as many images per second
-(docs/results/progressive.md). Off by default, as for every config: the runs recorded so
-far were made without them.
+values): 1.6x as many images per second on an Intel Xeon (docs/results/progressive.md).
+Off by default, as for every config: the runs recorded so far were made without them.
+On a CPU the lazy R1 step runs as a program of its own (``config.lazy_phases``, default
+``'auto'``): inside a ``lax.cond`` (``--config.lazy_phases=cond``) XLA:CPU runs its
+convolutions on a generic loop, 140 s against 3.7 s.
 """
 
 from configs import progan
