@@ -116,3 +116,23 @@ def test_an_unknown_way_is_one_line_and_leaves_no_workdir(tmp_path):
     with pytest.raises(JaxgenError, match=r"config.lazy_phases='sometimes'; use 'auto'"):
         train(lazy_ring(lazy_phases='sometimes'), str(tmp_path / 'run'))
     assert not (tmp_path / 'run').exists()
+
+
+def test_many_seeds_choose_their_lazy_phases_on_the_host_too(tmp_path, monkeypatch):
+    from jaxgen.training import seeds  # pylint: disable=import-outside-toplevel
+    separate = [jax.device_get(train(lazy_ring(lazy_phases='host', seed=5 + i),
+                                     str(tmp_path / f'seed{i}')).state) for i in range(2)]
+    builds = count_step_builds(monkeypatch)
+    loop = jax.device_get(train(lazy_ring(lazy_phases='host', seed=5, num_seeds=2),
+                                str(tmp_path / 'loop')).state)
+    assert sorted(b['schedule'] for b in builds) == [(True, False), (True, True)]
+    builds.clear()
+    mapped = jax.device_get(train(lazy_ring(lazy_phases='host', seed=5, num_seeds=2,
+                                            seeds_program='map'),
+                                  str(tmp_path / 'map')).state)
+    # one program over the seed axis per schedule: each seed's step built inside it
+    assert {b.get('schedule') for b in builds} == {(True, False), (True, True)}
+    for i, single in enumerate(separate):
+        # the seed loop runs the separate run's own programs, seed after seed
+        chex.assert_trees_all_equal(seeds.take(loop, i), single)
+        chex.assert_trees_all_close(seeds.take(mapped, i), single, rtol=1e-5, atol=1e-6)
