@@ -61,6 +61,8 @@ def test_host_programs_hold_no_conditional_and_the_cond_program_does():
         assert 'stablehlo.case' not in text(schedule), schedule
     with pytest.raises(JaxgenError, match='one flag per phase'):
         text((True,))
+    with pytest.raises(JaxgenError, match=r'True for those run every step \(every=\(1, 3\)\)'):
+        text((False, True))
     with pytest.raises(ValueError, match='single steps'):
         exp.make_train_step(dataset.draw, config.batch_size, steps=2, schedule=(True, True))
 

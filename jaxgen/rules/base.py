@@ -241,9 +241,10 @@ def sequential(optimizers: Mapping[str, optax.GradientTransformation],
 
     def update(objective, params, model_state, state, batches, key,
                schedule: Schedule | None = None):
-        if schedule is not None and len(schedule) != len(phases):
-            raise JaxgenError(f'a schedule needs one flag per phase ({len(phases)}), got '
-                              f'{schedule!r}')
+        if schedule is not None and (len(schedule) != len(phases) or not all(
+                runs for runs, k in zip(schedule, every) if k == 1)):
+            raise JaxgenError(f'a schedule needs one flag per phase ({len(phases)}), True '
+                              f'for those run every step (every={every}), got {schedule!r}')
         owner = metric_owners(objective, phases)
         metrics = {}
         for i, (phase, k, grads_fn, n) in enumerate(zip(phases, repeats, grads_fns, every)):

@@ -16,11 +16,12 @@ chosen in two ways, with the same steps run in the same order:
 * ``'auto'`` (the default): ``'host'`` on a CPU backend, ``'cond'`` elsewhere.
 
 Why the host on a CPU: inside a conditional XLA:CPU does not re-lay out the
-convolutions that autodiff writes for second derivatives into the form its fast
-kernels run, and runs them on a generic loop. StyleGAN's R1 step took 73 s there
-against 3.4 s as a program of its own, at 1.9 s for the other steps
-(docs/results/progressive.md). GPUs and TPUs run a conditional's branches as fast
-as a program's, and one program compiles once.
+convolutions of gradients into the form its fast kernels run, and runs them on a
+generic loop. On an Intel Xeon StyleGAN's R1 step took 140 s there against 3.7 s as a
+program of its own (2.2 s for the other steps; 73 s on an AMD EPYC), and StarGAN and
+Puzzle-GAN trained 7.5x and 3.5x faster the host's way
+(docs/results/scale_and_speed.md). On GPUs and TPUs the one program that compiles
+once is kept; the host's way is not measured there.
 
 Either way every random draw derives from the step, so a resumed run is bit-exact;
 the two ways may differ from each other in the last bits (XLA fuses them apart).
@@ -33,6 +34,7 @@ from typing import Any, Callable, Sequence
 import jax
 
 from jaxgen.rules.base import lazy_schedule, schedules
+
 
 def mode(config) -> str:
     """``config.lazy_phases`` (checked by :func:`jaxgen.config.check`) as ``'host'`` or
