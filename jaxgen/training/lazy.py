@@ -29,9 +29,11 @@ the two ways may differ from each other in the last bits (XLA fuses them apart).
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Sequence
 
 import jax
+from absl import logging
 
 from jaxgen.rules.base import lazy_schedule, schedules
 
@@ -73,7 +75,12 @@ class SingleSteps:
 
     def _compiled(self, key):
         if key not in self.compiled:
+            started = time.perf_counter()
             self.compiled[key] = self.lowered[key].compile()
+            if key is not None:  # the trainer logs the one program's time itself
+                logging.info('compiled the train step running phases %s in %.1fs',
+                             [i for i, runs in enumerate(key) if runs],
+                             time.perf_counter() - started)
         return self.compiled[key]
 
     def __call__(self, step: int):
