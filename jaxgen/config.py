@@ -17,6 +17,8 @@ from ml_collections import config_dict
 
 from jaxgen.errors import JaxgenError
 
+LAZY_PHASES = ('auto', 'host', 'cond')  # config.lazy_phases (training/lazy.py)
+
 
 def adam(learning_rate: float, b1: float = 0.5, b2: float = 0.999) -> dict:
     """An optimizer entry: ``optax.adam(learning_rate, b1, b2)``."""
@@ -140,7 +142,7 @@ def check(config: ml_collections.ConfigDict) -> None:
     if not isinstance(config.get('cpu_speedups', False), bool):
         raise JaxgenError(f'config.cpu_speedups must be True or False, got '
                           f'{config.cpu_speedups!r}')
-    if config.get('lazy_phases', 'auto') not in ('auto', 'host', 'cond'):
+    if config.get('lazy_phases', 'auto') not in LAZY_PHASES:
         raise JaxgenError(f"config.lazy_phases={config.lazy_phases!r}; use 'auto', 'host' "
                           "or 'cond' ('auto': 'host' on a CPU, 'cond' elsewhere)")
     seed = config.seed  # a 32-bit key seed: jax.random.key reads no more bits than that

@@ -19,8 +19,8 @@ K = 3  # the generator moves on the last step of each block of K (StarGAN's n_cr
 
 
 def lazy_ring(**overrides):
-    c = ring_config(num_steps=8, checkpoint_every=8, sample_every=8, log_every=4,
-                    **overrides)
+    c = ring_config(**{'num_steps': 8, 'checkpoint_every': 8, 'sample_every': 8,
+                       'log_every': 4, **overrides})
     c.rule = c.rule.__class__({'name': 'phased', 'phases': (('discriminator',), ('generator',)),
                                'every': (1, K)})
     return c
@@ -118,6 +118,30 @@ def test_an_unknown_way_is_one_line_and_leaves_no_workdir(tmp_path):
     with pytest.raises(JaxgenError, match=r"config.lazy_phases='sometimes'; use 'auto'"):
         train(lazy_ring(lazy_phases='sometimes'), str(tmp_path / 'run'))
     assert not (tmp_path / 'run').exists()
+
+
+def test_a_program_that_fails_to_compile_mid_run_is_one_line_and_keeps_the_checkpoint(
+        tmp_path, monkeypatch):
+    # the host's programs compile when first needed: the generator's on step 2, after
+    # the checkpoint of step 2; XLA failing there (out of memory, say) is one line
+    class Failing:
+        def compile(self):
+            raise RuntimeError('RESOURCE_EXHAUSTED: out of memory\nallocation details')
+    build = lazy.SingleSteps.build
+
+    def failing_build(*args, **kwargs):
+        steps = build(*args, **kwargs)
+        steps.lowered[(True, True)] = Failing()
+        return steps
+    monkeypatch.setattr(lazy.SingleSteps, 'build', failing_build)
+    workdir = str(tmp_path / 'run')
+    with pytest.raises(JaxgenError) as error:
+        train(lazy_ring(lazy_phases='host', checkpoint_every=2), workdir)
+    message = str(error.value)
+    assert '\n' not in message
+    assert message.startswith('the train step running phases [0, 1] cannot be compiled '
+                              '(RuntimeError: RESOURCE_EXHAUSTED: out of memory)')
+    assert Checkpoints(workdir).latest_step() == 2
 
 
 def test_many_seeds_choose_their_lazy_phases_on_the_host_too(tmp_path, monkeypatch):

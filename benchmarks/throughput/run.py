@@ -57,7 +57,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks import report  # noqa: E402
 from configs import cyclegan, dcgan, infogan, pix2pix, progan, stylegan  # noqa: E402
-from jaxgen import data  # noqa: E402
+from jaxgen import config as config_lib, data  # noqa: E402
 from jaxgen.training import experiment, lazy, parallel  # noqa: E402
 
 CONFIGS = {'infogan': infogan, 'dcgan': dcgan, 'pix2pix': pix2pix, 'cyclegan': cyclegan,
@@ -263,7 +263,7 @@ def main() -> None:
                              "docs/results/progressive.md) or 'paper' (their configs', 512)")
     parser.add_argument('--torch-device', default=None,
                         help="the reference's device (default: 'cuda' when PyTorch sees a GPU)")
-    parser.add_argument('--lazy-phases', choices=['auto', 'host', 'cond'], default='auto',
+    parser.add_argument('--lazy-phases', choices=config_lib.LAZY_PHASES, default='auto',
                         help="config.lazy_phases of jaxgen's single steps (training/lazy.py)")
     args = parser.parse_args()
     PAPER_WIDTHS['value'] = args.widths == 'paper'

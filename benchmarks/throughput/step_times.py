@@ -29,7 +29,7 @@ from benchmarks.throughput import run  # noqa: E402  (keeps freed memory, as tra
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxgen import data  # noqa: E402
+from jaxgen import config as config_lib, data  # noqa: E402
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument('--steps', type=int, default=33)
     parser.add_argument('--batch-size', type=int, default=None)
     parser.add_argument('--cpu-speedups', action='store_true')
-    parser.add_argument('--lazy-phases', choices=['auto', 'host', 'cond'], default='auto',
+    parser.add_argument('--lazy-phases', choices=config_lib.LAZY_PHASES, default='auto',
                         help='config.lazy_phases (training/lazy.py)')
     parser.add_argument('--profile', default=None)
     parser.add_argument('--profile-step', type=int, default=None)

@@ -12,7 +12,8 @@ chosen in two ways, with the same steps run in the same order:
   and the host calls the one for the step (:func:`jaxgen.rules.base.lazy_schedule`).
   All are traced before training starts, so a mistake in any of them is one line
   before the workdir is touched; each is compiled when first needed (a run that
-  ends before StyleGAN's 16th step never compiles R1's).
+  ends before StyleGAN's 16th step never compiles R1's); a compiler failure then
+  (out of memory, say) is one line too, and the workdir keeps its last checkpoint.
 * ``'auto'`` (the default): ``'host'`` on a CPU backend, ``'cond'`` elsewhere.
 
 Why the host on a CPU: inside a conditional XLA:CPU does not re-lay out the
@@ -35,6 +36,7 @@ from typing import Any, Callable, Sequence
 import jax
 from absl import logging
 
+from jaxgen.errors import JaxgenError, first_line
 from jaxgen.rules.base import lazy_schedule, schedules
 
 
@@ -75,11 +77,20 @@ class SingleSteps:
 
     def _compiled(self, key):
         if key not in self.compiled:
+            phases = 'all phases' if key is None else (
+                f'phases {[i for i, runs in enumerate(key) if runs]}')
             started = time.perf_counter()
-            self.compiled[key] = self.lowered[key].compile()
+            try:
+                self.compiled[key] = self.lowered[key].compile()
+            except Exception as e:  # pylint: disable=broad-except
+                # traced before the workdir was touched; a failure of XLA's compiler
+                # here (out of memory, say) may come mid-run: one line all the same
+                raise JaxgenError(
+                    f'the train step running {phases} cannot be compiled '
+                    f'({first_line(e)}); the workdir keeps its last '
+                    'checkpoint (--verbosity=1 prints the traceback)') from e
             if key is not None:  # the trainer logs the one program's time itself
-                logging.info('compiled the train step running phases %s in %.1fs',
-                             [i for i, runs in enumerate(key) if runs],
+                logging.info('compiled the train step running %s in %.1fs', phases,
                              time.perf_counter() - started)
         return self.compiled[key]
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import traceback
 from typing import Any, Callable, Sequence
 
 import jax
@@ -38,7 +37,7 @@ from jaxgen import config as config_lib
 from jaxgen import data
 from jaxgen.data import stream as stream_lib
 from jaxgen.data import kinds
-from jaxgen.errors import JaxgenError
+from jaxgen.errors import JaxgenError, first_line
 from jaxgen.metrics import own as own_metrics
 from jaxgen.training import experiment as experiment_lib
 from jaxgen.training import health, lazy, parallel
@@ -111,12 +110,10 @@ def _compile_steps(exp, dataset, config, template, mesh, stream=None) -> dict:
         except JaxgenError:
             raise
         except Exception as e:  # pylint: disable=broad-except
-            logging.debug('%s', traceback.format_exc())
-            first = (str(e).strip().splitlines() or [''])[0]
             raise JaxgenError(
-                f'the train step cannot be built from this config ({type(e).__name__}: '
-                f'{first}); check config.objective and config.rule against model '
-                f'{config.model.name!r} (--verbosity=1 prints the traceback)') from e
+                f'the train step cannot be built from this config ({first_line(e)}); '
+                f'check config.objective and config.rule against model {config.model.name!r} '
+                '(--verbosity=1 prints the traceback)') from e
     return steps
 
 
