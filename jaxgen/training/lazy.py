@@ -76,22 +76,24 @@ class SingleSteps:
         return lazy_schedule(self.every, step) if self.every else None
 
     def _compiled(self, key):
-        if key not in self.compiled:
-            phases = 'all phases' if key is None else (
-                f'phases {[i for i, runs in enumerate(key) if runs]}')
-            started = time.perf_counter()
-            try:
-                self.compiled[key] = self.lowered[key].compile()
-            except Exception as e:  # pylint: disable=broad-except
-                # traced before the workdir was touched; a failure of XLA's compiler
-                # here (out of memory, say) may come mid-run: one line all the same
-                raise JaxgenError(
-                    f'the train step running {phases} cannot be compiled '
-                    f'({first_line(e)}); the workdir keeps its last '
-                    'checkpoint (--verbosity=1 prints the traceback)') from e
-            if key is not None:  # the trainer logs the one program's time itself
-                logging.info('compiled the train step running %s in %.1fs', phases,
-                             time.perf_counter() - started)
+        if key in self.compiled:
+            return self.compiled[key]
+        if key is None:  # the one program: compiled before the workdir exists, timed
+            self.compiled[key] = self.lowered[key].compile()  # by the trainer
+            return self.compiled[key]
+        phases = f'phases {[i for i, runs in enumerate(key) if runs]}'
+        started = time.perf_counter()
+        try:
+            self.compiled[key] = self.lowered[key].compile()
+        except Exception as e:  # pylint: disable=broad-except
+            # traced before the workdir was touched; a failure of XLA's compiler here
+            # (out of memory, say) may come mid-run: one line all the same
+            raise JaxgenError(
+                f'the train step running {phases} cannot be compiled ({first_line(e)}); '
+                'the workdir keeps its last checkpoint (--verbosity=1 prints the '
+                'traceback)') from e
+        logging.info('compiled the train step running %s in %.1fs', phases,
+                     time.perf_counter() - started)
         return self.compiled[key]
 
     def __call__(self, step: int):
