@@ -53,6 +53,13 @@ jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.2)
 # checks (named after each). CI's command (python -m pytest -q -n 2) leaves them out to
 # stay under its 10-minute budget on 2 cores; python -m pytest -q -n 2 -m slow runs them.
 SLOW = {
+    'test_winograd.py::test_second_order_and_forward_mode_agree_in_float64[shape0]':
+        'the same test on [shape1] (XLA\'s input gradient) and [shape2] (Winograd\'s, a '
+        'partial tile); test_the_kernel_gradient_equals_autodiffs_in_float64[shape0]',
+    'test_dcgan_residual.py::test_residual_stages_add_blocks_before_the_relu_of_the_first_'
+    'resolutions[shape0-2-sides0]':
+        'the same test with 3 stages at 64 px (the first two resolutions included) and '
+        '1 stage at 28 px',
     'test_cli.py::test_sigterm_saves_a_checkpoint_and_the_same_command_resumes':
         'test_train.py::test_killed_and_resumed_run_matches_uninterrupted_run, test_cli SIGKILL',
     'test_infogan.py::test_infogan_config_trains_evaluates_and_draws_the_paper_figure':
