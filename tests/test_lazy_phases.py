@@ -18,6 +18,12 @@ from tests.test_train import ring_config
 K = 3  # the generator moves on the last step of each block of K (StarGAN's n_critic)
 
 
+class Failing:
+    """A lowered program whose compilation fails as XLA's does when memory runs out."""
+    def compile(self):
+        raise RuntimeError('RESOURCE_EXHAUSTED: out of memory\nallocation details')
+
+
 def lazy_ring(**overrides):
     c = ring_config(**{'num_steps': 8, 'checkpoint_every': 8, 'sample_every': 8,
                        'log_every': 4, **overrides})
@@ -124,9 +130,6 @@ def test_a_program_that_fails_to_compile_mid_run_is_one_line_and_keeps_the_check
         tmp_path, monkeypatch):
     # the host's programs compile when first needed: the generator's on step 2, after
     # the checkpoint of step 2; XLA failing there (out of memory, say) is one line
-    class Failing:
-        def compile(self):
-            raise RuntimeError('RESOURCE_EXHAUSTED: out of memory\nallocation details')
     build = lazy.SingleSteps.build
 
     def failing_build(*args, **kwargs):
@@ -142,6 +145,19 @@ def test_a_program_that_fails_to_compile_mid_run_is_one_line_and_keeps_the_check
     assert message.startswith('the train step running phases [0, 1] cannot be compiled '
                               '(RuntimeError: RESOURCE_EXHAUSTED: out of memory)')
     assert Checkpoints(workdir).latest_step() == 2
+
+
+def test_the_one_program_failing_to_compile_is_the_trainers_line_and_no_workdir(
+        tmp_path, monkeypatch):
+    # 'cond' compiles its one program before the workdir exists: nothing to keep
+    build = lazy.SingleSteps.build
+    monkeypatch.setattr(lazy.SingleSteps, 'build',
+                        lambda make, every, host: build(lambda s: Failing(), every, host))
+    workdir = tmp_path / 'run'
+    with pytest.raises(JaxgenError, match=r'^the train step cannot be built from this config '
+                       r'\(RuntimeError: RESOURCE_EXHAUSTED: out of memory\)'):
+        train(lazy_ring(lazy_phases='cond'), str(workdir))
+    assert not workdir.exists()
 
 
 def test_many_seeds_choose_their_lazy_phases_on_the_host_too(tmp_path, monkeypatch):
