@@ -14,8 +14,12 @@ for fused loops instead of its MLIR fusion emitters
 (``--xla_cpu_use_fusion_emitters=false``): XLA's own graph optimisations still
 run, so the programs compute the same things, and compiling them is 2-3x faster
 for each flag (StarGAN's per-term Jacobian: 5.0 s -> 1.6 s for the second) while
-the few steps each test runs barely feel the slower code. Benchmarks and training
-never see these flags.
+the few steps each test runs barely feel the slower code. They also compile each
+program's machine code as one piece (``--xla_cpu_parallel_codegen_split_count=1``):
+XLA:CPU otherwise splits it for a thread pool, which two pytest workers on two cores
+only contend for (the DCGAN step: 0.55 -> 0.45 s to compile; a mix of 170 tests under
+``-n 2``: 105-116 -> 99 s, docs/results/foundation.md). Benchmarks and training never
+see these flags.
 
 The fusion-emitter flag changes how XLA fuses loops, so two *different* programs
 that agree bit for bit with XLA's fusion emitters (a stream and the on-device draw,
@@ -23,7 +27,7 @@ many seeds in ``lax.map`` and their separate runs) can differ in the last bit wi
 them, and Adam turns a last-bit difference in a near-zero gradient into a whole
 step. A test of such a claim is marked ``@pytest.mark.exact_across_programs``: it runs
 in a child pytest at LLVM -O0 with the fusion emitters (``run_in_child``), one child for
-all the marked tests of a module, and reports that child's outcome. Under XLA's own
+all the marked tests of the session, and reports that child's outcome. Under XLA's own
 default (-O2) such claims can fail in the last bit: one ulp in one of 16 biases after 6
 steps of the many-seed test (docs/results/scale_and_speed.md).
 """
@@ -40,7 +44,7 @@ import pytest
 CACHE = os.path.join(os.environ.get('JAXGEN_CACHE_DIR') or tempfile.gettempdir(),
                      'jax-compilation-cache')
 IN_CHILD = os.environ.get('JAXGEN_TEST_EXACT_CHILD') == '1'
-FLAGS = ' --xla_backend_optimization_level=0' + (
+FLAGS = ' --xla_backend_optimization_level=0 --xla_cpu_parallel_codegen_split_count=1' + (
     '' if IN_CHILD else ' --xla_cpu_use_fusion_emitters=false')
 os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + FLAGS).strip()
 os.environ['JAX_COMPILATION_CACHE_DIR'] = CACHE  # for the tests' subprocesses
@@ -56,6 +60,10 @@ SLOW = {
     'test_winograd.py::test_second_order_and_forward_mode_agree_in_float64[shape0]':
         'the same test on [shape1] (XLA\'s input gradient) and [shape2] (Winograd\'s, a '
         'partial tile); test_the_kernel_gradient_equals_autodiffs_in_float64[shape0]',
+    'test_winograd.py::test_a_models_gradients_agree_with_and_without_the_speedups[progan]':
+        '[stylegan] (the same discriminator and equalised 3x3 layers, a second-order '
+        'penalty through them), test_equal_conv_takes_it_inside_the_cpu_speedups_only, '
+        'test_second_order_and_forward_mode_agree_in_float64',
     'test_dcgan_residual.py::test_residual_stages_add_blocks_before_the_relu_of_the_first_'
     'resolutions[shape0-2-sides0]':
         'the same test with 3 stages at 64 px (the first two resolutions included) and '
@@ -159,22 +167,21 @@ def pytest_collection_modifyitems(config, items):
         if name in SLOW or name.split('[')[0] in SLOW:  # one case, or every case
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker('exact_across_programs') and not IN_CHILD:
-            item.add_marker(pytest.mark.xdist_group(f'exact:{item.fspath.basename}'))
+            item.add_marker(pytest.mark.xdist_group('exact'))
             item.setup = lambda: None  # the child sets up the fixtures
             item.runtest = lambda item=item: run_in_child(item)
 
 
-_CHILD_OUTCOMES: dict = {}  # module path -> {test name: failure text or None}
+_CHILD_OUTCOMES: dict = {}  # test node id -> failure text or None, once the child ran
 
 
 def run_in_child(item) -> None:
-    """Runs ``item`` (with every marked test of its module selected in this session, in
-    one child) with XLA:CPU's fusion emitters, and fails with the child's report if it
-    failed there."""
-    module = str(item.fspath)
-    if module not in _CHILD_OUTCOMES:
+    """Runs ``item`` (with every marked test selected in this session, in one child: one
+    start and one import for all of them) with XLA:CPU's fusion emitters, and fails with
+    the child's report if it failed there."""
+    if not _CHILD_OUTCOMES:
         names = [i.nodeid.split('@')[0] for i in item.session.items
-                 if str(i.fspath) == module and i.get_closest_marker('exact_across_programs')]
+                 if i.get_closest_marker('exact_across_programs')]
         report = os.path.join(tempfile.mkdtemp(), 'report.xml')
         env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
         env['JAXGEN_TEST_EXACT_CHILD'] = '1'
@@ -185,15 +192,14 @@ def run_in_child(item) -> None:
         if not os.path.exists(report):
             pytest.fail(f'the child wrote no report:\n{child.stdout[-3000:]}'
                         f'{child.stderr[-3000:]}')
-        outcomes = {}
         for case in ElementTree.parse(report).getroot().iter('testcase'):
             problems = [c for c in case if c.tag in ('failure', 'error', 'skipped')]
-            outcomes[case.get('name')] = (f'{problems[0].tag}: {problems[0].get("message")}\n'
-                                          f'{problems[0].text or ""}'[-4000:]
-                                          if problems else None)
-        _CHILD_OUTCOMES[module] = outcomes
-    outcomes = _CHILD_OUTCOMES[module]
-    if item.name not in outcomes:
-        pytest.fail(f'the child did not run {item.name}')
-    if outcomes[item.name] is not None:
-        pytest.fail(f'in the child (fusion emitters): {outcomes[item.name]}', pytrace=False)
+            _CHILD_OUTCOMES[f'{case.get("classname")}::{case.get("name")}'] = (
+                f'{problems[0].tag}: {problems[0].get("message")}\n'
+                f'{problems[0].text or ""}'[-4000:] if problems else None)
+    path, name = item.nodeid.split('@')[0].split('::', 1)
+    key = f'{path.removesuffix(".py").replace("/", ".")}::{name}'  # junit's classname
+    if key not in _CHILD_OUTCOMES:
+        pytest.fail(f'the child did not run {item.nodeid}')
+    if _CHILD_OUTCOMES[key] is not None:
+        pytest.fail(f'in the child (fusion emitters): {_CHILD_OUTCOMES[key]}', pytrace=False)

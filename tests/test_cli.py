@@ -95,6 +95,7 @@ def test_a_second_run_on_a_live_workdir_is_refused_and_a_sigkilled_run_resumes(t
         for line in first.stderr:  # until a checkpoint exists
             if Checkpoints(workdir).latest_step() or time.time() > deadline:
                 break
+        first.send_signal(signal.SIGSTOP)  # alive and holding the lock, but off the CPU
         before = sorted(p.name for p in workdir.rglob('*') if 'checkpoints' not in p.parts)
         second = run(args)
         assert second.returncode == 2, second.stderr[-3000:]
