@@ -23,7 +23,6 @@ from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from jaxgen import cli  # noqa: E402
-from jaxgen.training import parallel, train  # noqa: E402
 
 config_flags.DEFINE_config_file('config', None, 'Experiment config file (configs/*.py).',
                                 lock_config=True)
@@ -43,6 +42,8 @@ def main(argv):
         raise app.UsageError(f'unexpected arguments: {argv[1:]}')
     cli.quiet_third_party_logs()
     config = cli.load_config()
+    # JAX (about 2 s to import) only now: a mistyped flag or config file is answered at once
+    from jaxgen.training import parallel, train  # pylint: disable=import-outside-toplevel
     if flags.FLAGS.distributed or flags.FLAGS.coordinator:
         cli.run_or_explain(lambda: parallel.initialize(
             flags.FLAGS.coordinator, flags.FLAGS.num_processes, flags.FLAGS.process_id))

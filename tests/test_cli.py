@@ -38,6 +38,16 @@ def test_bad_overrides_are_one_line_and_touch_nothing(tmp_path, flag, expected):
     assert not workdir.exists()
 
 
+def test_a_mistyped_flag_is_answered_before_jax_is_imported(tmp_path):
+    """JAX takes about 2 s to import: train.py imports it only once the flags parse."""
+    result = run(['-X', 'importtime', 'train.py', *TINY_RING, f'--workdir={tmp_path}/run',
+                  '--config.batch_sise=8'])
+    assert result.returncode == 2 and "no key 'batch_sise'" in result.stderr
+    imported = {line.split('|')[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith('import time:')}
+    assert 'ml_collections' in imported and 'jax' not in imported
+
+
 def test_missing_config_file_is_one_line(tmp_path):
     result = run(['train.py', '--config', 'configs/no_such.py', f'--workdir={tmp_path}/run'])
     assert result.returncode == 2
