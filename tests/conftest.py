@@ -172,7 +172,7 @@ def pytest_collection_modifyitems(config, items):
             item.runtest = lambda item=item: run_in_child(item)
 
 
-_CHILD_OUTCOMES: dict = {}  # test node id -> failure text or None, once the child ran
+_CHILD_OUTCOMES: dict = {}  # 'classname::name' (JUnit's) -> failure text or None
 
 
 def run_in_child(item) -> None:
@@ -197,8 +197,8 @@ def run_in_child(item) -> None:
             _CHILD_OUTCOMES[f'{case.get("classname")}::{case.get("name")}'] = (
                 f'{problems[0].tag}: {problems[0].get("message")}\n'
                 f'{problems[0].text or ""}'[-4000:] if problems else None)
-    path, name = item.nodeid.split('@')[0].split('::', 1)
-    key = f'{path.removesuffix(".py").replace("/", ".")}::{name}'  # junit's classname
+    path, *classes, name = item.nodeid.split('@')[0].split('::')
+    key = '.'.join([path.removesuffix('.py').replace('/', '.'), *classes]) + f'::{name}'
     if key not in _CHILD_OUTCOMES:
         pytest.fail(f'the child did not run {item.nodeid}')
     if _CHILD_OUTCOMES[key] is not None:
