@@ -172,12 +172,15 @@ def test_a_live_lock_refuses_and_a_killed_owner_s_lock_is_taken_over(tmp_path, c
     finally:
         holder.kill()
         holder.wait()
+    # as if it was killed mid-beat, between writing its record aside and the rename
+    killed_aside = tmp_path / f'{lock.LOCK_FILE}.{socket.gethostname()}.{holder.pid}.tmp'
+    killed_aside.write_text('{"host": ')
     ours = lock.WorkdirLock(tmp_path)
     ours.acquire()
     assert f'taking over the lock of process {holder.pid}' in caplog.text
     assert json.loads((tmp_path / lock.LOCK_FILE).read_text())['pid'] == os.getpid()
     ours.release()
-    assert not (tmp_path / lock.LOCK_FILE).exists()
+    assert list(tmp_path.iterdir()) == []  # no lock, and no aside file of either run
 
 
 def _write_lock(path, **record):
@@ -215,6 +218,23 @@ def test_the_lock_beats_while_held(tmp_path):
     time.sleep(0.3)
     assert json.loads((tmp_path / lock.LOCK_FILE).read_text())['heartbeat'] > first
     held.release()
+
+
+def test_a_heartbeat_never_shows_a_second_run_an_empty_lock(tmp_path):
+    """A heartbeat that truncated the file before writing it let a reader see an empty
+    lock, take it for nobody's and start a second run on a live workdir (caught by a CI
+    run as a JSONDecodeError in the test above). Heartbeats are now written aside and
+    renamed into place, so every read sees a whole record."""
+    held = lock.WorkdirLock(tmp_path, stale_after=0.002)  # a beat every 0.4 ms
+    held.acquire()
+    rival = lock.WorkdirLock(tmp_path)
+    rival.me = {**rival.me, 'pid': rival.me['pid'] + 1}  # another process on this host
+    try:
+        empty = sum(rival.owner() is None for _ in range(3000))
+    finally:
+        held.release()
+    assert empty == 0, f'{empty} of 3000 reads found the live lock empty'
+    assert [p.name for p in tmp_path.iterdir()] == []  # no aside file left behind
 
 
 def test_train_releases_the_lock_and_refuses_a_live_one(tmp_path):

@@ -12,7 +12,9 @@ lives. A lock left behind by a killed run never blocks a resume:
   older than ``stale_after`` seconds is stale: a live owner rewrites its
   heartbeat from a background thread every ``stale_after / 5`` seconds.
 
-A stale lock is taken over with a warning line saying whose it was. All I/O
+Every write goes to a file beside the lock and is renamed over it, so a reader
+sees a whole record or the previous one, never an empty file. A stale lock is
+taken over with a warning line saying whose it was. All I/O
 goes through ``etils.epath``, so the lock works on any workdir the run can
 write to. Only process 0 of a multi-process run holds the lock.
 """
@@ -70,11 +72,18 @@ class WorkdirLock:
             return json.loads(self.path.read_text())
         except FileNotFoundError:
             return None
-        except (ValueError, OSError):  # half-written or unreadable: nobody's
+        except (ValueError, OSError):  # corrupt or unreadable (writes are atomic): nobody's
             return {}
 
+    def _aside(self, record: dict) -> epath.Path:
+        return self.path.parent / f'{LOCK_FILE}.{record.get("host")}.{record.get("pid")}.tmp'
+
     def _write(self) -> None:
-        self.path.write_text(json.dumps({**self.me, 'heartbeat': time.time()}))
+        # Written aside and renamed into place: a reader never sees the truncated file
+        # that an in-place write shows for a moment, which it would take for nobody's.
+        aside = self._aside(self.me)
+        aside.write_text(json.dumps({**self.me, 'heartbeat': time.time()}))
+        aside.replace(self.path)
 
     def owner(self) -> dict | None:
         """The live owner's record, or None when the workdir is free (or its lock is stale)."""
@@ -106,6 +115,7 @@ class WorkdirLock:
         if stale and (stale.get('host'), stale.get('pid')) != (self.me['host'], self.me['pid']):
             logging.warning('taking over the lock of process %s on host %s, which is no longer '
                             'running (%s)', stale.get('pid'), stale.get('host'), self.path)
+            self._aside(stale).unlink(missing_ok=True)  # if it was killed mid-beat
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write()
         back = self._read() or {}
