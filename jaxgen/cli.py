@@ -81,8 +81,17 @@ def parse_flags(argv: Sequence[str]) -> list[str]:
         hint = f' ({match.group(2).rstrip(".")})' if match and match.group(2) else ''
         message = (f'the config has no key {key!r}{hint}; an override must name a key that '
                    'the config file defines')
+    except flags.UnrecognizedFlagError as e:
+        message = ' '.join(str(e).split()).replace(' ?', '?') + '; --help lists the flags'
     except flags.Error as e:
-        message = ' '.join(str(e).split()) + '; give a value of the type the config file uses'
+        text = ' '.join(str(e).split())
+        missing = re.search(r'Flag --(\S+) must have a value other than None', text)
+        if missing:
+            message = f'--{missing.group(1)} is required; --help says what it takes'
+        elif text.startswith('flag --config'):
+            message = text + '; give a value of the type the config file uses'
+        else:
+            message = text + '; --help gives each flag\'s type'
     except (KeyError, TypeError, ValueError) as e:
         message = f'bad flag value: {_one_line(e)}'
     print(f'error: {message}', file=sys.stderr)

@@ -22,19 +22,13 @@ from __future__ import annotations
 import json
 import time
 
-import jax
 from absl import app, flags, logging
 
-from jaxgen import cli, data
-from jaxgen.data import kinds
+from jaxgen import cli
 from jaxgen.errors import JaxgenError
-from jaxgen.metrics import classifier, own, suite
-from jaxgen.metrics import perceptual as perceptual_lib
-from jaxgen.metrics import translation
-from jaxgen.metrics.lpips import domain_lpips_distance
-from jaxgen.models import bundle
-from jaxgen.training import workdir as workdir_lib
-from jaxgen.training.restore import load
+
+# JAX and the metrics (about 2 s to import) are imported in evaluate(), so a mistyped
+# flag or --set is answered at once. pylint: disable=import-outside-toplevel
 
 
 def define_flags() -> None:
@@ -71,6 +65,16 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
              seed: int = 0, samples: int = 10000,
              seed_index: int | None = None, perceptual: bool = True, pairs: int = 1000,
              ppl_samples: int = 2000, ema: bool = True) -> dict[str, float]:
+    import jax
+    from jaxgen import data
+    from jaxgen.data import kinds
+    from jaxgen.metrics import classifier, own, suite
+    from jaxgen.metrics import perceptual as perceptual_lib
+    from jaxgen.metrics import translation
+    from jaxgen.metrics.lpips import domain_lpips_distance
+    from jaxgen.models import bundle
+    from jaxgen.training import workdir as workdir_lib
+    from jaxgen.training.restore import load
     exp, state, step = load(workdir, step, seed_index)
     image_model = (kinds.kind(exp.model.data_info) == 'images'
                    and not bundle.translates(exp.model))  # samples drawn from nothing
@@ -129,7 +133,8 @@ def main(argv):
     del argv
     cli.quiet_third_party_logs()
     f = flags.FLAGS
-    cli.run_or_explain(lambda: evaluate(f.workdir, f.step, parse_settings(f.set), f.seed,
+    settings = cli.run_or_explain(lambda: parse_settings(f.set))
+    cli.run_or_explain(lambda: evaluate(f.workdir, f.step, settings, f.seed,
                                         f.samples, f.seed_index, f.perceptual, f.pairs,
                                         f.ppl_samples, f.ema))
 

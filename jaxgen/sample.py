@@ -14,15 +14,13 @@ neither the dataset nor TensorFlow. ``--pictures`` writes the pictures training 
 
 from __future__ import annotations
 
-import jax
-import numpy as np
 from absl import app, flags, logging
 
 from jaxgen import cli
-from jaxgen import visualisation
 from jaxgen.errors import JaxgenError
-from jaxgen.training import workdir as workdir_lib
-from jaxgen.training.restore import load
+
+# JAX and the model code (about 2 s to import) are imported where they are used, so a
+# mistyped flag is answered at once. pylint: disable=import-outside-toplevel
 
 
 def define_flags() -> None:
@@ -47,6 +45,10 @@ def sample(workdir: str, num: int, out: str, seed: int = 0, step: int | None = N
            label: int | None = None, seed_index: int | None = None, ema: bool = True) -> str:
     if num < 1:
         raise JaxgenError(f'--num must be at least 1, got {num}')
+    import jax
+    import numpy as np
+    from jaxgen import visualisation
+    from jaxgen.training.restore import load
     exp, state, step = load(workdir, step, seed_index)
     inputs = {'num': num}
     if label is not None:
@@ -67,9 +69,10 @@ def pictures(workdir: str, out_dir: str | None = None, step: int | None = None,
     """The model's pictures from a checkpoint, drawn as training draws them, with test
     examples in place of training ones; into ``<outputs>/pictures_<step>[_raw]/`` (the
     seed's folder for a seed of a many-seed run); returns the PNG paths."""
-    # pylint: disable=import-outside-toplevel
-    from jaxgen import data
+    from jaxgen import data, visualisation
     from jaxgen.training import periodic
+    from jaxgen.training import workdir as workdir_lib
+    from jaxgen.training.restore import load
     exp, state, step = load(workdir, step, seed_index)
     examples = periodic.picture_examples(data.load(exp.config.data, 'test'), exp.seed)
     drawn = periodic.draw_pictures(exp, exp.variables(state, ema), examples)
@@ -92,6 +95,7 @@ def main(argv):
     if f.pictures:
         cli.run_or_explain(lambda: pictures(f.workdir, f.out, f.step, f.seed_index, f.ema))
         return
+    from jaxgen.training import workdir as workdir_lib
     out = f.out or str(workdir_lib.outputs(f.workdir, f.seed_index) / 'sample.png')
     cli.run_or_explain(lambda: sample(f.workdir, f.num, out, f.seed, f.step, f.label,
                                       f.seed_index, f.ema))

@@ -17,6 +17,7 @@ from jaxgen import sample as sample_lib
 from jaxgen.data import kinds
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import own
+from jaxgen.training import restore
 from jaxgen.models.bundle import Bundle
 from jaxgen.visualisation.pictures import for_model, pictures
 
@@ -166,7 +167,8 @@ def test_sample_cli_generates_a_class_with_label(tmp_path, monkeypatch):
         model = None
     Exp.model = model
     Exp.variables = lambda self, state, ema=True: variables
-    monkeypatch.setattr(sample_lib, 'load', lambda workdir, step, seed_index: (Exp(), None, 7))
+    # sample() imports load when called (JAX only after the flags parse)
+    monkeypatch.setattr(restore, 'load', lambda workdir, step, seed_index: (Exp(), None, 7))
     asked = []
     real = model.generate
     object.__setattr__(model, 'generate', lambda v, inputs, key: asked.append(

@@ -38,14 +38,31 @@ def test_bad_overrides_are_one_line_and_touch_nothing(tmp_path, flag, expected):
     assert not workdir.exists()
 
 
-def test_a_mistyped_flag_is_answered_before_jax_is_imported(tmp_path):
-    """JAX takes about 2 s to import: train.py imports it only once the flags parse."""
-    result = run(['-X', 'importtime', 'train.py', *TINY_RING, f'--workdir={tmp_path}/run',
-                  '--config.batch_sise=8'])
-    assert result.returncode == 2 and "no key 'batch_sise'" in result.stderr
+@pytest.mark.parametrize('args,expected', [
+    (['train.py', *TINY_RING, '--workdir={run}', '--config.batch_sise=8'],
+     "error: the config has no key 'batch_sise'"),
+    (['train.py', *TINY_RING], 'error: --workdir is required; --help says what it takes'),
+    (['-m', 'jaxgen.sample', '--workdri={run}'], "error: Unknown command line flag 'workdri'. "
+     'Did you mean: workdir?; --help lists the flags'),
+    (['-m', 'jaxgen.sample', '--workdir={run}', '--num=abc'], "error: flag --num=abc: invalid "
+     "literal for int() with base 10: 'abc'; --help gives each flag's type"),
+    (['-m', 'jaxgen.evaluate'], 'error: --workdir is required'),
+    (['-m', 'jaxgen.evaluate', '--workdir={run}', '--set=foo'],
+     "error: --set 'foo' is not name=integer"),
+], ids=['train-no-such-key', 'train-no-workdir', 'sample-unknown-flag', 'sample-not-an-int',
+        'evaluate-no-workdir', 'evaluate-bad-set'])
+def test_a_bad_flag_is_one_line_answered_before_jax_is_imported(tmp_path, args, expected):
+    """JAX takes about 2 s to import: each command line imports it only once its flags
+    parse. Each kind of bad flag gets its own line, with a hint that fits it."""
+    run_dir = tmp_path / 'run'
+    result = run(['-X', 'importtime', *[a.format(run=run_dir) for a in args]])
     imported = {line.split('|')[-1].strip() for line in result.stderr.splitlines()
                 if line.startswith('import time:')}
-    assert 'ml_collections' in imported and 'jax' not in imported
+    lines = [line for line in result.stderr.splitlines() if not line.startswith('import time:')]
+    assert result.returncode == 2 and lines == [lines[0]], result.stderr[-2000:]
+    assert lines[0].startswith(expected), lines[0]
+    assert 'absl.flags' in imported and 'jax' not in imported
+    assert not run_dir.exists()
 
 
 def test_missing_config_file_is_one_line(tmp_path):
