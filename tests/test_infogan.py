@@ -15,7 +15,6 @@ import pytest
 
 from configs import infogan as infogan_config
 from jaxgen import models, rules
-from jaxgen import sample as sample_lib
 from jaxgen.errors import JaxgenError
 from jaxgen.metrics import code_correlations, hungarian_accuracy, own
 from jaxgen.metrics.codes import hungarian_matching
@@ -24,6 +23,7 @@ from jaxgen.models.layers import apply
 from jaxgen.objectives.gan import gan_objective
 from jaxgen.objectives.infogan import categorical_info_term, info_schedule, infogan_objective
 from jaxgen.training import train
+from jaxgen.training.restore import load
 from tests import helpers
 
 MODEL = ml_collections.ConfigDict(dict(name='infogan', noise_dim=62, categorical=(10,),
@@ -352,7 +352,7 @@ def test_the_authors_variant_trains_and_samples_unit_pixels(tmp_path):
     result = train(config, str(tmp_path / 'run'))
     assert result.metrics['eval/cat_accuracy'] >= 0.1 - 1e-9  # a best matching of 10 categories
     # the run draws pixels in [0, 1] (a sigmoid generator), as its data are scaled
-    exp, state, _ = sample_lib.load(str(tmp_path / 'run'))
+    exp, state, _ = load(str(tmp_path / 'run'))
     samples = np.asarray(exp.model.sample(exp.variables(state), jax.random.key(1), 16))
     assert exp.data_info['scale'] == 'unit' and samples.min() >= 0.0 and samples.max() <= 1.0
     assert os.path.getsize(str(tmp_path / 'run' / 'samples.png')) > 1000

@@ -17,6 +17,7 @@ from jaxgen import sample as sample_lib
 from jaxgen.errors import JaxgenError
 from jaxgen.logging import read_scalars
 from jaxgen.training import Checkpoints, experiment, train
+from jaxgen.training.restore import load
 from tests.helpers import count_step_builds
 
 
@@ -117,7 +118,7 @@ def test_sampling_from_a_checkpoint_needs_no_training(tmp_path):
     from PIL import Image
     image = np.asarray(Image.open(out))
     assert image.shape[0] == image.shape[1] > 3 * 28
-    exp, state, step = sample_lib.load(workdir)
+    exp, state, step = load(workdir)  # what the sample CLI reads
     assert step == 2
     samples = exp.model.sample(exp.variables(state), jax.random.key(3), 4)
     chex.assert_shape(samples, (4, 28, 28, 1))
