@@ -122,7 +122,7 @@ def evaluate(workdir: str, step: int | None = None, settings: dict | None = None
     if classifier_info:
         record['classifier'] = classifier_info
     path = workdir_lib.outputs(workdir, seed_index) / f'evaluation_{step}{"_raw" if state.ema and not ema else ""}.json'
-    path.write_text(json.dumps(record, indent=2))
+    workdir_lib.write_whole(path, json.dumps(record, indent=2))
     for name, value in sorted(results.items()):
         print(f'{name:24s} {value:.4f}')
     logging.info('wrote %s (%.0fs)', path, record['seconds'])

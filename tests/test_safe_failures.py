@@ -237,6 +237,29 @@ def test_a_heartbeat_never_shows_a_second_run_an_empty_lock(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == []  # no aside file left behind
 
 
+def test_a_kill_while_config_json_is_rewritten_leaves_the_old_one(tmp_path, monkeypatch):
+    """Each resume rewrites config.json; a kill in the middle used to leave it truncated,
+    and the next resume (and sample, evaluate) could not read it."""
+    from etils import epath  # pylint: disable=import-outside-toplevel
+    workdir = tmp_path / 'run'
+    train(ring_config(num_steps=2), str(workdir))
+    before = (workdir / 'config.json').read_text()
+    real = epath.Path.write_text
+
+    def killed_halfway(self, text, *args, **kwargs):
+        if self.name.endswith('config.json'):
+            real(self, text[:len(text) // 2], *args, **kwargs)
+            raise KeyboardInterrupt  # the signal arrives mid-write
+        return real(self, text, *args, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(epath.Path, 'write_text', killed_halfway)
+        with pytest.raises(KeyboardInterrupt):
+            train(ring_config(num_steps=4), str(workdir))
+    assert (workdir / 'config.json').read_text() == before
+    assert not [p.name for p in workdir.iterdir() if p.name.startswith('.tmp-')]
+    assert train(ring_config(num_steps=4), str(workdir)).step == 4
+
+
 def test_train_releases_the_lock_and_refuses_a_live_one(tmp_path):
     workdir = tmp_path / 'run'
     train(ring_config(num_steps=2), str(workdir))

@@ -177,7 +177,7 @@ def _write_config(workdir, config, data_info) -> None:
         changed = config_lib.changed_keys(config_lib.from_json(path.read_text())[0], config)
         if changed:
             logging.warning('resuming with a changed config: %s', ', '.join(changed))
-    path.write_text(config_lib.to_json(config, data=data_info))
+    workdir_lib.write_whole(path, config_lib.to_json(config, data=data_info))
     if data_info.get('fallback'):
         logging.warning('FALLBACK DATA: training on %s instead of %s (recorded in %s)',
                         data_info['source'], data_info.get('requested'), path)

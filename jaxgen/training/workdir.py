@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import uuid
 
 from etils import epath
 
@@ -39,6 +40,18 @@ def outputs(path: str | os.PathLike, seed_index: int | None = None) -> epath.Pat
     if seed_index is not None and (where / f'seed_{seed_index}').is_dir():
         return where / f'seed_{seed_index}'
     return where
+
+
+def write_whole(path: epath.Path, text: str) -> None:
+    """Writes ``text`` beside ``path`` and renames it into place: a reader, or the next
+    run after a kill mid-write, finds the old file or the new one, never a truncated one."""
+    aside = path.parent / f'.tmp-{uuid.uuid4().hex}-{path.name}'
+    try:
+        aside.write_text(text)
+        aside.replace(path)
+    except BaseException:
+        aside.unlink(missing_ok=True)
+        raise
 
 
 def append_line(path: epath.Path, line: str) -> None:
