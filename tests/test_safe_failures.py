@@ -260,6 +260,17 @@ def test_a_kill_while_config_json_is_rewritten_leaves_the_old_one(tmp_path, monk
     assert train(ring_config(num_steps=4), str(workdir)).step == 4
 
 
+def test_a_line_torn_by_a_kill_is_dropped_before_the_next_is_appended(tmp_path):
+    log = tmp_path / 'eval.jsonl'
+    log.write_text('{"step": 2, "x": 1.0}\n{"step": 4, "x": 0.')  # killed mid-line
+    workdir_lib.append_line(workdir_lib.resolve(log), '{"step": 4, "x": 0.5}')
+    assert [json.loads(line) for line in log.read_text().splitlines()] == [
+        {'step': 2, 'x': 1.0}, {'step': 4, 'x': 0.5}]
+    workdir_lib.append_line(workdir_lib.resolve(tmp_path / 'new' / 'eval.jsonl'), '{}')
+    assert (tmp_path / 'new' / 'eval.jsonl').read_text() == '{}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['eval.jsonl', 'new']
+
+
 def test_train_releases_the_lock_and_refuses_a_live_one(tmp_path):
     workdir = tmp_path / 'run'
     train(ring_config(num_steps=2), str(workdir))

@@ -55,8 +55,13 @@ def write_whole(path: epath.Path, text: str) -> None:
 
 
 def append_line(path: epath.Path, line: str) -> None:
-    """Appends one line of text (JSON-lines logs)."""
+    """Appends one line of text (JSON-lines logs). A last line torn by a run killed while
+    writing it is dropped first, so the lines after it are not glued onto it."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        text = path.read_text()
+        if text and not text.endswith('\n'):
+            write_whole(path, text[:text.rfind('\n') + 1])
     with path.open('a') as f:
         f.write(line.rstrip('\n') + '\n')
 
