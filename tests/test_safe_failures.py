@@ -260,15 +260,35 @@ def test_a_kill_while_config_json_is_rewritten_leaves_the_old_one(tmp_path, monk
     assert train(ring_config(num_steps=4), str(workdir)).step == 4
 
 
-def test_a_line_torn_by_a_kill_is_dropped_before_the_next_is_appended(tmp_path):
+def test_the_eval_log_keeps_one_record_per_step_and_no_torn_line(tmp_path):
     log = tmp_path / 'eval.jsonl'
-    log.write_text('{"step": 2, "x": 1.0}\n{"step": 4, "x": 0.')  # killed mid-line
-    workdir_lib.append_line(workdir_lib.resolve(log), '{"step": 4, "x": 0.5}')
+    log.write_text('{"step": 2, "x": 1.0}\n{"step": 6, "x": 0.3}\n{"step": 8, "x": 0.')
+    workdir_lib.log_record(workdir_lib.resolve(log), {'step': 4, 'x': 0.5})
     assert [json.loads(line) for line in log.read_text().splitlines()] == [
         {'step': 2, 'x': 1.0}, {'step': 4, 'x': 0.5}]
-    workdir_lib.append_line(workdir_lib.resolve(tmp_path / 'new' / 'eval.jsonl'), '{}')
-    assert (tmp_path / 'new' / 'eval.jsonl').read_text() == '{}\n'
+    workdir_lib.log_record(workdir_lib.resolve(log), {'step': 6, 'x': 0.25})
+    assert log.read_text() == '{"step": 2, "x": 1.0}\n{"step": 4, "x": 0.5}\n' \
+        '{"step": 6, "x": 0.25}\n'
+    workdir_lib.log_record(workdir_lib.resolve(tmp_path / 'new' / 'eval.jsonl'), {'step': 0})
+    assert (tmp_path / 'new' / 'eval.jsonl').read_text() == '{"step": 0}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['eval.jsonl', 'new']
+
+
+def test_a_resumed_run_s_eval_log_reads_as_an_uninterrupted_run_s(tmp_path):
+    """A run killed after evaluating step 6 but before checkpointing it resumes from
+    step 4 and evaluates step 6 again: one record of it, the uninterrupted run's."""
+    config = lambda n: ring_config(num_steps=n, eval_every=2, checkpoint_every=4)  # noqa: E731
+    train(config(8), str(tmp_path / 'straight'))
+    resumed = tmp_path / 'resumed'
+    train(config(4), str(resumed))
+    with open(resumed / 'eval.jsonl', 'a') as f:  # what the killed run had logged
+        f.write('{"step": 6, "modes_covered": -1.0}\n{"step": 8, "modes_cov')
+    train(config(8), str(resumed))
+    records = [[{k: v for k, v in json.loads(line).items() if k != 'wall_s'}
+                for line in (tmp_path / run / 'eval.jsonl').read_text().splitlines()]
+               for run in ('straight', 'resumed')]
+    assert [r['step'] for r in records[0]] == [2, 4, 6, 8]
+    assert records[1] == records[0]
 
 
 def test_train_releases_the_lock_and_refuses_a_live_one(tmp_path):

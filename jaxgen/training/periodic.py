@@ -7,7 +7,6 @@ every step; ``seeds.py`` runs one per seed.
 
 from __future__ import annotations
 
-import json
 import time
 
 import jax
@@ -72,7 +71,7 @@ def write_curves(workdir: str, writer: SummaryWriter) -> None:
 
 def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWriter,
                    own: bool = True, samples: int = 0, wall_s: float | None = None) -> dict:
-    """Metrics on the test split, logged and appended to eval.jsonl: the model's own
+    """Metrics on the test split, logged and added to eval.jsonl: the model's own
     (``own``) and the distribution metrics of ``samples`` samples (when > 0). The
     record also holds ``wall_s`` when given: seconds since this process began
     training, compilation and earlier evaluations included (time to result)."""
@@ -92,8 +91,8 @@ def run_evaluation(exp, state, test, workdir: str, step: int, writer: SummaryWri
     logging.info('eval at step %d: %s', step,
                  '  '.join(f'{k} {v:.4f}' for k, v in sorted(results.items())))
     timing = {} if wall_s is None else {'wall_s': round(wall_s, 2)}
-    workdir_lib.append_line(workdir_lib.resolve(workdir) / 'eval.jsonl',
-                            json.dumps({'step': step, **results, **timing}))
+    workdir_lib.log_record(workdir_lib.resolve(workdir) / 'eval.jsonl',
+                           {'step': step, **results, **timing})
     return results
 
 

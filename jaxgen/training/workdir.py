@@ -8,6 +8,7 @@ bucket instead of creating a local folder named ``gs:``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import uuid
 
@@ -54,16 +55,24 @@ def write_whole(path: epath.Path, text: str) -> None:
         raise
 
 
-def append_line(path: epath.Path, line: str) -> None:
-    """Appends one line of text (JSON-lines logs). A last line torn by a run killed while
-    writing it is dropped first, so the lines after it are not glued onto it."""
+def log_record(path: epath.Path, record: dict) -> None:
+    """Adds ``record`` (which has a ``step``) to a JSON-lines log such as ``eval.jsonl``.
+
+    The file is rewritten whole (``write_whole``; no append, which a bucket may not
+    offer), so a kill never leaves half a line. Records of ``record``'s step or later
+    are dropped first: a run killed after logging them resumes from an earlier
+    checkpoint and logs them again, and the file reads as an uninterrupted run's. A
+    line torn by a writer of an older version, killed mid-append, is dropped too.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        text = path.read_text()
-        if text and not text.endswith('\n'):
-            write_whole(path, text[:text.rfind('\n') + 1])
-    with path.open('a') as f:
-        f.write(line.rstrip('\n') + '\n')
+    kept = []
+    for line in (path.read_text().splitlines() if path.exists() else ()):
+        try:
+            if json.loads(line)['step'] < record['step']:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):  # torn, or not a record
+            continue
+    write_whole(path, ''.join(f'{line}\n' for line in [*kept, json.dumps(record)]))
 
 
 def missing_modules(path: str | os.PathLike) -> list[str]:
