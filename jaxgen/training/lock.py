@@ -31,6 +31,7 @@ from absl import logging
 from etils import epath
 
 from jaxgen.errors import JaxgenError
+from jaxgen.training import workdir as workdir_lib
 
 LOCK_FILE = 'run.lock'
 STALE_AFTER = 300.0  # seconds without a heartbeat before another host may take over
@@ -81,9 +82,9 @@ class WorkdirLock:
     def _write(self) -> None:
         # Written aside and renamed into place: a reader never sees the truncated file
         # that an in-place write shows for a moment, which it would take for nobody's.
-        aside = self._aside(self.me)
-        aside.write_text(json.dumps({**self.me, 'heartbeat': time.time()}))
-        aside.replace(self.path)
+        # The aside file is named for its writer, so a takeover can remove it.
+        workdir_lib.write_whole(self.path, json.dumps({**self.me, 'heartbeat': time.time()}),
+                                aside=self._aside(self.me))
 
     def owner(self) -> dict | None:
         """The live owner's record, or None when the workdir is free (or its lock is stale)."""

@@ -43,10 +43,11 @@ def outputs(path: str | os.PathLike, seed_index: int | None = None) -> epath.Pat
     return where
 
 
-def write_whole(path: epath.Path, text: str) -> None:
-    """Writes ``text`` beside ``path`` and renames it into place: a reader, or the next
-    run after a kill mid-write, finds the old file or the new one, never a truncated one."""
-    aside = path.parent / f'.tmp-{uuid.uuid4().hex}-{path.name}'
+def write_whole(path: epath.Path, text: str, aside: epath.Path | None = None) -> None:
+    """Writes ``text`` beside ``path`` (to ``aside``, default a fresh name) and renames it
+    into place: a reader, or the next run after a kill mid-write, finds the old file or
+    the new one, never a truncated one."""
+    aside = aside or path.parent / f'.tmp-{uuid.uuid4().hex}-{path.name}'
     try:
         aside.write_text(text)
         aside.replace(path)
